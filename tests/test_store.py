@@ -1,0 +1,173 @@
+"""The SQLite store: schema and migrations, foreign files, concurrency, crashes, permissions."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tutor_cli import SessionManager, StoreError
+from tutor_cli.store import APPLICATION_ID, MIGRATIONS, SQLiteStore, apply_migrations
+
+HELPER = Path(__file__).parent / "helpers" / "append_messages.py"
+
+EXPECTED_SCHEMA = {
+    "schema_migrations": ["version", "name", "applied_at"],
+    "sessions": ["id", "student_id", "session_id", "system_prompt", "created_at", "updated_at",
+                 "message_count", "model"],
+    "messages": ["id", "session_pk", "role", "content", "created_at", "model", "reasoning",
+                 "interrupted", "prompt_tokens", "completion_tokens", "reasoning_tokens",
+                 "cache_hit_tokens", "cache_miss_tokens"],
+}
+
+
+def schema_of(path: Path) -> dict[str, list[str]]:
+    conn = sqlite3.connect(path)
+    tables = [row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    schema = {t: [col[1] for col in conn.execute(f"PRAGMA table_info({t})")] for t in tables}
+    conn.close()
+    return schema
+
+
+def test_a_new_store_has_the_expected_schema_version_and_pragmas(tmp_path: Path) -> None:
+    path = tmp_path / "tutor.db"
+    SessionManager(path).close()
+    assert {k: v for k, v in schema_of(path).items() if k in EXPECTED_SCHEMA} == EXPECTED_SCHEMA
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    assert conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+    names = [row[0] for row in conn.execute("SELECT name FROM schema_migrations ORDER BY version")]
+    assert names == [name for name, _ in MIGRATIONS]
+    indexes = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert {"sessions_by_recent_use", "messages_by_session"} <= indexes
+    plan = " ".join(str(r) for r in conn.execute(
+        "EXPLAIN QUERY PLAN SELECT * FROM sessions WHERE student_id = 'a' ORDER BY updated_at DESC"))
+    assert "sessions_by_recent_use" in plan
+
+
+def test_a_failing_migration_leaves_the_previous_schema_intact(tmp_path: Path) -> None:
+    path = tmp_path / "tutor.db"
+    SessionManager(path).close()
+
+    def broken(conn: sqlite3.Connection) -> None:
+        conn.execute("CREATE TABLE half_done (x)")
+        raise RuntimeError("power cut")
+
+    conn = sqlite3.connect(path, isolation_level=None)
+    with pytest.raises(RuntimeError):
+        apply_migrations(conn, [*MIGRATIONS, ("broken", broken)])
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    assert "half_done" not in schema_of(path)
+    conn.close()
+
+
+def test_a_store_from_a_newer_tutor_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "tutor.db"
+    SessionManager(path).close()
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA user_version = 99")
+    conn.commit()
+    conn.close()
+    with pytest.raises(StoreError, match="newer"):
+        SessionManager(path)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"this is my essay, not a database\n" * 200, b"SQLite format 3\x00" + os.urandom(6000)],
+    ids=["text-file", "corrupt-sqlite"],
+)
+def test_a_file_that_is_not_a_tutor_store_is_reported_and_left_untouched(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "tutor.db"
+    path.write_bytes(content)
+    with pytest.raises(StoreError) as caught:
+        SessionManager(path)
+    assert str(path) in str(caught.value)
+    assert path.read_bytes() == content
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tutor.db"]
+
+
+def test_another_programs_sqlite_database_is_refused_and_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE recipes (name TEXT)")
+    conn.commit()
+    conn.close()
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match="not a tutor store"):
+        SessionManager(path)
+    assert path.read_bytes() == before
+
+
+def test_a_new_store_file_is_private(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "tutor.db"
+    old = os.umask(0o022)
+    try:
+        SessionManager(path).close()
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_six_processes_appending_at_once_lose_nothing_and_keep_their_order(tmp_path: Path) -> None:
+    path = tmp_path / "tutor.db"
+    with SessionManager(path) as manager:
+        manager.create_session("ada", "shared", "p")
+    writers = [
+        subprocess.Popen([sys.executable, str(HELPER), str(path), f"w{n}", "150"], stdout=subprocess.PIPE, text=True)
+        for n in range(6)
+    ]
+    for writer in writers:
+        assert writer.wait(timeout=120) == 0
+    with SessionManager(path) as manager:
+        contents = [m["content"] for m in manager.get_session("ada", "shared")["messages"]]
+        assert manager.session_info("ada", "shared").message_count == 900
+    assert len(contents) == 900
+    for n in range(6):
+        mine = [c for c in contents if c.startswith(f"w{n}:")]
+        assert mine == [f"w{n}:{i}" for i in range(150)]
+
+
+def test_a_process_killed_mid_write_leaves_the_store_sound(tmp_path: Path) -> None:
+    path = tmp_path / "tutor.db"
+    with SessionManager(path) as manager:
+        manager.create_session("ada", "shared", "p")
+    for delay in (0.05, 0.2, 0.4):
+        writer = subprocess.Popen([sys.executable, str(HELPER), str(path), "k", "100000"],
+                                  stdout=subprocess.PIPE, text=True)
+        assert writer.stdout.readline().strip() == "ready"
+        time.sleep(delay)
+        writer.send_signal(signal.SIGKILL)
+        writer.wait()
+    store = SQLiteStore(path)
+    assert store.integrity_check() == "ok"
+    messages = store.get_messages("ada", "shared")
+    runs: list[list[str]] = []
+    for message in messages:
+        if message.content == "k:0":
+            runs.append([])
+        runs[-1].append(message.content)
+    assert len(runs) == 3
+    for run in runs:  # every killed writer's messages are there in order, with no gap
+        assert run == [f"k:{i}" for i in range(len(run))]
+    assert store.get_session("ada", "shared").message_count == len(messages)
+    store.close()
+
+
+def test_reading_a_session_uses_the_index_not_a_scan(tmp_path: Path) -> None:
+    path = tmp_path / "tutor.db"
+    with SessionManager(path) as manager:
+        manager.create_session("ada", "long", "p")
+        conn = sqlite3.connect(path)
+        plan = " ".join(str(r) for r in conn.execute(
+            "EXPLAIN QUERY PLAN SELECT * FROM messages WHERE session_pk = 1 ORDER BY id"))
+        conn.close()
+    assert "messages_by_session" in plan or "PRIMARY KEY" in plan

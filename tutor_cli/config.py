@@ -1,0 +1,139 @@
+"""Settings from the environment and options: home folder, store, key, endpoint, model, student."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from tutor_cli.errors import ConfigError
+
+DEFAULT_BASE_URL = "https://api.deepseek.com"
+DEFAULT_MODEL = "deepseek-flash"
+API_KEY_VARIABLE = "DEEPSEEK_API_KEY"
+PROMPT_FILE_NAME = "system_prompt.txt"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything `tutor` reads from its environment, resolved once."""
+
+    home: Path
+    base_url: str
+    model: str
+    thinking: bool | None
+    student: str
+    api_key: str | None
+    context_tokens: int | None = None
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read the settings from ``environ`` (the process environment by default)."""
+        env = os.environ if environ is None else environ
+        return cls(
+            home=_home_folder(env),
+            base_url=env.get("DEEPSEEK_BASE_URL") or DEFAULT_BASE_URL,
+            model=env.get("TUTOR_MODEL") or DEFAULT_MODEL,
+            thinking=parse_thinking(env.get("TUTOR_THINKING"), "TUTOR_THINKING"),
+            student=env.get("TUTOR_STUDENT") or _login_name(),
+            api_key=env.get(API_KEY_VARIABLE) or None,
+            context_tokens=_positive_int(env.get("TUTOR_CONTEXT_TOKENS"), "TUTOR_CONTEXT_TOKENS"),
+        )
+
+    @property
+    def database_path(self) -> Path:
+        """The SQLite store inside the home folder."""
+        return self.home / "tutor.db"
+
+    @property
+    def history_path(self) -> Path:
+        """The REPL's input history inside the home folder."""
+        return self.home / "history"
+
+    def ensure_home(self) -> Path:
+        """Create the home folder (0700) if it does not exist yet, and return it."""
+        try:
+            if not self.home.exists():
+                self.home.mkdir(parents=True, mode=0o700)
+                os.chmod(self.home, 0o700)  # mkdir's mode is filtered by the umask
+            elif not self.home.is_dir():
+                raise ConfigError(f"TUTOR_HOME {self.home} is a file, not a folder; point it at a folder.")
+        except OSError as error:
+            raise ConfigError(f"Cannot create the tutor folder {self.home} ({error.strerror}); set TUTOR_HOME to a writable folder.") from None
+        return self.home
+
+    def require_api_key(self) -> str:
+        """The API key, or a ConfigError that names the variable to set."""
+        if not self.api_key:
+            raise ConfigError(
+                f"{API_KEY_VARIABLE} is not set; export your DeepSeek API key "
+                f"(export {API_KEY_VARIABLE}=sk-...) or point DEEPSEEK_BASE_URL at a server that needs none "
+                f"and set {API_KEY_VARIABLE} to any value."
+            )
+        return self.api_key
+
+
+def parse_thinking(value: str | None, source: str) -> bool | None:
+    """'on'/'off' (and the usual synonyms) to True/False; None or '' leaves the server's default."""
+    if value is None or value.strip() == "":
+        return None
+    lowered = value.strip().lower()
+    if lowered in {"on", "1", "true", "yes", "enabled"}:
+        return True
+    if lowered in {"off", "0", "false", "no", "disabled"}:
+        return False
+    raise ConfigError(f"{source} must be 'on' or 'off', not {value!r}.")
+
+
+def shipped_system_prompt() -> str:
+    """The tutor's own system prompt, packaged with it (or beside the source in a checkout)."""
+    packaged = Path(__file__).parent / "data" / PROMPT_FILE_NAME
+    checkout = Path(__file__).parent.parent / "data" / PROMPT_FILE_NAME
+    for candidate in (packaged, checkout):
+        if candidate.is_file():
+            return candidate.read_text(encoding="utf-8")
+    raise ConfigError("The shipped system prompt is missing from this installation; reinstall tutor.")
+
+
+def read_system_prompt(path: Path | None) -> str:
+    """The prompt from ``path``, or the shipped one; an unreadable file names itself."""
+    if path is None:
+        return shipped_system_prompt()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"Cannot read the system prompt file {path}: it is not UTF-8 text.") from None
+    except OSError as error:
+        raise ConfigError(f"Cannot read the system prompt file {path} ({error.strerror}).") from None
+    if not text.strip():
+        raise ConfigError(f"The system prompt file {path} is empty.")
+    return text
+
+
+def _home_folder(env: Mapping[str, str]) -> Path:
+    if env.get("TUTOR_HOME"):
+        return Path(env["TUTOR_HOME"]).expanduser()
+    import platformdirs  # only needed when TUTOR_HOME is not set
+
+    return Path(platformdirs.user_data_dir("tutor", appauthor=False))
+
+
+def _login_name() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry and no LOGNAME/USER, as in some containers
+        return "student"
+
+
+def _positive_int(value: str | None, source: str) -> int | None:
+    if not value:
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number <= 0:
+        raise ConfigError(f"{source} must be a positive whole number of tokens, not {value!r}.")
+    return number

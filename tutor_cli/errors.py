@@ -1,0 +1,78 @@
+"""The package's exception family: each error carries the exit status the CLI uses."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from pathlib import Path
+
+
+class ExitStatus(IntEnum):
+    """Exit statuses of the `tutor` command."""
+
+    OK = 0
+    FAILURE = 1
+    USAGE = 2
+    INTERRUPTED = 130
+
+
+class TutorError(Exception):
+    """Base of every error `tutor` reports to a user in one sentence."""
+
+    exit_status: ExitStatus = ExitStatus.FAILURE
+
+
+class SessionNotFoundError(TutorError, LookupError):
+    """The (student, session) pair does not exist."""
+
+    def __init__(self, student_id: str, session_id: str) -> None:
+        self.student_id = student_id
+        self.session_id = session_id
+        super().__init__(
+            f"No session {session_id!r} for student {student_id!r}; "
+            "`tutor sessions` lists the sessions that exist."
+        )
+
+
+class SessionExistsError(TutorError, ValueError):
+    """`create_session` was asked for a (student, session) pair that already exists."""
+
+    def __init__(self, student_id: str, session_id: str) -> None:
+        self.student_id = student_id
+        self.session_id = session_id
+        super().__init__(
+            f"Session {session_id!r} already exists for student {student_id!r}; "
+            "it was left unchanged. Choose another id or resume it with `tutor chat --session`."
+        )
+
+
+class InvalidMessageError(TutorError, ValueError):
+    """A message with a role other than user/assistant, or content that is not text."""
+
+
+class InvalidIdError(TutorError, ValueError):
+    """A student or session id that is empty or not text."""
+
+
+class StoreError(TutorError):
+    """The store file cannot be used: not a tutor store, corrupt, locked or unreadable."""
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        self.path = str(path)
+        super().__init__(f"{self.path}: {reason}")
+
+
+class ConfigError(TutorError):
+    """A setting is missing or unusable (API key, prompt file, home folder)."""
+
+
+class APIError(TutorError):
+    """The model endpoint refused or failed a request; the message is one plain sentence."""
+
+    def __init__(self, message: str, *, status: int | None = None, retryable: bool = False) -> None:
+        self.status = status
+        self.retryable = retryable
+        super().__init__(message)
+
+
+class StreamDroppedError(APIError):
+    """The connection dropped after part of the answer had arrived."""

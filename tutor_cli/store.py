@@ -1,0 +1,393 @@
+"""SQLite storage: connection, pragmas, migrations and every SQL statement of the package.
+
+Nothing outside this module writes SQL. The interface is small on purpose (a handful of
+methods taking plain ids and returning dataclasses) so that another backend can sit behind it.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tutor_cli.errors import SessionExistsError, SessionNotFoundError, StoreError
+
+# Written into the SQLite header so a tutor store can be told from any other database.
+APPLICATION_ID = 0x54555452  # "TUTR"
+SQLITE_HEADER = b"SQLite format 3\x00"
+BUSY_TIMEOUT_MS = 30_000
+
+USAGE_FIELDS = (
+    "prompt_tokens",
+    "completion_tokens",
+    "reasoning_tokens",
+    "cache_hit_tokens",
+    "cache_miss_tokens",
+)
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    """One session's metadata, without its messages."""
+
+    student_id: str
+    session_id: str
+    system_prompt: str
+    created_at: float
+    updated_at: float
+    message_count: int
+    model: str | None = None
+    usage: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MessageRecord:
+    """One stored message with everything the chat recorded about it."""
+
+    id: int
+    role: str
+    content: str
+    created_at: float
+    model: str | None = None
+    reasoning: str | None = None
+    interrupted: bool = False
+    usage: dict[str, int] = field(default_factory=dict)
+
+
+# --- migrations -------------------------------------------------------------------------
+# An ordered list: migration N (1-based) brings the schema from version N-1 to N. Each runs
+# in one transaction together with the version bump and its row in schema_migrations, so a
+# crash part-way leaves the previous schema intact.
+
+
+def _create_sessions_and_messages(conn: sqlite3.Connection) -> None:
+    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    conn.execute(
+        """CREATE TABLE sessions (
+            id INTEGER PRIMARY KEY,
+            student_id TEXT NOT NULL,
+            session_id TEXT NOT NULL,
+            system_prompt TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL,
+            message_count INTEGER NOT NULL DEFAULT 0,
+            model TEXT,
+            UNIQUE (student_id, session_id)
+        )"""
+    )
+    conn.execute(
+        "CREATE INDEX sessions_by_recent_use ON sessions (student_id, updated_at DESC, id DESC)"
+    )
+    conn.execute(
+        """CREATE TABLE messages (
+            id INTEGER PRIMARY KEY,
+            session_pk INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+            role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+            content TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            model TEXT,
+            reasoning TEXT,
+            interrupted INTEGER NOT NULL DEFAULT 0,
+            prompt_tokens INTEGER,
+            completion_tokens INTEGER,
+            reasoning_tokens INTEGER,
+            cache_hit_tokens INTEGER,
+            cache_miss_tokens INTEGER
+        )"""
+    )
+    conn.execute("CREATE INDEX messages_by_session ON messages (session_pk, id)")
+
+
+Migration = tuple[str, Callable[[sqlite3.Connection], None]]
+
+MIGRATIONS: list[Migration] = [
+    ("create_sessions_and_messages", _create_sessions_and_messages),
+]
+
+
+def _bootstrap(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        """CREATE TABLE IF NOT EXISTS schema_migrations (
+            version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"""
+    )
+
+
+def apply_migrations(conn: sqlite3.Connection, migrations: list[Migration] = MIGRATIONS) -> int:
+    """Bring the schema up to date; return the resulting version. Safe to race."""
+    while True:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version >= len(migrations):
+                conn.execute("COMMIT")
+                return version
+            name, migrate = migrations[version]
+            _bootstrap(conn)
+            migrate(conn)
+            conn.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                (version + 1, name, time.time()),
+            )
+            conn.execute(f"PRAGMA user_version = {version + 1}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+
+# --- the store ----------------------------------------------------------------------------
+
+
+class SQLiteStore:
+    """A tutor store in one SQLite file (or in memory when path is ':memory:')."""
+
+    def __init__(self, path: str | os.PathLike[str] = ":memory:") -> None:
+        self.path = str(path) if str(path) == ":memory:" else str(Path(path))
+        self._lock = threading.RLock()
+        in_memory = self.path == ":memory:"
+        if not in_memory:
+            _check_is_tutor_file(Path(self.path))
+        try:
+            self._conn = sqlite3.connect(
+                self.path,
+                timeout=BUSY_TIMEOUT_MS / 1000,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+        except sqlite3.Error as error:
+            raise StoreError(self.path, f"cannot open the store ({error}).") from None
+        try:
+            with self._translated():
+                self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                self._refuse_foreign_database()
+                if not in_memory:
+                    self._conn.execute("PRAGMA journal_mode = WAL")
+                # FULL: a call that returned has its data on disk, even after a power cut.
+                self._conn.execute("PRAGMA synchronous = FULL")
+                self._conn.execute("PRAGMA foreign_keys = ON")
+                version = apply_migrations(self._conn)
+                if version > len(MIGRATIONS):
+                    raise StoreError(
+                        self.path,
+                        f"this store has schema version {version}, newer than this tutor "
+                        f"understands ({len(MIGRATIONS)}); upgrade tutor.",
+                    )
+        except BaseException:
+            self._conn.close()
+            raise
+
+    def close(self) -> None:
+        """Close the connection; the store stays on disk."""
+        with self._lock:
+            self._conn.close()
+
+    # -- internals --
+
+    def _refuse_foreign_database(self) -> None:
+        app_id = self._conn.execute("PRAGMA application_id").fetchone()[0]
+        if app_id == APPLICATION_ID:
+            return
+        objects = self._conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        if app_id != 0 or objects:
+            raise StoreError(self.path, "this is an SQLite database but not a tutor store; it was left untouched.")
+
+    @contextmanager
+    def _translated(self) -> Iterator[None]:
+        """Turn SQLite's errors into one sentence that names the file."""
+        try:
+            yield
+        except sqlite3.OperationalError as error:
+            if "locked" in str(error) or "busy" in str(error):
+                raise StoreError(self.path, "the store stayed locked by another tutor process; try again.") from None
+            raise StoreError(self.path, f"the store cannot be used ({error}).") from None
+        except sqlite3.DatabaseError as error:
+            raise StoreError(self.path, f"the store is corrupt or not a tutor store ({error}); it was left untouched.") from None
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, taken with the write lock up front so writers queue, not fail."""
+        with self._lock, self._translated():
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        with self._lock, self._translated():
+            yield self._conn
+
+    def _session_pk(self, conn: sqlite3.Connection, student_id: str, session_id: str) -> int:
+        row = conn.execute(
+            "SELECT id FROM sessions WHERE student_id = ? AND session_id = ?", (student_id, session_id)
+        ).fetchone()
+        if row is None:
+            raise SessionNotFoundError(student_id, session_id)
+        return row[0]
+
+    # -- sessions --
+
+    def create_session(self, student_id: str, session_id: str, system_prompt: str) -> None:
+        """Create a session; raise SessionExistsError (leaving the old one) if the pair exists."""
+        now = time.time()
+        with self._transaction() as conn:
+            try:
+                conn.execute(
+                    "INSERT INTO sessions (student_id, session_id, system_prompt, created_at, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (student_id, session_id, system_prompt, now, now),
+                )
+            except sqlite3.IntegrityError:
+                raise SessionExistsError(student_id, session_id) from None
+
+    def get_session(self, student_id: str, session_id: str) -> SessionRecord | None:
+        """The session's metadata, or None."""
+        with self._reading() as conn:
+            row = conn.execute(
+                f"SELECT {_SESSION_COLUMNS} FROM sessions s WHERE student_id = ? AND session_id = ?",
+                (student_id, session_id),
+            ).fetchone()
+            return _session_record(row) if row else None
+
+    def list_sessions(self, student_id: str | None) -> list[SessionRecord]:
+        """A student's sessions (everyone's when None), most recently used first."""
+        where, args = ("WHERE student_id = ?", (student_id,)) if student_id is not None else ("", ())
+        with self._reading() as conn:
+            rows = conn.execute(
+                f"SELECT {_SESSION_COLUMNS} FROM sessions s {where}"
+                " ORDER BY updated_at DESC, id DESC",
+                args,
+            ).fetchall()
+            return [_session_record(row) for row in rows]
+
+    def latest_session(self, student_id: str) -> SessionRecord | None:
+        """The student's most recently used session, or None."""
+        with self._reading() as conn:
+            row = conn.execute(
+                f"SELECT {_SESSION_COLUMNS} FROM sessions s WHERE student_id = ?"
+                " ORDER BY updated_at DESC, id DESC LIMIT 1",
+                (student_id,),
+            ).fetchone()
+            return _session_record(row) if row else None
+
+    def delete_session(self, student_id: str, session_id: str) -> None:
+        """Delete a session and its messages; SessionNotFoundError if it does not exist."""
+        with self._transaction() as conn:
+            pk = self._session_pk(conn, student_id, session_id)
+            conn.execute("DELETE FROM sessions WHERE id = ?", (pk,))
+
+    def touch_session(self, student_id: str, session_id: str, model: str | None = None) -> None:
+        """Mark the session as just used (and remember the model it now talks to)."""
+        with self._transaction() as conn:
+            pk = self._session_pk(conn, student_id, session_id)
+            conn.execute(
+                "UPDATE sessions SET updated_at = ?, model = coalesce(?, model) WHERE id = ?",
+                (time.time(), model, pk),
+            )
+
+    # -- messages --
+
+    def add_message(
+        self,
+        student_id: str,
+        session_id: str,
+        role: str,
+        content: str,
+        *,
+        model: str | None = None,
+        reasoning: str | None = None,
+        interrupted: bool = False,
+        usage: dict[str, int] | None = None,
+    ) -> int:
+        """Append one message in its own durable transaction; return its id."""
+        usage = usage or {}
+        now = time.time()
+        with self._transaction() as conn:
+            pk = self._session_pk(conn, student_id, session_id)
+            cursor = conn.execute(
+                "INSERT INTO messages (session_pk, role, content, created_at, model, reasoning,"
+                " interrupted, prompt_tokens, completion_tokens, reasoning_tokens,"
+                " cache_hit_tokens, cache_miss_tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (pk, role, content, now, model, reasoning, int(interrupted),
+                 *(usage.get(name) for name in USAGE_FIELDS)),
+            )
+            conn.execute(
+                "UPDATE sessions SET updated_at = ?, message_count = message_count + 1,"
+                " model = coalesce(?, model) WHERE id = ?",
+                (now, model, pk),
+            )
+            return int(cursor.lastrowid or 0)
+
+    def get_messages(self, student_id: str, session_id: str) -> list[MessageRecord]:
+        """Every message of the session, oldest first; SessionNotFoundError if missing."""
+        with self._reading() as conn:
+            pk = self._session_pk(conn, student_id, session_id)
+            rows = conn.execute(
+                f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE session_pk = ? ORDER BY id", (pk,)
+            ).fetchall()
+            return [_message_record(row) for row in rows]
+
+    def integrity_check(self) -> str:
+        """SQLite's own verdict on the file ('ok' when sound)."""
+        with self._reading() as conn:
+            return conn.execute("PRAGMA integrity_check").fetchone()[0]
+
+    def schema_version(self) -> int:
+        """The version the migrations brought the store to."""
+        with self._reading() as conn:
+            return conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+_USAGE_SUMS = ", ".join(
+    f"(SELECT sum({name}) FROM messages m WHERE m.session_pk = s.id)" for name in USAGE_FIELDS
+)
+_SESSION_COLUMNS = (
+    "student_id, session_id, system_prompt, created_at, updated_at, message_count, model, "
+    + _USAGE_SUMS
+)
+_MESSAGE_COLUMNS = "id, role, content, created_at, model, reasoning, interrupted, " + ", ".join(
+    USAGE_FIELDS
+)
+
+
+def _usage(values: tuple[int | None, ...]) -> dict[str, int]:
+    return {name: value for name, value in zip(USAGE_FIELDS, values, strict=True) if value is not None}
+
+
+def _session_record(row: tuple) -> SessionRecord:
+    return SessionRecord(*row[:7], usage=_usage(row[7:]))
+
+
+def _message_record(row: tuple) -> MessageRecord:
+    return MessageRecord(
+        id=row[0], role=row[1], content=row[2], created_at=row[3], model=row[4],
+        reasoning=row[5], interrupted=bool(row[6]), usage=_usage(row[7:]),
+    )
+
+
+def _check_is_tutor_file(path: Path) -> None:
+    """Refuse, before SQLite touches it, a file that is not an SQLite database; create a new one 0600."""
+    try:
+        if path.is_dir():
+            raise StoreError(path, "is a folder, not a tutor store.")
+        if path.exists():
+            if path.stat().st_size == 0:
+                return
+            with path.open("rb") as handle:
+                header = handle.read(len(SQLITE_HEADER))
+            if header != SQLITE_HEADER:
+                raise StoreError(path, "is not a tutor store (not an SQLite database); it was left untouched.")
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        os.chmod(path, 0o600)
+    except OSError as error:
+        raise StoreError(path, f"cannot be opened ({error.strerror}).") from None
