@@ -50,3 +50,88 @@ def run_tutor() -> Callable[..., subprocess.CompletedProcess[str]]:
 def assert_no_traceback(result: subprocess.CompletedProcess[str]) -> None:
     assert "Traceback" not in result.stderr, result.stderr
     assert "Traceback" not in result.stdout, result.stdout
+
+
+@pytest.fixture
+def fake_server():
+    """A running fake OpenAI-compatible server; the environment points tutor at it."""
+    from tests.fake_server import FakeServer
+
+    server = FakeServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def api_env(fake_server, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Environment variables that point the tutor at the fake server."""
+    from tests.fake_server import API_KEY
+
+    env = {"DEEPSEEK_API_KEY": API_KEY, "DEEPSEEK_BASE_URL": fake_server.base_url}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return env
+
+
+class Terminal:
+    """`tutor` running in a real pseudo-terminal, driven as a person types."""
+
+    PROMPT = "you ›"
+
+    def __init__(self, *args: str, env: dict[str, str] | None = None, timeout: float = 15) -> None:
+        import pexpect
+
+        full_env = {**os.environ, "TERM": "xterm-256color", "PROMPT_TOOLKIT_NO_CPR": "1",
+                    "COLUMNS": "100", "LINES": "40", **(env or {})}
+        self.child = pexpect.spawn(sys.executable, ["-m", "tutor_cli", *args], env=full_env,
+                                   encoding="utf-8", dimensions=(40, 100), timeout=timeout)
+        self.transcript: list[str] = []
+
+    def expect(self, pattern: str, timeout: float | None = None) -> str:
+        """Wait for a literal text; return everything printed before it."""
+        self.child.expect_exact(pattern, timeout=timeout if timeout is not None else self.child.timeout)
+        self.transcript.append(self.child.before + pattern)
+        return self.child.before
+
+    def prompt(self) -> None:
+        self.expect(self.PROMPT)
+
+    def type(self, text: str) -> None:
+        """Type a line and press Enter."""
+        self.child.send(text)
+        self.child.send("\r")
+
+    def send(self, raw: str) -> None:
+        self.child.send(raw)
+
+    def ctrl(self, key: str) -> None:
+        self.child.sendcontrol(key)
+
+    def finish(self, timeout: float = 15) -> int:
+        """Wait for the program to end; return its exit status."""
+        import pexpect
+
+        self.child.expect(pexpect.EOF, timeout=timeout)
+        self.transcript.append(self.child.before or "")
+        self.child.close()
+        return self.child.exitstatus if self.child.exitstatus is not None else -(self.child.signalstatus or 0)
+
+    @property
+    def screen(self) -> str:
+        return "".join(self.transcript)
+
+
+@pytest.fixture
+def terminal(api_env):
+    """Start `tutor ARGS` in a pseudo-terminal pointed at the fake server."""
+    started: list[Terminal] = []
+
+    def start(*args: str, env: dict[str, str] | None = None) -> Terminal:
+        term = Terminal(*args, env=env)
+        started.append(term)
+        return term
+
+    yield start
+    for term in started:
+        if term.child.isalive():
+            term.child.terminate(force=True)

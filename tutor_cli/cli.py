@@ -12,7 +12,8 @@ import typer
 
 from tutor_cli import __version__
 from tutor_cli.config import Settings, read_system_prompt
-from tutor_cli.errors import ExitStatus, TutorError
+from tutor_cli.errors import ConfigError, ExitStatus, TutorError
+
 
 def _examples(*lines: str) -> str:
     # "\b" keeps click from re-wrapping the example lines.
@@ -36,7 +37,6 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-_debug = False
 
 
 StudentOption = Annotated[
@@ -98,13 +98,8 @@ def root(
 
     Run `tutor` alone to start chatting.
     """
-    global _debug
-    _debug = debug
     if ctx.invoked_subcommand is None:
-        ctx.invoke(chat_command) if "chat" in _COMMANDS else typer.echo(ctx.get_help())
-
-
-_COMMANDS: dict[str, object] = {}
+        ctx.invoke(chat_command)
 
 
 @app.command(
@@ -216,6 +211,144 @@ def delete_command(
                 raise typer.Exit(ExitStatus.FAILURE)
         manager.delete_session(student_id, session)
     typer.echo(f"Deleted session {session} of {student_id}.")
+
+
+ModelOption = Annotated[
+    Optional[str],
+    typer.Option("--model", "-m", help="Model name (default: $TUTOR_MODEL, else deepseek-flash).", show_default=False),
+]
+ThinkingOption = Annotated[
+    Optional[bool],
+    typer.Option("--thinking/--no-thinking", help="Ask for thinking mode, or not (default: $TUTOR_THINKING, "
+                 "else the server's default).", show_default=False),
+]
+
+
+def _conversation(settings: Settings, manager, student_id: str, session_id: str, model: str | None,
+                  thinking: bool | None, system_prompt: str | None = None):  # -> Conversation
+    from tutor_cli.chat import Conversation
+    from tutor_cli.client import ChatClient
+
+    client = ChatClient(settings.base_url, settings.require_api_key())
+    return Conversation(
+        manager=manager, client=client, student_id=student_id, session_id=session_id,
+        model=model or settings.model, thinking=settings.thinking if thinking is None else thinking,
+        system_prompt=system_prompt,
+    )
+
+
+@app.command(
+    "chat",
+    epilog=_examples(
+        "tutor chat                       a new session",
+        "tutor chat -c                    continue your most recent session",
+        "tutor chat --session algebra-1   resume (or create) a named session",
+        "tutor chat --model deepseek-v4-pro --thinking",
+    ),
+)
+def chat_command(
+    session: Annotated[Optional[str], typer.Option("--session", help="Resume this session (created if new).",
+                                                   show_default=False)] = None,
+    continue_: Annotated[bool, typer.Option("--continue", "-c", help="Resume your most recently used session.")]
+    = False,
+    student: StudentOption = None,
+    model: ModelOption = None,
+    system_prompt: PromptFileOption = None,
+    thinking: ThinkingOption = None,
+) -> None:
+    """Talk with the tutor (the default command)."""
+    from tutor_cli.chat import Repl
+    from tutor_cli.render import make_console
+
+    if session is not None and continue_:
+        raise typer.BadParameter("use either --session or --continue, not both", param_hint="--continue")
+    settings = _settings()
+    settings.require_api_key()  # before any prompt opens
+    if not sys.stdin.isatty():
+        raise ConfigError("`tutor chat` needs a terminal; use `tutor ask -` to ask from a script or a pipe.")
+    student_id = _student(settings, student)
+    prompt = read_system_prompt(system_prompt) if system_prompt is not None else None
+    console = make_console()
+    with open_manager(settings) as manager:
+        session_id = _choose_session(manager, console, student_id, session, continue_, prompt, system_prompt)
+        conversation = _conversation(settings, manager, student_id, session_id, model, thinking, prompt)
+        manager.touch(student_id, session_id)
+        Repl(conversation, console, settings.history_path).run()
+
+
+def _choose_session(manager, console, student_id: str, session: str | None, continue_: bool,
+                    prompt: str | None, prompt_file: Path | None) -> str:
+    """Resume the named or the latest session, or create one; say when a prompt file is not applied."""
+    from tutor_cli.config import shipped_system_prompt
+    from tutor_cli.render import print_notice
+
+    existing = None
+    if continue_:
+        existing = manager.latest_session(student_id)
+        if existing is None:
+            print_notice(console, f"No earlier session for {student_id}; starting a new one.")
+    elif session is not None:
+        existing = manager.session_info(student_id, session)
+    if existing is not None:
+        if prompt_file is not None:
+            print_notice(console, f"Session {existing.session_id} keeps its own system prompt; "
+                         f"{prompt_file} was not applied.")
+        return existing.session_id
+    return manager.new_session(student_id, prompt if prompt is not None else shipped_system_prompt(), session)
+
+
+@app.command(
+    "ask",
+    epilog=_examples(
+        'tutor ask "Why is the sky blue?"',
+        'echo "Explain recursion with an example" | tutor ask -',
+        'tutor ask --session algebra-1 "And what about x^2 - 4 = 0?"',
+    ),
+)
+def ask_command(
+    question: Annotated[Optional[str], typer.Argument(help="The question; - (or nothing, from a pipe) reads it "
+                                                      "from standard input.", show_default=False)] = None,
+    session: Annotated[Optional[str], typer.Option("--session", help="Ask within this session (created if new).",
+                                                   show_default=False)] = None,
+    student: StudentOption = None,
+    model: ModelOption = None,
+    thinking: ThinkingOption = None,
+) -> None:
+    """Ask one question without the interactive prompt; the answer goes to standard output."""
+    from tutor_cli.chat import ask
+    from tutor_cli.config import shipped_system_prompt
+    from tutor_cli.render import AnswerView, LiveAnswerView, make_console
+
+    settings = _settings()
+    settings.require_api_key()
+    if question is None or question == "-":
+        if question is None and sys.stdin.isatty():
+            raise typer.BadParameter("give a question, or - to read it from standard input", param_hint="QUESTION")
+        question = sys.stdin.read()
+    if not question.strip():
+        raise typer.BadParameter("the question is empty", param_hint="QUESTION")
+    student_id = _student(settings, student)
+    with open_manager(settings) as manager:
+        if session is None or manager.session_info(student_id, session) is None:
+            session = manager.new_session(student_id, shipped_system_prompt(), session)
+        conversation = _conversation(settings, manager, student_id, session, model, thinking)
+        view = LiveAnswerView(make_console()) if sys.stdout.isatty() else AnswerView(sys.stdout)
+        ask(conversation, question, view)
+
+
+@app.command("models", epilog=_examples("tutor models", "DEEPSEEK_BASE_URL=http://localhost:8080/v1 tutor models"))
+def models_command() -> None:
+    """List the models the endpoint offers; the default is marked with *."""
+    from tutor_cli.client import ChatClient
+
+    settings = _settings()
+    client = ChatClient(settings.base_url, settings.require_api_key())
+    models = client.list_models()
+    for name in models:
+        typer.echo(f"{'*' if name == settings.model else ' '} {name}")
+    if settings.model not in models:
+        typer.echo(f"(the default model {settings.model} is not served by {settings.base_url}; "
+                   "set TUTOR_MODEL to one of these)", err=True)
 
 
 def _confirm(question: str) -> bool:

@@ -61,7 +61,9 @@ class Settings:
             elif not self.home.is_dir():
                 raise ConfigError(f"TUTOR_HOME {self.home} is a file, not a folder; point it at a folder.")
         except OSError as error:
-            raise ConfigError(f"Cannot create the tutor folder {self.home} ({error.strerror}); set TUTOR_HOME to a writable folder.") from None
+            raise ConfigError(
+                f"Cannot create the tutor folder {self.home} ({error.strerror}); set TUTOR_HOME to a writable folder."
+            ) from None
         return self.home
 
     def require_api_key(self) -> str:

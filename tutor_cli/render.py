@@ -9,7 +9,7 @@ import json
 import re
 import time
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import IO, TYPE_CHECKING, Any
 
 from tutor_cli.store import MessageRecord, SessionRecord
@@ -39,7 +39,7 @@ def neutralise(text: str) -> str:
 
 def iso_time(timestamp: float) -> str:
     """UTC ISO-8601 with seconds, as used in JSON output."""
-    return datetime.fromtimestamp(timestamp, tz=timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return datetime.fromtimestamp(timestamp, tz=UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def local_time(timestamp: float) -> str:
@@ -165,10 +165,10 @@ def print_sessions_table(console: Console, sessions: Sequence[SessionRecord], st
 
     table = Table(title=f"Sessions of {student_id}", title_justify="left")
     table.add_column("Session", style="bold", no_wrap=True)
-    table.add_column("Messages", justify="right")
-    table.add_column("Started")
-    table.add_column("Last used")
-    table.add_column("Model")
+    table.add_column("Messages", justify="right", no_wrap=True)
+    table.add_column("Started", no_wrap=True)
+    table.add_column("Last used", no_wrap=True)
+    table.add_column("Model", overflow="ellipsis")
     for session in sessions:
         table.add_row(
             neutralise(session.session_id), str(session.message_count), local_time(session.created_at),
@@ -182,3 +182,214 @@ def make_console(file: IO[str] | None = None, *, stderr: bool = False) -> Consol
     from rich.console import Console
 
     return Console(file=file, stderr=stderr, highlight=False)
+
+
+# --- streaming answers -----------------------------------------------------------------------
+
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+MAX_LIVE_CHARS = 1500  # a tail longer than this is cut at a line end, so re-rendering stays cheap
+MAX_LIVE_LINES = 12
+
+
+class MarkdownBlocks:
+    """Splits streamed Markdown into finished blocks (rendered once) and an unfinished tail.
+
+    A block ends where a new unindented line follows a blank line outside a code fence. A
+    code fence or paragraph that grows past the live limit is cut at a line end so that the
+    live tail, re-rendered while it grows, stays small: the total cost stays linear.
+    """
+
+    def __init__(self) -> None:
+        self.tail = ""
+        self._fence: str | None = None  # the open fence marker, e.g. "```"
+        self._fence_line = ""  # the line that opened it, repeated when a long fence is cut
+        self._scan = 0  # tail offset up to which complete lines were examined
+
+    def feed(self, text: str) -> list[str]:
+        """Add text; return the blocks it finished."""
+        self.tail += text
+        finished: list[str] = []
+        while True:
+            end = self.tail.find("\n", self._scan)
+            if end < 0:
+                break
+            line = self.tail[self._scan:end]
+            line_start = self._scan
+            self._scan = end + 1
+            fence = _FENCE.match(line)
+            if self._fence is not None:
+                if fence and fence.group(1)[0] == self._fence[0] and len(fence.group(1)) >= len(self._fence) \
+                        and not line.strip()[len(fence.group(1)):].strip():
+                    self._fence = None
+                    finished.append(self._cut(self._scan))
+                elif self.tail.count("\n", 0, self._scan) > MAX_LIVE_LINES or self._scan > MAX_LIVE_CHARS:
+                    finished.append(self._cut(self._scan) + self._fence + "\n")
+                    self.tail = self._fence_line + "\n" + self.tail
+                    self._scan = len(self._fence_line) + 1
+                continue
+            if fence:
+                before = self.tail[:line_start]
+                if before.strip():
+                    finished.append(self._cut(line_start))
+                    self._scan = end + 1 - line_start
+                self._fence = fence.group(1)
+                self._fence_line = line
+                continue
+            if line.strip() and not line[0].isspace() and self._scan - len(line) - 1 > 0:
+                previous = self.tail[:line_start].rstrip(" \t")
+                if previous.endswith("\n\n") and previous.strip():
+                    finished.append(self._cut(line_start))
+                    self._scan = end + 1 - line_start
+                    continue
+            if self._scan > MAX_LIVE_CHARS and line.strip():
+                finished.append(self._cut(self._scan))
+        return finished
+
+    def flush(self) -> str:
+        """The rest, at the end of the answer."""
+        rest, self.tail, self._scan, self._fence = self.tail, "", 0, None
+        return rest
+
+    def _cut(self, position: int) -> str:
+        block, self.tail = self.tail[:position], self.tail[position:]
+        self._scan -= position
+        return block
+
+
+class _LazyMarkdown:
+    """Renders the live tail as Markdown only when the screen is refreshed, not on every chunk."""
+
+    def __init__(self, view: LiveAnswerView) -> None:
+        self._view = view
+        self._cache: tuple[str, Any] | None = None
+
+    def __rich_console__(self, console: Console, options: Any) -> Any:
+        from rich.markdown import Markdown
+        from rich.text import Text
+
+        reasoning_tail = self._view.reasoning_tail
+        if reasoning_tail:
+            yield Text(reasoning_tail, style="dim italic")
+        tail = self._view.blocks.tail
+        if tail.strip():
+            if self._cache is None or self._cache[0] != tail:
+                self._cache = (tail, Markdown(tail, code_theme=CODE_THEME))
+            yield self._cache[1]
+        elif not reasoning_tail and self._view.waiting:
+            yield self._view.spinner
+
+
+CODE_THEME = "monokai"
+
+
+class AnswerView:
+    """Where a streamed answer goes. The plain version writes text as it arrives."""
+
+    def __init__(self, out: IO[str]) -> None:
+        self.out = out
+        self._ended_with_newline = True
+
+    def start(self) -> None:
+        """The request is on its way."""
+
+    def reasoning(self, text: str) -> None:
+        """Reasoning is not part of the plain answer."""
+
+    def content(self, text: str) -> None:
+        text = neutralise(text)
+        if text:
+            self.out.write(text)
+            self.out.flush()
+            self._ended_with_newline = text.endswith("\n")
+
+    def finish(self, note: str | None = None) -> None:
+        """The answer is complete (or was stopped): end the line."""
+        if not self._ended_with_newline:
+            self.out.write("\n")
+            self._ended_with_newline = True
+        self.out.flush()
+
+
+class LiveAnswerView(AnswerView):
+    """Terminal view: a spinner, then reasoning (dimmed) and Markdown blocks printed once each,
+    with only the unfinished tail in a live region."""
+
+    def __init__(self, console: Console) -> None:
+        super().__init__(console.file)
+        self.console = console
+        self.blocks = MarkdownBlocks()
+        self.reasoning_tail = ""
+        self.waiting = True
+        self._live: Any = None
+        self._shown_reasoning = False
+        from rich.spinner import Spinner
+        from rich.text import Text
+
+        self.spinner = Spinner("dots", Text(" thinking…", style="dim"), style="cyan")
+
+    def start(self) -> None:
+        from rich.live import Live
+
+        self._live = Live(_LazyMarkdown(self), console=self.console, refresh_per_second=12,
+                          transient=True, redirect_stdout=False, redirect_stderr=False)
+        self._live.start()
+
+    def reasoning(self, text: str) -> None:
+        from rich.text import Text
+
+        self.waiting = False
+        self._shown_reasoning = True
+        self.reasoning_tail += neutralise_keep_lines(text)
+        if "\n" in self.reasoning_tail:
+            done, self.reasoning_tail = self.reasoning_tail.rsplit("\n", 1)
+            self._print(Text(done, style="dim italic"))
+
+    def content(self, text: str) -> None:
+        self.waiting = False
+        self._end_reasoning()
+        for block in self.blocks.feed(neutralise_keep_lines(text)):
+            self._print_markdown(block)
+
+    def finish(self, note: str | None = None) -> None:
+        from rich.text import Text
+
+        self._end_reasoning()
+        rest = self.blocks.flush()
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+        if rest.strip():
+            self._print_markdown(rest)
+        if note:
+            self.console.print(Text(note, style="dim"))
+
+    def _end_reasoning(self) -> None:
+        from rich.text import Text
+
+        if self.reasoning_tail:
+            tail, self.reasoning_tail = self.reasoning_tail, ""
+            self._print(Text(tail, style="dim italic"))
+        if self._shown_reasoning:
+            self._shown_reasoning = False
+            self._print(Text(""))
+
+    def _print_markdown(self, block: str) -> None:
+        from rich.markdown import Markdown
+
+        if block.strip():
+            self._print(Markdown(block, code_theme=CODE_THEME))
+
+    def _print(self, renderable: Any) -> None:
+        (self._live.console if self._live is not None else self.console).print(renderable)
+
+
+def neutralise_keep_lines(text: str) -> str:
+    """`neutralise`, with carriage returns of CRLF line ends dropped rather than lost silently."""
+    return neutralise(text.replace("\r\n", "\n"))
+
+
+def print_notice(console: Console, text: str, style: str = "yellow") -> None:
+    """One line of status or error for the student (the text is shown literally)."""
+    from rich.text import Text
+
+    console.print(Text(text, style=style))

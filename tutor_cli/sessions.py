@@ -7,7 +7,7 @@ import secrets
 import time
 from typing import Any
 
-from tutor_cli.errors import InvalidIdError, InvalidMessageError
+from tutor_cli.errors import InvalidIdError, InvalidMessageError, SessionNotFoundError
 from tutor_cli.store import MessageRecord, SessionRecord, SQLiteStore
 
 ROLES = ("user", "assistant")
@@ -97,6 +97,13 @@ class SessionManager:
                 self.create_session(student_id, candidate, system_prompt)
                 return candidate
 
+    def request_messages(self, student_id: str, session_id: str) -> list[dict[str, str]]:
+        """What to send: the conversation made valid for DeepSeek (see `alternating`)."""
+        record = self.store.get_session(student_id, session_id)
+        if record is None:
+            raise SessionNotFoundError(student_id, session_id)
+        return alternating(record.system_prompt, self.store.get_messages(student_id, session_id))
+
     def session_info(self, student_id: str, session_id: str) -> SessionRecord | None:
         """Metadata of one session (times, count, model, usage), or None."""
         return self.store.get_session(student_id, session_id)
@@ -120,6 +127,25 @@ class SessionManager:
     def touch(self, student_id: str, session_id: str, model: str | None = None) -> None:
         """Mark a session as the student's most recently used."""
         self.store.touch_session(student_id, session_id, model)
+
+
+def alternating(system_prompt: str, messages: list[MessageRecord]) -> list[dict[str, str]]:
+    """The system prompt, then user and assistant strictly alternating, each only role and content.
+
+    The store keeps every message as it happened; a question left unanswered (an API error, or
+    Ctrl-C before any text) is followed by another question, so consecutive messages of one role
+    are merged into one. Leading assistant messages (possible through the library) are skipped.
+    Reasoning is never part of what is sent.
+    """
+    request = [{"role": "system", "content": system_prompt}]
+    for message in messages:
+        if len(request) == 1 and message.role != "user":
+            continue
+        if request[-1]["role"] == message.role:
+            request[-1] = {"role": message.role, "content": request[-1]["content"] + "\n\n" + message.content}
+        else:
+            request.append({"role": message.role, "content": message.content})
+    return request
 
 
 def new_session_id() -> str:

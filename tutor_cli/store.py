@@ -206,7 +206,9 @@ class SQLiteStore:
                 raise StoreError(self.path, "the store stayed locked by another tutor process; try again.") from None
             raise StoreError(self.path, f"the store cannot be used ({error}).") from None
         except sqlite3.DatabaseError as error:
-            raise StoreError(self.path, f"the store is corrupt or not a tutor store ({error}); it was left untouched.") from None
+            raise StoreError(
+                self.path, f"the store is corrupt or not a tutor store ({error}); it was left untouched."
+            ) from None
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:

@@ -1,0 +1,159 @@
+"""The client against the fake OpenAI-compatible server: streaming, reasoning, usage, errors, retries."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.fake_server import API_KEY, FakeServer, Reply
+from tutor_cli.client import Answer, ChatClient
+from tutor_cli.errors import APIError, StreamDroppedError
+
+HISTORY = [{"role": "system", "content": "Be kind."}, {"role": "user", "content": "What is 2+2?"}]
+
+
+@pytest.fixture
+def client(fake_server: FakeServer) -> ChatClient:
+    return ChatClient(fake_server.base_url, API_KEY, retry_delays=(0.01, 0.02, 0.04))
+
+
+def collect(client: ChatClient, **options) -> tuple[list[tuple[str, str]], Answer]:
+    answer = Answer()
+    pieces = [(d.kind, d.text) for d in client.stream(HISTORY, options.pop("model", "deepseek-flash"),
+                                                      answer=answer, **options)]
+    return pieces, answer
+
+
+def test_streams_content_and_records_model_and_usage(client, fake_server) -> None:
+    fake_server.reply(content="Four. " * 20, chunk_size=5)
+    pieces, answer = collect(client)
+    assert len(pieces) == 24 and all(kind == "content" for kind, _ in pieces)
+    assert answer.content == "Four. " * 20 and answer.finished
+    assert answer.model == "deepseek-flash"
+    assert answer.usage["prompt_tokens"] > 0 and answer.usage["completion_tokens"] > 0
+    assert "cache_miss_tokens" in answer.usage
+    body = fake_server.chat_requests[-1]["body"]
+    assert body["stream"] is True and body["stream_options"] == {"include_usage": True}
+    assert body["messages"] == HISTORY
+
+
+def test_reasoning_streams_before_content_and_stays_separate(client, fake_server) -> None:
+    fake_server.reply(reasoning="Two and two make four.", content="4")
+    pieces, answer = collect(client, thinking=True)
+    kinds = [kind for kind, _ in pieces]
+    assert kinds.index("content") > kinds.index("reasoning")
+    assert answer.reasoning == "Two and two make four." and answer.content == "4"
+    assert fake_server.chat_requests[-1]["body"]["thinking"] == {"type": "enabled"}
+
+
+def test_thinking_off_and_unset(client, fake_server) -> None:
+    collect(client, thinking=False)
+    assert fake_server.chat_requests[-1]["body"]["thinking"] == {"type": "disabled"}
+    collect(client)
+    assert "thinking" not in fake_server.chat_requests[-1]["body"]
+
+
+def test_keepalive_comments_are_skipped(client, fake_server) -> None:
+    fake_server.reply(keepalives=5, content="fine")
+    assert collect(client)[1].content == "fine"
+
+
+def test_a_usage_chunk_without_choices_is_handled(client, fake_server) -> None:
+    fake_server.reply(content="x", usage=True)
+    assert collect(client)[1].usage["prompt_tokens"] > 0
+
+
+@pytest.mark.parametrize("status", [429, 500, 503])
+def test_retryable_statuses_are_retried_then_succeed(client, fake_server, status) -> None:
+    fake_server.reply(Reply(status=status), Reply(status=status), Reply(content="after retries"))
+    assert collect(client)[1].content == "after retries"
+    assert len(fake_server.chat_requests) == 3
+
+
+@pytest.mark.parametrize(
+    ("status", "words"),
+    [(429, "rate limit"), (500, "server failed"), (503, "overloaded")],
+)
+def test_retryable_statuses_that_persist_are_reported_in_one_sentence(client, fake_server, status, words) -> None:
+    fake_server.reply(*[Reply(status=status)] * 4)
+    with pytest.raises(APIError) as caught:
+        collect(client)
+    assert words in str(caught.value) and str(status) in str(caught.value)
+    assert len(fake_server.chat_requests) == 4
+
+
+@pytest.mark.parametrize(
+    ("status", "message", "words"),
+    [
+        (401, "Authentication Fails", "key was refused"),
+        (402, "Insufficient Balance", "balance is used up"),
+        (422, "Invalid temperature", "refused (422): Invalid temperature"),
+        (400, "Invalid format", "refused (400): Invalid format"),
+    ],
+)
+def test_non_retryable_errors_are_one_sentence_without_retry(client, fake_server, status, message, words) -> None:
+    fake_server.reply(status=status, error_message=message)
+    with pytest.raises(APIError) as caught:
+        collect(client)
+    assert words in str(caught.value)
+    assert len(fake_server.chat_requests) == 1
+
+
+def test_the_key_is_never_in_an_error(fake_server) -> None:
+    client = ChatClient(fake_server.base_url, "sk-wrong-secret-key")
+    fake_server.reply(status=400, error_message="bad key sk-wrong-secret-key given")
+    with pytest.raises(APIError) as caught:
+        list(client.stream(HISTORY, "deepseek-flash"))
+    assert "sk-wrong-secret-key" not in str(caught.value)
+    with pytest.raises(APIError) as caught:
+        list(client.stream(HISTORY, "deepseek-flash"))
+    assert "key was refused" in str(caught.value) and "sk-wrong" not in str(caught.value)
+
+
+def test_an_unknown_model_names_itself_and_points_to_tutor_models(client) -> None:
+    with pytest.raises(APIError) as caught:
+        collect(client, model="deepseek-nonexistent")
+    assert "deepseek-nonexistent" in str(caught.value) and "tutor models" in str(caught.value)
+
+
+def test_retired_model_names_still_work_where_served(client) -> None:
+    assert collect(client, model="deepseek-reasoner")[1].finished
+    assert collect(client, model="deepseek-chat")[1].finished
+
+
+def test_a_drop_before_any_text_is_retried(client, fake_server) -> None:
+    fake_server.reply(Reply(drop_after=0), Reply(content="second try"))
+    assert collect(client)[1].content == "second try"
+
+
+def test_a_drop_after_text_is_not_retried_and_keeps_the_partial_answer(client, fake_server) -> None:
+    fake_server.reply(content="abcdefghij" * 10, chunk_size=10, drop_after=30)
+    answer = Answer()
+    with pytest.raises(StreamDroppedError):
+        for _ in client.stream(HISTORY, "deepseek-flash", answer=answer):
+            pass
+    assert answer.content == "abcdefghij" * 3 and not answer.finished
+    assert len(fake_server.chat_requests) == 1
+
+
+def test_a_stream_that_ends_without_finishing_counts_as_a_drop(client, fake_server) -> None:
+    fake_server.reply(content="half an answer", finish=False)
+    with pytest.raises(StreamDroppedError):
+        collect(client)
+
+
+def test_an_unreachable_server_names_the_base_url(fake_server) -> None:
+    client = ChatClient("http://127.0.0.1:9", API_KEY, retry_delays=(0.01,))
+    with pytest.raises(APIError) as caught:
+        collect(client)
+    assert "http://127.0.0.1:9" in str(caught.value) and "refused" in str(caught.value)
+
+
+def test_models_are_listed(client) -> None:
+    assert "deepseek-flash" in client.list_models()
+
+
+def test_a_context_overflow_carries_the_limit(client, fake_server) -> None:
+    fake_server.context_limit = 5
+    with pytest.raises(APIError) as caught:
+        collect(client)
+    assert getattr(caught.value, "limit", None) == 5

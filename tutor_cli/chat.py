@@ -1,0 +1,292 @@
+"""The conversation: one turn (shared by `chat` and `ask`) and the prompt_toolkit REPL.
+
+prompt_toolkit is imported only inside `run_repl`, so `tutor ask` never pays for it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tutor_cli.client import Answer, ChatClient
+from tutor_cli.config import shipped_system_prompt
+from tutor_cli.errors import APIError, StreamDroppedError, TutorError
+from tutor_cli.render import AnswerView
+from tutor_cli.sessions import SessionManager
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+@dataclass
+class Conversation:
+    """Who is talking in which session, to which model: the state a turn needs."""
+
+    manager: SessionManager
+    client: ChatClient
+    student_id: str
+    session_id: str
+    model: str
+    thinking: bool | None = None
+    system_prompt: str | None = None  # for /new; None means the shipped prompt
+    last_usage: dict[str, int] = field(default_factory=dict)
+
+
+class TurnOutcome:
+    """How a turn ended."""
+
+    ANSWERED = "answered"
+    STOPPED = "stopped"
+    DROPPED = "dropped"
+    FAILED = "failed"
+
+
+def ask(conversation: Conversation, question: str | None, view: AnswerView) -> tuple[str, Answer]:
+    """One turn: store the question, send the session, stream the answer into `view`, store it.
+
+    `question` None re-sends the conversation as it stands (its last message is an unanswered
+    question). Returns the outcome and the answer; API failures raise after the view is closed,
+    and Ctrl-C (KeyboardInterrupt) is re-raised after the partial answer is stored.
+    """
+    manager, student, session = conversation.manager, conversation.student_id, conversation.session_id
+    if question is not None:
+        manager.record_message(student, session, "user", question)
+    messages = manager.request_messages(student, session)
+    answer = Answer()
+    view.start()
+    try:
+        for delta in conversation.client.stream(messages, conversation.model, thinking=conversation.thinking,
+                                                answer=answer):
+            if delta.kind == "content":
+                view.content(delta.text)
+            else:
+                view.reasoning(delta.text)
+    except KeyboardInterrupt:
+        view.finish("(stopped)")
+        _keep_partial(conversation, answer)
+        raise
+    except StreamDroppedError:
+        view.finish()
+        _keep_partial(conversation, answer)
+        raise
+    except BaseException:
+        view.finish()
+        raise
+    manager.record_message(student, session, "assistant", answer.content, model=answer.model or conversation.model,
+                           reasoning=answer.reasoning or None, usage=answer.usage)
+    conversation.last_usage = answer.usage
+    view.finish()
+    return TurnOutcome.ANSWERED, answer
+
+
+def _keep_partial(conversation: Conversation, answer: Answer) -> None:
+    """Store what was shown of an unfinished answer, marked interrupted. Nothing shown, nothing stored:
+    the question then stays unanswered and is merged with the next one when sent."""
+    if answer.content:
+        conversation.manager.record_message(
+            conversation.student_id, conversation.session_id, "assistant", answer.content,
+            model=answer.model or conversation.model, reasoning=answer.reasoning or None,
+            interrupted=True, usage=answer.usage or None,
+        )
+
+
+def last_question(conversation: Conversation) -> tuple[str | None, bool]:
+    """The session's last question and whether it is still unanswered (for /retry)."""
+    messages = conversation.manager.messages(conversation.student_id, conversation.session_id)
+    for index in range(len(messages) - 1, -1, -1):
+        if messages[index].role == "user":
+            return messages[index].content, index == len(messages) - 1
+    return None, False
+
+
+# --- the REPL -------------------------------------------------------------------------------
+
+SLASH_COMMANDS = {
+    "/help": "list these commands",
+    "/exit": "leave the tutor (also /quit or Ctrl-D)",
+    "/new": "start a fresh session",
+    "/model": "/model NAME: talk to another model (alone: show the current one)",
+    "/thinking": "/thinking on|off: ask for the model's reasoning, or not",
+    "/retry": "ask the last question again",
+    "/sessions": "list your sessions",
+    "/show": "print this session's transcript",
+}
+
+
+class LeaveChat(Exception):
+    """Raised by /exit: the REPL ends normally."""
+
+
+class Repl:
+    """Reads a line, then acts on it: a slash command or a question for the tutor."""
+
+    def __init__(self, conversation: Conversation, console: Console, history_path: Path) -> None:
+        self.conversation = conversation
+        self.console = console
+        self.history_path = history_path
+        self.commands: dict[str, Callable[[str], None]] = {
+            "/help": self._help, "/exit": self._exit, "/quit": self._exit, "/new": self._new,
+            "/model": self._model, "/thinking": self._thinking, "/retry": self._retry,
+            "/sessions": self._sessions, "/show": self._show,
+        }
+
+    def run(self) -> None:
+        """The loop: until Ctrl-D or /exit. An error on one line is reported and the loop goes on."""
+        session = self._prompt_session()
+        threading.Thread(target=self._warm_up, daemon=True).start()
+        self._greet()
+        while True:
+            try:
+                text = session.prompt(self._prompt_text)
+            except KeyboardInterrupt:
+                continue  # Ctrl-C at the prompt clears the line
+            except EOFError:
+                return
+            try:
+                self.handle(text)
+            except LeaveChat:
+                return
+            except KeyboardInterrupt:
+                continue
+            except TutorError as error:
+                self._notice(str(error), "bold red")
+
+    def handle(self, text: str) -> None:
+        """Act on one line of input."""
+        if not text.strip():
+            return
+        if text.lstrip().startswith("/"):
+            name, _, argument = text.strip().partition(" ")
+            command = self.commands.get(name.lower())
+            if command is None:
+                self._notice(f"Unknown command {name}; /help lists the commands. Nothing was sent.")
+                return
+            command(argument.strip())
+            return
+        self._ask(text)
+
+    # -- turns --
+
+    def _ask(self, question: str | None) -> None:
+        from tutor_cli.render import LiveAnswerView
+
+        try:
+            ask(self.conversation, question, LiveAnswerView(self.console))
+        except StreamDroppedError as error:
+            self._notice(str(error), "bold red")
+        except APIError as error:
+            self._notice(f"{error} Your question is kept; /retry asks it again.", "bold red")
+        except KeyboardInterrupt:
+            pass  # the view already said "(stopped)"; the prompt comes back
+
+    # -- slash commands --
+
+    def _help(self, _: str) -> None:
+        from rich.table import Table
+
+        table = Table(show_header=False, box=None, padding=(0, 2))
+        for name, description in SLASH_COMMANDS.items():
+            table.add_row(name, description)
+        self.console.print(table)
+        self._notice("Enter sends; Alt+Enter (or Esc then Enter) adds a line; a paste is one message. "
+                     "Ctrl-C stops an answer.", "dim")
+
+    def _exit(self, _: str) -> None:
+        raise LeaveChat
+
+    def _new(self, _: str) -> None:
+        c = self.conversation
+        prompt = c.system_prompt if c.system_prompt is not None else shipped_system_prompt()
+        c.session_id = c.manager.new_session(c.student_id, prompt)
+        self._notice(f"New session {c.session_id}.", "green")
+
+    def _model(self, name: str) -> None:
+        if name:
+            self.conversation.model = name
+        self._notice(f"Model: {self.conversation.model}", "green")
+
+    def _thinking(self, value: str) -> None:
+        from tutor_cli.config import parse_thinking
+
+        if value:
+            self.conversation.thinking = parse_thinking(value, "/thinking")
+        self._notice(f"Thinking: {_thinking_label(self.conversation.thinking)}", "green")
+
+    def _retry(self, _: str) -> None:
+        question, unanswered = last_question(self.conversation)
+        if question is None:
+            self._notice("There is no question to retry yet.")
+            return
+        self._ask(None if unanswered else question)
+
+    def _sessions(self, _: str) -> None:
+        from tutor_cli.render import print_sessions_table
+
+        c = self.conversation
+        print_sessions_table(self.console, c.manager.list_sessions(c.student_id), c.student_id)
+
+    def _show(self, _: str) -> None:
+        from tutor_cli.render import print_transcript
+
+        c = self.conversation
+        record = c.manager.session_info(c.student_id, c.session_id)
+        if record is not None:
+            print_transcript(self.console, record, c.manager.messages(c.student_id, c.session_id))
+
+    # -- helpers --
+
+    def _prompt_session(self):  # -> PromptSession
+        from prompt_toolkit import PromptSession
+        from prompt_toolkit.completion import WordCompleter
+        from prompt_toolkit.history import FileHistory
+        from prompt_toolkit.key_binding import KeyBindings
+
+        bindings = KeyBindings()
+
+        @bindings.add("escape", "enter")
+        def _newline(event) -> None:  # Alt+Enter / Esc Enter: a new line instead of sending
+            event.current_buffer.insert_text("\n")
+
+        if not self.history_path.exists():
+            self.history_path.touch(mode=0o600)
+        return PromptSession(
+            history=FileHistory(str(self.history_path)),
+            completer=WordCompleter(list(self.commands), sentence=True),
+            complete_while_typing=False,
+            key_bindings=bindings,
+            bottom_toolbar=self._toolbar,
+            multiline=False,
+        )
+
+    def _prompt_text(self) -> str:
+        return "you › "
+
+    def _toolbar(self) -> str:
+        c = self.conversation
+        return f" {c.student_id} · session {c.session_id} · {c.model} · thinking {_thinking_label(c.thinking)} · /help"
+
+    def _greet(self) -> None:
+        c = self.conversation
+        count = (c.manager.session_info(c.student_id, c.session_id) or None)
+        messages = count.message_count if count else 0
+        state = f"resumed, {messages} messages" if messages else "new"
+        self._notice(f"tutor · session {c.session_id} ({state}) · model {c.model} · /help for commands, "
+                     "Ctrl-D to leave", "dim")
+
+    def _warm_up(self) -> None:
+        try:
+            self.conversation.client.warm_up()
+        except Exception:  # a failure here shows up, properly reported, on the first question
+            pass
+
+    def _notice(self, text: str, style: str = "yellow") -> None:
+        from tutor_cli.render import print_notice
+
+        print_notice(self.console, text, style)
+
+
+def _thinking_label(thinking: bool | None) -> str:
+    return "server default" if thinking is None else ("on" if thinking else "off")

@@ -1,0 +1,254 @@
+"""The model client: one place that builds the OpenAI SDK client, streams answers, retries, and
+turns every failure into one plain sentence. No UI imports; `openai` is imported only here, lazily.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from tutor_cli.errors import APIError, StreamDroppedError
+
+if TYPE_CHECKING:
+    import openai
+
+# Pauses before each retry of a request that failed before any text arrived (jitter added):
+# about three seconds in all, then the failure is reported.
+RETRY_DELAYS = (0.4, 0.8, 1.6)
+RETRYABLE_STATUSES = {429, 500, 502, 503, 504}
+CONNECT_TIMEOUT = 10.0
+READ_TIMEOUT = 120.0  # between two chunks; a thinking model can be silent for a while
+TRANSPORT_MODULES = {"httpx", "httpx2", "httpcore", "httpcore2", "h11", "anyio", "ssl", "socket"}
+CONTEXT_LIMIT = re.compile(r"maximum context length is (\d+)")
+
+
+@dataclass
+class Answer:
+    """What one streamed request produced so far (complete unless `finished` is False)."""
+
+    content: str = ""
+    reasoning: str = ""
+    model: str | None = None
+    usage: dict[str, int] = field(default_factory=dict)
+    finished: bool = False
+
+
+@dataclass(frozen=True)
+class Delta:
+    """One piece of a streamed answer: `kind` is 'reasoning' or 'content'."""
+
+    kind: str
+    text: str
+
+
+class ContextOverflowError(APIError):
+    """The server refused the request as longer than the model's context (limit in `.limit`)."""
+
+    def __init__(self, message: str, limit: int) -> None:
+        super().__init__(message, status=400)
+        self.limit = limit
+
+
+class ChatClient:
+    """Streams chat completions from an OpenAI-compatible endpoint."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        retry_delays: Sequence[float] = RETRY_DELAYS,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.base_url = base_url
+        self._api_key = api_key
+        self._retry_delays = tuple(retry_delays)
+        self._sleep = sleep
+        self._sdk: openai.OpenAI | None = None
+
+    @property
+    def sdk(self) -> openai.OpenAI:
+        """The SDK client, built once on first use (importing openai costs ~0.3 s)."""
+        if self._sdk is None:
+            import openai
+
+            self._sdk = openai.OpenAI(
+                base_url=self.base_url,
+                api_key=self._api_key,
+                max_retries=0,  # we retry ourselves: only before any text, only what is worth it
+                timeout=openai.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT),
+            )
+        return self._sdk
+
+    def warm_up(self) -> None:
+        """Import and build the SDK now (e.g. while the user types), so Enter sends at once."""
+        _ = self.sdk
+
+    def list_models(self) -> list[str]:
+        """The model ids the endpoint serves."""
+        import openai
+
+        try:
+            return sorted(model.id for model in self.sdk.models.list())
+        except openai.APIStatusError as error:
+            raise self._status_error(error, model=None) from None
+        except openai.APIConnectionError as error:
+            raise self._connection_error(error) from None
+
+    def stream(
+        self,
+        messages: list[dict[str, str]],
+        model: str,
+        *,
+        thinking: bool | None = None,
+        answer: Answer | None = None,
+    ) -> Iterator[Delta]:
+        """Yield the answer's pieces as they arrive, filling `answer` as it goes.
+
+        Failures before any text are retried with backoff; a drop after text raises
+        StreamDroppedError with `answer` holding what arrived.
+        """
+        import openai
+
+        answer = answer if answer is not None else Answer()
+        extra_body = {"thinking": {"type": "enabled" if thinking else "disabled"}} if thinking is not None else None
+        attempt = 0
+        while True:
+            received_any = False
+            try:
+                chunks = self.sdk.chat.completions.create(
+                    model=model,
+                    messages=messages,  # type: ignore[arg-type]
+                    stream=True,
+                    stream_options={"include_usage": True},
+                    extra_body=extra_body,
+                )
+                try:
+                    for chunk in chunks:
+                        for delta in _read_chunk(chunk, answer):
+                            received_any = True
+                            yield delta
+                finally:
+                    chunks.close()
+                if not answer.finished:
+                    raise _Truncated()
+                return
+            except openai.APIStatusError as error:
+                failure: APIError = self._status_error(error, model=model)
+            except (openai.APIConnectionError, _Truncated) as error:
+                failure = self._connection_error(error)
+            except Exception as error:  # a transport error surfacing from the stream itself
+                if type(error).__module__.split(".")[0] not in TRANSPORT_MODULES and not isinstance(error, OSError):
+                    raise
+                failure = self._connection_error(error)
+            if received_any or answer.content or answer.reasoning:
+                raise StreamDroppedError(
+                    "The connection dropped in the middle of the answer; what arrived is kept. "
+                    "Type /retry to ask again."
+                ) from None
+            if not failure.retryable or attempt >= len(self._retry_delays):
+                raise failure
+            self._sleep(self._retry_delays[attempt] * (0.75 + random.random() / 2))
+            attempt += 1
+
+    # -- error sentences --
+
+    def _status_error(self, error: openai.APIStatusError, model: str | None) -> APIError:
+        status = error.status_code
+        detail = self._redact(_server_message(error))
+        if status == 401:
+            return APIError("The API key was refused (401); check DEEPSEEK_API_KEY.", status=status)
+        if status == 402:
+            return APIError("The account's balance is used up (402); top it up, then /retry.", status=status)
+        if status == 400 and (match := CONTEXT_LIMIT.search(detail)):
+            return ContextOverflowError(f"The conversation is longer than the model's context ({detail}).",
+                                        int(match.group(1)))
+        if status in (400, 404, 422) and model and re.search(r"model", detail, re.IGNORECASE) and re.search(
+            r"not exist|not found|unknown|invalid model|does not exist", detail, re.IGNORECASE
+        ):
+            return APIError(
+                f"The model {model!r} does not exist on {self.base_url}; `tutor models` lists the ones it serves.",
+                status=status,
+            )
+        if status in (400, 422):
+            return APIError(f"The request was refused ({status}): {detail}", status=status)
+        if status == 429:
+            return APIError("The server's rate limit was reached (429) and stayed so after a few tries; "
+                            "wait a moment, then /retry.", status=status, retryable=True)
+        if status == 503:
+            return APIError("The server is overloaded (503) and stayed so after a few tries; try again shortly.",
+                            status=status, retryable=True)
+        if status >= 500:
+            return APIError(f"The server failed ({status}) and kept failing after a few tries; try again shortly.",
+                            status=status, retryable=status in RETRYABLE_STATUSES)
+        return APIError(f"The server refused the request ({status}): {detail}", status=status)
+
+    def _connection_error(self, error: BaseException) -> APIError:
+        text = str(error).lower()
+        cause = str(error.__cause__ or "").lower()
+        if "timed out" in text or "timeout" in type(error).__name__.lower():
+            reason = "the connection timed out"
+        elif "refused" in text or "refused" in cause:
+            reason = "the connection was refused"
+        else:
+            reason = "the connection failed or dropped"
+        return APIError(f"Could not get an answer from {self.base_url}: {reason}. Check DEEPSEEK_BASE_URL "
+                        "and your network, then /retry.", retryable=True)
+
+    def _redact(self, text: str) -> str:
+        return text.replace(self._api_key, "***") if self._api_key else text
+
+
+class _Truncated(Exception):
+    """The stream ended without saying the answer was finished."""
+
+
+def _read_chunk(chunk: Any, answer: Answer) -> Iterator[Delta]:
+    """Fold one SSE chunk into `answer`, yielding its text pieces (usage chunks have no choices)."""
+    if getattr(chunk, "model", None):
+        answer.model = chunk.model
+    usage = getattr(chunk, "usage", None)
+    if usage:
+        answer.usage = usage_dict(usage)
+    for choice in chunk.choices or ():
+        delta = choice.delta
+        if delta is not None:
+            reasoning = getattr(delta, "reasoning_content", None) or getattr(delta, "reasoning", None)
+            if reasoning:
+                answer.reasoning += reasoning
+                yield Delta("reasoning", reasoning)
+            if delta.content:
+                answer.content += delta.content
+                yield Delta("content", delta.content)
+        if choice.finish_reason:
+            answer.finished = True
+
+
+def usage_dict(usage: Any) -> dict[str, int]:
+    """The token counts we store, from an SDK usage object (DeepSeek's cache fields included)."""
+    data = usage.model_dump() if hasattr(usage, "model_dump") else dict(usage)
+    details = data.get("completion_tokens_details") or {}
+    prompt_details = data.get("prompt_tokens_details") or {}
+    found = {
+        "prompt_tokens": data.get("prompt_tokens"),
+        "completion_tokens": data.get("completion_tokens"),
+        "reasoning_tokens": details.get("reasoning_tokens"),
+        "cache_hit_tokens": data.get("prompt_cache_hit_tokens", prompt_details.get("cached_tokens")),
+        "cache_miss_tokens": data.get("prompt_cache_miss_tokens"),
+    }
+    return {name: int(value) for name, value in found.items() if isinstance(value, int)}
+
+
+def _server_message(error: openai.APIStatusError) -> str:
+    body = error.body
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and inner.get("message"):
+            return str(inner["message"])
+        if isinstance(inner, str):
+            return inner
+    return str(error.message or f"HTTP {error.status_code}")
