@@ -324,7 +324,7 @@ def ask_command(
     if question is None or question == "-":
         if question is None and sys.stdin.isatty():
             raise typer.BadParameter("give a question, or - to read it from standard input", param_hint="QUESTION")
-        question = sys.stdin.read()
+        question = sys.stdin.read().rstrip()
     if not question.strip():
         raise typer.BadParameter("the question is empty", param_hint="QUESTION")
     student_id = _student(settings, student)

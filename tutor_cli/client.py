@@ -4,6 +4,7 @@ turns every failure into one plain sentence. No UI imports; `openai` is imported
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import time
@@ -30,11 +31,21 @@ CONTEXT_LIMIT = re.compile(r"maximum context length is (\d+)")
 class Answer:
     """What one streamed request produced so far (complete unless `finished` is False)."""
 
-    content: str = ""
-    reasoning: str = ""
+    content_parts: list[str] = field(default_factory=list)
+    reasoning_parts: list[str] = field(default_factory=list)
     model: str | None = None
     usage: dict[str, int] = field(default_factory=dict)
     finished: bool = False
+
+    # Pieces are kept in lists and joined on demand: `+=` on an attribute copies the whole
+    # string every time, which makes a long answer quadratic.
+    @property
+    def content(self) -> str:
+        return "".join(self.content_parts)
+
+    @property
+    def reasoning(self) -> str:
+        return "".join(self.reasoning_parts)
 
 
 @dataclass(frozen=True)
@@ -120,20 +131,19 @@ class ChatClient:
         while True:
             received_any = False
             try:
-                chunks = self.sdk.chat.completions.create(
+                # The raw event stream, parsed here: building the SDK's pydantic objects for every
+                # chunk costs more CPU than all of our rendering.
+                with self.sdk.chat.completions.with_streaming_response.create(
                     model=model,
                     messages=messages,  # type: ignore[arg-type]
                     stream=True,
                     stream_options={"include_usage": True},
                     extra_body=extra_body,
-                )
-                try:
-                    for chunk in chunks:
-                        for delta in _read_chunk(chunk, answer):
+                ) as response:
+                    for event in _server_sent_events(response.iter_lines()):
+                        for delta in _read_chunk(event, answer):
                             received_any = True
                             yield delta
-                finally:
-                    chunks.close()
                 if not answer.finished:
                     raise _Truncated()
                 return
@@ -145,7 +155,7 @@ class ChatClient:
                 if type(error).__module__.split(".")[0] not in TRANSPORT_MODULES and not isinstance(error, OSError):
                     raise
                 failure = self._connection_error(error)
-            if received_any or answer.content or answer.reasoning:
+            if received_any or answer.content_parts or answer.reasoning_parts:
                 raise StreamDroppedError(
                     "The connection dropped in the middle of the answer; what arrived is kept. "
                     "Type /retry to ask again."
@@ -207,30 +217,52 @@ class _Truncated(Exception):
     """The stream ended without saying the answer was finished."""
 
 
-def _read_chunk(chunk: Any, answer: Answer) -> Iterator[Delta]:
-    """Fold one SSE chunk into `answer`, yielding its text pieces (usage chunks have no choices)."""
-    if getattr(chunk, "model", None):
-        answer.model = chunk.model
-    usage = getattr(chunk, "usage", None)
-    if usage:
-        answer.usage = usage_dict(usage)
-    for choice in chunk.choices or ():
-        delta = choice.delta
-        if delta is not None:
-            reasoning = getattr(delta, "reasoning_content", None) or getattr(delta, "reasoning", None)
-            if reasoning:
-                answer.reasoning += reasoning
-                yield Delta("reasoning", reasoning)
-            if delta.content:
-                answer.content += delta.content
-                yield Delta("content", delta.content)
-        if choice.finish_reason:
+def _server_sent_events(lines: Iterator[str]) -> Iterator[dict[str, Any]]:
+    """Decode an SSE stream of JSON chunks: comments (keep-alives) skipped, data lines joined, [DONE] ends."""
+    data: list[str] = []
+    for line in lines:
+        if line.startswith(":"):
+            continue
+        if line.startswith("data:"):
+            data.append(line[5:].removeprefix(" "))
+            continue
+        if line == "" and data:
+            payload, data = "\n".join(data), []
+            if payload.strip() == "[DONE]":
+                return
+            try:
+                event = json.loads(payload)
+            except ValueError:
+                raise _Truncated() from None
+            if isinstance(event, dict) and event.get("error"):
+                error = event["error"]
+                message = error.get("message") if isinstance(error, dict) else str(error)
+                raise APIError(f"The server reported an error in the middle of the answer: {message}")
+            if isinstance(event, dict):
+                yield event
+
+
+def _read_chunk(chunk: dict[str, Any], answer: Answer) -> Iterator[Delta]:
+    """Fold one chunk into `answer`, yielding its text pieces (the usage chunk has no choices)."""
+    if chunk.get("model"):
+        answer.model = chunk["model"]
+    if chunk.get("usage"):
+        answer.usage = usage_dict(chunk["usage"])
+    for choice in chunk.get("choices") or ():
+        delta = choice.get("delta") or {}
+        reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+        if reasoning:
+            answer.reasoning_parts.append(reasoning)
+            yield Delta("reasoning", reasoning)
+        if delta.get("content"):
+            answer.content_parts.append(delta["content"])
+            yield Delta("content", delta["content"])
+        if choice.get("finish_reason"):
             answer.finished = True
 
 
-def usage_dict(usage: Any) -> dict[str, int]:
-    """The token counts we store, from an SDK usage object (DeepSeek's cache fields included)."""
-    data = usage.model_dump() if hasattr(usage, "model_dump") else dict(usage)
+def usage_dict(data: dict[str, Any]) -> dict[str, int]:
+    """The token counts we store, from a usage object (DeepSeek's cache fields included)."""
     details = data.get("completion_tokens_details") or {}
     prompt_details = data.get("prompt_tokens_details") or {}
     found = {

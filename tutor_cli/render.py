@@ -189,6 +189,7 @@ def make_console(file: IO[str] | None = None, *, stderr: bool = False) -> Consol
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 MAX_LIVE_CHARS = 1500  # a tail longer than this is cut at a line end, so re-rendering stays cheap
 MAX_LIVE_LINES = 12
+PRINT_INTERVAL = 0.1  # seconds between two prints of finished blocks
 
 
 class MarkdownBlocks:
@@ -270,7 +271,7 @@ class _LazyMarkdown:
         reasoning_tail = self._view.reasoning_tail
         if reasoning_tail:
             yield Text(reasoning_tail, style="dim italic")
-        tail = self._view.blocks.tail
+        tail = self._view.unprinted
         if tail.strip():
             if self._cache is None or self._cache[0] != tail:
                 self._cache = (tail, Markdown(tail, code_theme=CODE_THEME))
@@ -320,6 +321,8 @@ class LiveAnswerView(AnswerView):
         self.blocks = MarkdownBlocks()
         self.reasoning_tail = ""
         self.waiting = True
+        self._finished: list[str] = []  # finished blocks not printed yet (printed in batches)
+        self._last_print = 0.0
         self._live: Any = None
         self._shown_reasoning = False
         from rich.spinner import Spinner
@@ -347,14 +350,28 @@ class LiveAnswerView(AnswerView):
     def content(self, text: str) -> None:
         self.waiting = False
         self._end_reasoning()
-        for block in self.blocks.feed(neutralise_keep_lines(text)):
-            self._print_markdown(block)
+        self._finished += self.blocks.feed(neutralise_keep_lines(text))
+        # Printing finished blocks a few times a second, not one by one, keeps both the Markdown
+        # parses and the live region's redraws (one per print) few.
+        if self._finished and time.monotonic() - self._last_print >= PRINT_INTERVAL:
+            self._print_finished()
+
+    @property
+    def unprinted(self) -> str:
+        """Text received but not yet printed for good: shown in the live region."""
+        return "".join(self._finished) + self.blocks.tail
+
+    def _print_finished(self) -> None:
+        block, self._finished = "".join(self._finished), []
+        self._last_print = time.monotonic()
+        self._print_markdown(block)
 
     def finish(self, note: str | None = None) -> None:
         from rich.text import Text
 
         self._end_reasoning()
-        rest = self.blocks.flush()
+        rest = "".join(self._finished) + self.blocks.flush()
+        self._finished = []
         if self._live is not None:
             self._live.stop()
             self._live = None

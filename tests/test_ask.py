@@ -1,0 +1,115 @@
+"""`tutor ask` and `tutor models` as scripts use them: real subprocess, fake server."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.conftest import assert_no_traceback
+from tests.fake_server import FakeServer, Reply
+from tutor_cli import SessionManager
+
+
+def test_ask_prints_plain_text_to_a_pipe_and_stores_the_turn(run_tutor, api_env, fake_server, home) -> None:
+    fake_server.reply(content="# Title\n\n**Bold** \x1b[31mred\x1b[0m and [bold]markup[/bold].\n")
+    result = run_tutor("ask", "What is red?")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "# Title\n\n**Bold** red and [bold]markup[/bold].\n"
+    assert "\x1b" not in result.stdout
+    sessions = json.loads(run_tutor("sessions", "-f", "json").stdout)
+    assert len(sessions) == 1 and sessions[0]["message_count"] == 2
+    with SessionManager(home / "tutor.db") as manager:
+        messages = manager.messages("ada", sessions[0]["session_id"])
+    assert messages[0].content == "What is red?"
+    assert messages[1].content.startswith("# Title") and messages[1].usage["prompt_tokens"] > 0
+
+
+def test_ask_reads_the_question_from_stdin(run_tutor, api_env, fake_server) -> None:
+    result = run_tutor("ask", "-", input="a question\nover two lines\n")
+    assert result.stdout == "Answer to: a question\nover two lines\n"
+    result = run_tutor("ask", input="no dash needed when piped")
+    assert result.stdout == "Answer to: no dash needed when piped\n"
+
+
+def test_ask_within_a_session_sends_its_history(run_tutor, api_env, fake_server) -> None:
+    assert run_tutor("ask", "--session", "hw", "first").returncode == 0
+    assert run_tutor("ask", "--session", "hw", "second").returncode == 0
+    messages = fake_server.chat_requests[-1]["body"]["messages"]
+    assert [m["content"] for m in messages[1:]] == ["first", "Answer to: first", "second"]
+
+
+def test_ask_api_failure_is_exit_1_with_the_plain_reason(run_tutor, api_env, fake_server) -> None:
+    fake_server.reply(status=401)
+    result = run_tutor("ask", "hi")
+    assert result.returncode == 1
+    assert "key was refused" in result.stderr and result.stdout == ""
+    assert_no_traceback(result)
+
+
+def test_ask_with_an_unknown_model(run_tutor, api_env) -> None:
+    result = run_tutor("ask", "--model", "deepseek-gone", "hi")
+    assert result.returncode == 1
+    assert "deepseek-gone" in result.stderr and "tutor models" in result.stderr
+
+
+def test_ask_to_an_unreachable_server_names_it(run_tutor, api_env) -> None:
+    result = run_tutor("ask", "hi", env={"DEEPSEEK_BASE_URL": "http://127.0.0.1:9"})
+    assert result.returncode == 1 and "http://127.0.0.1:9" in result.stderr
+    assert_no_traceback(result)
+
+
+def test_ask_without_a_key_names_the_variable(run_tutor, fake_server) -> None:
+    result = run_tutor("ask", "hi", env={"DEEPSEEK_BASE_URL": fake_server.base_url})
+    assert result.returncode == 1 and "DEEPSEEK_API_KEY" in result.stderr
+    assert fake_server.requests == []
+
+
+def test_ask_thinking_option_and_environment(run_tutor, api_env, fake_server) -> None:
+    run_tutor("ask", "--thinking", "q")
+    assert fake_server.chat_requests[-1]["body"]["thinking"] == {"type": "enabled"}
+    run_tutor("ask", "q", env={"TUTOR_THINKING": "off"})
+    assert fake_server.chat_requests[-1]["body"]["thinking"] == {"type": "disabled"}
+    result = run_tutor("ask", "q", env={"TUTOR_THINKING": "maybe"})
+    assert result.returncode == 1 and "TUTOR_THINKING" in result.stderr
+
+
+def test_ask_plain_output_leaves_reasoning_out(run_tutor, api_env, fake_server, home) -> None:
+    fake_server.reply(reasoning="secret musings", content="the answer")
+    result = run_tutor("ask", "--thinking", "q")
+    assert result.stdout == "the answer\n"
+    data = json.loads(run_tutor("show", json.loads(run_tutor("sessions", "-f", "json").stdout)[0]["session_id"],
+                                "-f", "json").stdout)
+    assert data["messages"][1]["reasoning"] == "secret musings"
+
+
+def test_ask_a_dropped_stream_keeps_the_partial_answer(run_tutor, api_env, fake_server, home) -> None:
+    fake_server.reply(Reply(content="0123456789" * 5, chunk_size=10, drop_after=20))
+    result = run_tutor("ask", "q")
+    assert result.returncode == 1
+    assert result.stdout.startswith("01234567890123456789") and "dropped" in result.stderr
+    session = json.loads(run_tutor("sessions", "-f", "json").stdout)[0]["session_id"]
+    data = json.loads(run_tutor("show", session, "-f", "json").stdout)
+    assert data["messages"][1] == {**data["messages"][1], "content": "01234567890123456789", "interrupted": True}
+
+
+def test_empty_question_is_usage_error(run_tutor, api_env) -> None:
+    assert run_tutor("ask", "-", input="   \n").returncode == 2
+
+
+def test_models_lists_and_marks_the_default(run_tutor, api_env, fake_server: FakeServer) -> None:
+    result = run_tutor("models")
+    assert result.returncode == 0
+    assert "* deepseek-flash" in result.stdout and "  deepseek-v4-pro" in result.stdout
+    result = run_tutor("models", env={"DEEPSEEK_API_KEY": "wrong"})
+    assert result.returncode == 1 and "key was refused" in result.stderr
+
+
+def test_models_names_an_unserved_default(run_tutor, api_env, fake_server: FakeServer) -> None:
+    fake_server.models = ["llama3"]
+    result = run_tutor("models")
+    assert "llama3" in result.stdout and "deepseek-flash" in result.stderr
+
+
+def test_home_and_db_unaffected_by_a_bad_key(run_tutor, api_env, home: Path) -> None:
+    run_tutor("ask", "hi", env={"DEEPSEEK_API_KEY": "sk-bad"})
+    assert "sk-bad" not in (home / "tutor.db").read_bytes().decode("latin-1")

@@ -1,0 +1,109 @@
+"""Views: neutralising control sequences, Markdown block splitting, the live answer view."""
+
+from __future__ import annotations
+
+import io
+import random
+
+import pytest
+from rich.console import Console
+
+from tutor_cli.render import AnswerView, LiveAnswerView, MarkdownBlocks, neutralise
+
+SAMPLE = (
+    "# Fractions\n\nA fraction has a **numerator** and a denominator.\n\n"
+    "1. Find a common denominator.\n2. Add the numerators.\n\n"
+    "```python\nfrom fractions import Fraction\n\nprint(Fraction(1, 2) + Fraction(1, 3))\n```\n\n"
+    "| a | b |\n|---|---|\n| 1 | 2 |\n\n> A quote.\n\nDone?\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        ("a\x1b[2Jb", "ab"),
+        ("title\x1b]0;pwned\x07end", "titleend"),
+        ("link \x1b]8;;http://x\x1b\\text\x1b]8;;\x1b\\", "link text"),
+        ("bell\x07 back\x08space", "bell backspace"),
+        ("8-bit \x9b31m csi", "8-bit  csi"),
+        ("keep\ttabs\nand newlines", "keep\ttabs\nand newlines"),
+        ("emoji 🙂 and 中文 stay", "emoji 🙂 and 中文 stay"),
+        ("dcs \x1bPq#0;2;0;0;0\x1b\\ end", "dcs  end"),
+    ],
+)
+def test_neutralise_removes_control_sequences_only(raw: str, shown: str) -> None:
+    assert neutralise(raw) == shown
+
+
+def test_blocks_reassemble_to_the_original_whatever_the_chunking() -> None:
+    rng = random.Random(7)
+    for _ in range(50):
+        blocks = MarkdownBlocks()
+        out: list[str] = []
+        position = 0
+        while position < len(SAMPLE):
+            step = rng.randint(1, 12)
+            out += blocks.feed(SAMPLE[position:position + step])
+            position += step
+        out.append(blocks.flush())
+        assert "".join(out) == SAMPLE
+
+
+def test_blocks_never_split_inside_a_code_fence() -> None:
+    blocks = MarkdownBlocks()
+    finished = blocks.feed(SAMPLE)
+    code = [b for b in finished if "from fractions" in b]
+    assert len(code) == 1 and code[0].startswith("```python") and code[0].rstrip().endswith("```")
+
+
+def test_a_long_code_fence_is_cut_into_closed_fences_so_the_live_tail_stays_small() -> None:
+    text = "```python\n" + "".join(f"x_{i} = {i}\n" for i in range(200)) + "```\n"
+    blocks = MarkdownBlocks()
+    finished = blocks.feed(text)
+    assert len(finished) > 5
+    assert all(b.startswith("```python\n") and b.endswith("```\n") for b in finished)
+    assert len(blocks.tail) < 2000
+
+
+def render_stream(text: str, chunk: int = 7, terminal: bool = False) -> str:
+    """Stream into a console; without a terminal the live tail is not drawn, only what is printed."""
+    file = io.StringIO()
+    console = Console(file=file, width=80, force_terminal=terminal, color_system="truecolor" if terminal else None)
+    view = LiveAnswerView(console)
+    view.start()
+    view.reasoning("First, recall what a fraction is.\nThen add.")
+    for start in range(0, len(text), chunk):
+        view.content(text[start:start + chunk])
+    view.finish()
+    return file.getvalue()
+
+
+def test_live_view_renders_markdown_once_with_reasoning_above() -> None:
+    plain = render_stream(SAMPLE)
+    assert "Fractions" in plain and "# Fractions" not in plain  # heading rendered, not raw
+    assert plain.index("recall what a fraction is") < plain.index("Fractions")
+    assert "Fraction(1, 2)" in plain
+    assert plain.count("A fraction has a") == 1  # each finished block printed once
+    assert plain.count("Then add.") == 1
+
+
+def test_live_view_on_a_terminal_draws_styles_and_the_whole_answer() -> None:
+    rendered = render_stream(SAMPLE, terminal=True)
+    assert "\x1b[" in rendered
+    plain = neutralise(rendered)
+    assert "Done?" in plain and "numerator" in plain
+
+
+def test_live_view_shows_console_markup_literally() -> None:
+    plain = neutralise(render_stream("Use [bold red]this[/bold red] literally.\n"))
+    assert "[bold red]this[/bold red]" in plain
+
+
+def test_plain_view_writes_text_as_it_arrives_without_escapes() -> None:
+    out = io.StringIO()
+    view = AnswerView(out)
+    view.start()
+    view.reasoning("hidden")
+    view.content("**bold** \x1b[1mtext")
+    view.finish()
+    assert out.getvalue() == "**bold** text\n"
