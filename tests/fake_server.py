@@ -106,6 +106,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(404, "Not found")
 
     def do_POST(self) -> None:
+        received_at = time.perf_counter()
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length)
         if not self._authorised():
@@ -114,7 +115,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(404, "Not found")
             return
         body = json.loads(raw)
-        self.fake.requests.append({"path": self.path, "body": body})
+        self.fake.requests.append({"path": self.path, "body": body, "received_at": received_at})
         reply = self.fake.replies.popleft() if self.fake.replies else Reply()
         if reply.status != 200:
             self._error(reply.status, reply.error_message or f"status {reply.status}")

@@ -126,7 +126,11 @@ class ChatClient:
         import openai
 
         answer = answer if answer is not None else Answer()
-        extra_body = {"thinking": {"type": "enabled" if thinking else "disabled"}} if thinking is not None else None
+        # The messages travel in extra_body, which the SDK sends as given: its own per-field type
+        # transform walks every message and takes seconds on a 10,000-message session.
+        extra_body: dict[str, Any] = {"messages": messages}
+        if thinking is not None:
+            extra_body["thinking"] = {"type": "enabled" if thinking else "disabled"}
         attempt = 0
         while True:
             received_any = False
@@ -135,7 +139,7 @@ class ChatClient:
                 # chunk costs more CPU than all of our rendering.
                 with self.sdk.chat.completions.with_streaming_response.create(
                     model=model,
-                    messages=messages,  # type: ignore[arg-type]
+                    messages=[],  # replaced by extra_body["messages"]
                     stream=True,
                     stream_options={"include_usage": True},
                     extra_body=extra_body,

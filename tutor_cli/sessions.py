@@ -22,6 +22,9 @@ class SessionManager:
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
         self.store = SQLiteStore(":memory:" if path is None else path)
+        # Per session: the id of the last message read and the turns read so far, so that each
+        # new request reads only what was added since the previous one.
+        self._turns: dict[tuple[str, str], tuple[int, list[tuple[str, str]]]] = {}
 
     def close(self) -> None:
         """Release the store's connection."""
@@ -101,8 +104,19 @@ class SessionManager:
         """What to send: the conversation made valid for DeepSeek (see `alternating`)."""
         record = self.store.get_session(student_id, session_id)
         if record is None:
+            self._turns.pop((student_id, session_id), None)
             raise SessionNotFoundError(student_id, session_id)
-        return alternating(record.system_prompt, self.store.get_messages(student_id, session_id))
+        key = (student_id, session_id)
+        last_id, turns = self._turns.get(key, (0, []))
+        new = self.store.get_turns(student_id, session_id, last_id)
+        if new:
+            turns = turns + [(role, content) for _, role, content in new]
+            last_id = new[-1][0]
+        if len(turns) != record.message_count:  # something was deleted meanwhile: start afresh
+            turns = [(role, content) for _, role, content in self.store.get_turns(student_id, session_id)]
+            last_id = 0
+        self._turns[key] = (last_id, turns)
+        return alternating(record.system_prompt, turns)
 
     def session_info(self, student_id: str, session_id: str) -> SessionRecord | None:
         """Metadata of one session (times, count, model, usage), or None."""
@@ -129,7 +143,7 @@ class SessionManager:
         self.store.touch_session(student_id, session_id, model)
 
 
-def alternating(system_prompt: str, messages: list[MessageRecord]) -> list[dict[str, str]]:
+def alternating(system_prompt: str, messages: list[tuple[str, str]]) -> list[dict[str, str]]:
     """The system prompt, then user and assistant strictly alternating, each only role and content.
 
     The store keeps every message as it happened; a question left unanswered (an API error, or
@@ -138,13 +152,13 @@ def alternating(system_prompt: str, messages: list[MessageRecord]) -> list[dict[
     Reasoning is never part of what is sent.
     """
     request = [{"role": "system", "content": system_prompt}]
-    for message in messages:
-        if len(request) == 1 and message.role != "user":
+    for role, content in messages:
+        if len(request) == 1 and role != "user":
             continue
-        if request[-1]["role"] == message.role:
-            request[-1] = {"role": message.role, "content": request[-1]["content"] + "\n\n" + message.content}
+        if request[-1]["role"] == role:
+            request[-1] = {"role": role, "content": request[-1]["content"] + "\n\n" + content}
         else:
-            request.append({"role": message.role, "content": message.content})
+            request.append({"role": role, "content": content})
     return request
 
 

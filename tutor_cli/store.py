@@ -337,6 +337,14 @@ class SQLiteStore:
             ).fetchall()
             return [_message_record(row) for row in rows]
 
+    def get_turns(self, student_id: str, session_id: str, after_id: int = 0) -> list[tuple[int, str, str]]:
+        """(id, role, content) of the messages after `after_id`, oldest first: what a request needs."""
+        with self._reading() as conn:
+            pk = self._session_pk(conn, student_id, session_id)
+            return conn.execute(
+                "SELECT id, role, content FROM messages WHERE session_pk = ? AND id > ? ORDER BY id", (pk, after_id)
+            ).fetchall()
+
     def integrity_check(self) -> str:
         """SQLite's own verdict on the file ('ok' when sound)."""
         with self._reading() as conn:
