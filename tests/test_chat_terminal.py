@@ -327,3 +327,21 @@ def test_tutor_alone_is_chat(terminal, fake_server) -> None:
     term.prompt()
     term.ctrl("d")
     assert term.finish() == 0
+
+
+def test_tab_completes_slash_commands_and_the_toolbar_shows_the_session(terminal, fake_server) -> None:
+    # A terminal that answers cursor-position requests, as real ones do: prompt_toolkit draws
+    # the bottom bar only when it knows where the cursor is.
+    term = terminal("chat", "--session", "toolbar-check", "--model", "deepseek-v4-pro",
+                    env={"PROMPT_TOOLKIT_NO_CPR": "0"})
+    term.expect("\x1b[6n")
+    term.send("\x1b[10;1R")
+    term.expect("session toolbar-check · deepseek-v4-pro · thinking server default")
+    term.send("/hel")
+    term.send("\t")
+    term.send("\r")
+    term.expect("/retry")
+    term.prompt()
+    term.ctrl("d")
+    assert term.finish() == 0
+    assert fake_server.chat_requests == []
