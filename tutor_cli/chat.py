@@ -11,11 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tutor_cli.client import Answer, ChatClient
+from tutor_cli.client import Answer, ChatClient, ContextOverflowError
 from tutor_cli.config import shipped_system_prompt
+from tutor_cli.context import context_window
 from tutor_cli.errors import APIError, StreamDroppedError, TutorError
+from tutor_cli.pricing import PriceTable, UsageTotals, totals_by_session
 from tutor_cli.render import AnswerView
-from tutor_cli.sessions import SessionManager
+from tutor_cli.sessions import Request, SessionManager
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -32,38 +34,51 @@ class Conversation:
     model: str
     thinking: bool | None = None
     system_prompt: str | None = None  # for /new; None means the shipped prompt
-    last_usage: dict[str, int] = field(default_factory=dict)
+    context_override: int | None = None  # TUTOR_CONTEXT_TOKENS
+    notify: Callable[[str], None] = field(default=lambda text: None)
+
+    def window_tokens(self) -> int:
+        """The model's context window: override, else learned from a server, else the table."""
+        return context_window(self.model, override=self.context_override,
+                              learned=self.manager.learned_limit(self.model))
 
 
 class TurnOutcome:
     """How a turn ended."""
 
     ANSWERED = "answered"
-    STOPPED = "stopped"
-    DROPPED = "dropped"
-    FAILED = "failed"
 
 
 def ask(conversation: Conversation, question: str | None, view: AnswerView) -> tuple[str, Answer]:
-    """One turn: store the question, send the session, stream the answer into `view`, store it.
+    """One turn: store the question, send the window, stream the answer into `view`, store it.
 
     `question` None re-sends the conversation as it stands (its last message is an unanswered
-    question). Returns the outcome and the answer; API failures raise after the view is closed,
-    and Ctrl-C (KeyboardInterrupt) is re-raised after the partial answer is stored.
+    question). API failures raise after the view is closed, and Ctrl-C (KeyboardInterrupt) is
+    re-raised after the partial answer is stored. A server's "maximum context length is N"
+    refusal is learned, the window trimmed, and the request sent once more, unseen by the student.
     """
     manager, student, session = conversation.manager, conversation.student_id, conversation.session_id
     if question is not None:
         manager.record_message(student, session, "user", question)
-    messages = manager.request_messages(student, session)
     answer = Answer()
     view.start()
     try:
-        for delta in conversation.client.stream(messages, conversation.model, thinking=conversation.thinking,
-                                                answer=answer):
-            if delta.kind == "content":
-                view.content(delta.text)
-            else:
-                view.reasoning(delta.text)
+        for attempt in range(2):
+            request = _prepare(conversation)
+            try:
+                for delta in conversation.client.stream(request.messages, conversation.model,
+                                                        thinking=conversation.thinking, answer=answer):
+                    if delta.kind == "content":
+                        view.content(delta.text)
+                    else:
+                        view.reasoning(delta.text)
+                break
+            except ContextOverflowError as error:
+                if attempt == 1:
+                    raise
+                manager.learn_limit(conversation.model, error.limit)
+                if error.requested_messages:
+                    manager.calibrate(student, session, request.estimated_tokens, error.requested_messages)
     except KeyboardInterrupt:
         view.finish("(stopped)")
         _keep_partial(conversation, answer)
@@ -77,9 +92,71 @@ def ask(conversation: Conversation, question: str | None, view: AnswerView) -> t
         raise
     manager.record_message(student, session, "assistant", answer.content, model=answer.model or conversation.model,
                            reasoning=answer.reasoning or None, usage=answer.usage)
-    conversation.last_usage = answer.usage
+    if answer.usage.get("prompt_tokens"):
+        manager.calibrate(student, session, request.estimated_tokens, answer.usage["prompt_tokens"])
     view.finish()
     return TurnOutcome.ANSWERED, answer
+
+
+def _prepare(conversation: Conversation) -> Request:
+    """The request for this turn; when turns just left the window, try to summarise them first."""
+    c = conversation
+    request = c.manager.build_request(c.student_id, c.session_id, c.window_tokens())
+    if request.dropped is not None:
+        after_id, before_id = request.dropped
+        if summarise(c, after_id, before_id):
+            request = c.manager.build_request(c.student_id, c.session_id, c.window_tokens())
+    return request
+
+
+SUMMARY_INSTRUCTIONS = (
+    "You keep notes for a tutor. From the earlier notes and the conversation below, write short notes "
+    "for the tutor who will continue this session: what the student is working on, what they have "
+    "understood, what they struggled with, and anything they asked the tutor to remember. At most 200 "
+    "words, in the language of the conversation, as a few Markdown bullet points."
+)
+SUMMARY_INPUT_SHARE = 0.5  # of the context window, at most, for the turns being summarised
+
+
+def summarise(conversation: Conversation, after_id: int, before_id: int) -> bool:
+    """Summarise the earlier notes plus the turns between the ids and store the result.
+
+    Returns False (and stores nothing) when the summary call fails: trimming alone still answers.
+    """
+    c = conversation
+    record = c.manager.session_info(c.student_id, c.session_id)
+    window = c.window_tokens()
+    max_tokens = int(min(window * SUMMARY_INPUT_SHARE, 200_000) / ((record.token_scale if record else None) or 1.0))
+    turns = c.manager.turns_between(c.student_id, c.session_id, after_id, before_id, max_tokens)
+    if not turns:
+        return False
+    earlier = record.summary if record and record.summary else "(none)"
+    transcript = "\n\n".join(f"{'Student' if role == 'user' else 'Tutor'}: {content}" for role, content in turns)
+    messages = [
+        {"role": "system", "content": SUMMARY_INSTRUCTIONS},
+        {"role": "user", "content": f"Earlier notes:\n{earlier}\n\nConversation:\n{transcript}"},
+    ]
+    c.notify("Summarising earlier turns so the tutor remembers them…")
+    try:
+        summary = Answer()
+        for _ in c.client.stream(messages, c.model, thinking=c.thinking, answer=summary):
+            pass
+    except APIError:
+        c.notify("Could not summarise the earlier turns; answering from the recent ones.")
+        return False
+    if not summary.content.strip():
+        return False
+    c.manager.save_summary(c.student_id, c.session_id, summary.content.strip(), before_id)
+    return True
+
+
+def compact(conversation: Conversation) -> bool | None:
+    """/compact: summarise everything before the latest turn now. None when there is nothing to do."""
+    c = conversation
+    span = c.manager.compact_range(c.student_id, c.session_id)
+    if span is None:
+        return None
+    return summarise(c, *span)
 
 
 def _keep_partial(conversation: Conversation, answer: Answer) -> None:
@@ -113,6 +190,8 @@ SLASH_COMMANDS = {
     "/retry": "ask the last question again",
     "/sessions": "list your sessions",
     "/show": "print this session's transcript",
+    "/usage": "tokens, cache hits and estimated cost of this session",
+    "/compact": "summarise the earlier turns now, so fewer tokens are sent",
 }
 
 
@@ -123,14 +202,18 @@ class LeaveChat(Exception):
 class Repl:
     """Reads a line, then acts on it: a slash command or a question for the tutor."""
 
-    def __init__(self, conversation: Conversation, console: Console, history_path: Path) -> None:
+    def __init__(self, conversation: Conversation, console: Console, history_path: Path, *,
+                 prices: PriceTable | None = None, quiet: bool = False) -> None:
         self.conversation = conversation
         self.console = console
         self.history_path = history_path
+        self.prices = prices or PriceTable()
+        self.quiet = quiet
+        conversation.notify = lambda text: self._notice(text, "dim")
         self.commands: dict[str, Callable[[str], None]] = {
             "/help": self._help, "/exit": self._exit, "/quit": self._exit, "/new": self._new,
             "/model": self._model, "/thinking": self._thinking, "/retry": self._retry,
-            "/sessions": self._sessions, "/show": self._show,
+            "/sessions": self._sessions, "/show": self._show, "/usage": self._usage, "/compact": self._compact,
         }
 
     def run(self) -> None:
@@ -171,10 +254,12 @@ class Repl:
     # -- turns --
 
     def _ask(self, question: str | None) -> None:
-        from tutor_cli.render import LiveAnswerView
+        from tutor_cli.render import LiveAnswerView, usage_line
 
         try:
-            ask(self.conversation, question, LiveAnswerView(self.console))
+            _, answer = ask(self.conversation, question, LiveAnswerView(self.console))
+            if not self.quiet and answer.usage:
+                self._notice(usage_line(answer.usage, answer.model or self.conversation.model, self.prices), "dim")
         except StreamDroppedError as error:
             self._notice(str(error), "bold red")
         except APIError as error:
@@ -226,15 +311,44 @@ class Repl:
         from tutor_cli.render import print_sessions_table
 
         c = self.conversation
-        print_sessions_table(self.console, c.manager.list_sessions(c.student_id), c.student_id)
+        totals = totals_by_session(c.manager.usage_rows(c.student_id), self.prices)
+        sessions = [(s, totals.get((s.student_id, s.session_id), UsageTotals()))
+                    for s in c.manager.list_sessions(c.student_id)]
+        print_sessions_table(self.console, sessions, c.student_id)
 
     def _show(self, _: str) -> None:
-        from tutor_cli.render import print_transcript
+        from tutor_cli.render import Transcript, print_transcript
 
         c = self.conversation
         record = c.manager.session_info(c.student_id, c.session_id)
         if record is not None:
-            print_transcript(self.console, record, c.manager.messages(c.student_id, c.session_id))
+            print_transcript(self.console, Transcript(record, c.manager.messages(c.student_id, c.session_id),
+                                                      self._totals(), self.prices))
+
+    def _usage(self, _: str) -> None:
+        totals = self._totals()
+        share = totals.cache_hit_share
+        t = totals.tokens
+        self._notice(f"Session {self.conversation.session_id}: {totals.describe()}", "green")
+        self._notice(f"prompt {t['prompt_tokens']:,} (cache hit {t['cache_hit_tokens']:,}, miss "
+                     f"{t['cache_miss_tokens']:,}; {share:.0%} hit) · completion {t['completion_tokens']:,} · "
+                     f"reasoning {t['reasoning_tokens']:,}" if share is not None else "No answers with usage yet.",
+                     "dim")
+
+    def _compact(self, _: str) -> None:
+        result = compact(self.conversation)
+        if result is None:
+            self._notice("Nothing to compact yet: the earlier turns are already summarised or there are none.")
+        elif result:
+            self._notice("Earlier turns summarised; they stay in the transcript but are no longer sent in full.",
+                         "green")
+        else:
+            self._notice("Could not summarise now; nothing changed.")
+
+    def _totals(self) -> UsageTotals:
+        c = self.conversation
+        totals = totals_by_session(c.manager.usage_rows(c.student_id, c.session_id), self.prices)
+        return totals.get((c.student_id, c.session_id), UsageTotals())
 
     # -- helpers --
 

@@ -81,6 +81,30 @@ def open_manager(settings: Settings):  # -> SessionManager
     return SessionManager(settings.database_path)
 
 
+def prices(settings: Settings):  # -> PriceTable
+    """DeepSeek's prices, with the user's overrides from prices.json in the home folder."""
+    from tutor_cli.pricing import PriceTable
+
+    return PriceTable.load(settings.home / "prices.json")
+
+
+def _transcript(settings: Settings, manager, record):  # -> render.Transcript
+    from tutor_cli.pricing import UsageTotals, totals_by_session
+    from tutor_cli.render import Transcript
+
+    table = prices(settings)
+    totals = totals_by_session(manager.usage_rows(record.student_id, record.session_id), table)
+    return Transcript(record, manager.messages(record.student_id, record.session_id),
+                      totals.get((record.student_id, record.session_id), UsageTotals()), table)
+
+
+def _with_totals(settings: Settings, manager, sessions, student_id: str):
+    from tutor_cli.pricing import UsageTotals, totals_by_session
+
+    totals = totals_by_session(manager.usage_rows(student_id), prices(settings))
+    return [(s, totals.get((s.student_id, s.session_id), UsageTotals())) for s in sessions]
+
+
 def _version_callback(value: bool) -> None:
     if value:
         typer.echo(f"tutor {__version__}")
@@ -151,16 +175,16 @@ def show_command(
             from tutor_cli.errors import SessionNotFoundError
 
             raise SessionNotFoundError(student_id, session)
-        messages = manager.messages(student_id, session)
+        transcript = _transcript(settings, manager, record)
     on_terminal = sys.stdout.isatty()
     if format is TranscriptFormat.json:
-        _write(render.transcript_json(record, messages) + "\n")
+        _write(render.transcript_json(transcript) + "\n")
     elif format is TranscriptFormat.markdown:
-        _write(render.transcript_markdown(record, messages, safe=on_terminal))
+        _write(render.transcript_markdown(transcript, safe=on_terminal))
     elif format is TranscriptFormat.text or not on_terminal:
-        _write(render.transcript_text(record, messages, safe=on_terminal))
+        _write(render.transcript_text(transcript, safe=on_terminal))
     else:
-        render.print_transcript(render.make_console(), record, messages)
+        render.print_transcript(render.make_console(), transcript)
 
 
 @app.command(
@@ -177,7 +201,7 @@ def sessions_command(
     settings = _settings()
     student_id = _student(settings, student)
     with open_manager(settings) as manager:
-        sessions = manager.list_sessions(student_id)
+        sessions = _with_totals(settings, manager, manager.list_sessions(student_id), student_id)
     if format is ListFormat.json:
         _write(render.sessions_json(sessions) + "\n")
     elif not sessions:
@@ -224,17 +248,23 @@ ThinkingOption = Annotated[
 ]
 
 
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No token and cost line after each answer.")]
+
+
 def _conversation(settings: Settings, manager, student_id: str, session_id: str, model: str | None,
-                  thinking: bool | None, system_prompt: str | None = None):  # -> Conversation
+                  thinking: bool | None, system_prompt: str | None = None, notify=None):  # -> Conversation
     from tutor_cli.chat import Conversation
     from tutor_cli.client import ChatClient
 
     client = ChatClient(settings.base_url, settings.require_api_key())
-    return Conversation(
+    conversation = Conversation(
         manager=manager, client=client, student_id=student_id, session_id=session_id,
         model=model or settings.model, thinking=settings.thinking if thinking is None else thinking,
-        system_prompt=system_prompt,
+        system_prompt=system_prompt, context_override=settings.context_tokens,
     )
+    if notify is not None:
+        conversation.notify = notify
+    return conversation
 
 
 @app.command(
@@ -255,6 +285,7 @@ def chat_command(
     model: ModelOption = None,
     system_prompt: PromptFileOption = None,
     thinking: ThinkingOption = None,
+    quiet: QuietOption = False,
 ) -> None:
     """Talk with the tutor (the default command)."""
     from tutor_cli.chat import Repl
@@ -273,7 +304,7 @@ def chat_command(
         session_id = _choose_session(manager, console, student_id, session, continue_, prompt, system_prompt)
         conversation = _conversation(settings, manager, student_id, session_id, model, thinking, prompt)
         manager.touch(student_id, session_id)
-        Repl(conversation, console, settings.history_path).run()
+        Repl(conversation, console, settings.history_path, prices=prices(settings), quiet=quiet).run()
 
 
 def _choose_session(manager, console, student_id: str, session: str | None, continue_: bool,
@@ -313,11 +344,12 @@ def ask_command(
     student: StudentOption = None,
     model: ModelOption = None,
     thinking: ThinkingOption = None,
+    quiet: QuietOption = False,
 ) -> None:
     """Ask one question without the interactive prompt; the answer goes to standard output."""
     from tutor_cli.chat import ask
     from tutor_cli.config import shipped_system_prompt
-    from tutor_cli.render import AnswerView, LiveAnswerView, make_console
+    from tutor_cli.render import AnswerView, LiveAnswerView, make_console, usage_line
 
     settings = _settings()
     settings.require_api_key()
@@ -331,9 +363,14 @@ def ask_command(
     with open_manager(settings) as manager:
         if session is None or manager.session_info(student_id, session) is None:
             session = manager.new_session(student_id, shipped_system_prompt(), session)
-        conversation = _conversation(settings, manager, student_id, session, model, thinking)
+        notices = make_console(stderr=True)
+        conversation = _conversation(settings, manager, student_id, session, model, thinking,
+                                     notify=lambda text: notices.print(text, style="dim", markup=False))
         view = LiveAnswerView(make_console()) if sys.stdout.isatty() else AnswerView(sys.stdout)
-        ask(conversation, question, view)
+        _, answer = ask(conversation, question, view)
+        if not quiet and answer.usage and sys.stderr.isatty():
+            notices.print(usage_line(answer.usage, answer.model or conversation.model, prices(settings)),
+                          style="dim", markup=False)
 
 
 @app.command("models", epilog=_examples("tutor models", "DEEPSEEK_BASE_URL=http://localhost:8080/v1 tutor models"))

@@ -25,6 +25,7 @@ CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 120.0  # between two chunks; a thinking model can be silent for a while
 TRANSPORT_MODULES = {"httpx", "httpx2", "httpcore", "httpcore2", "h11", "anyio", "ssl", "socket"}
 CONTEXT_LIMIT = re.compile(r"maximum context length is (\d+)")
+MESSAGE_TOKENS = re.compile(r"(\d+) in the messages")
 
 
 @dataclass
@@ -59,9 +60,10 @@ class Delta:
 class ContextOverflowError(APIError):
     """The server refused the request as longer than the model's context (limit in `.limit`)."""
 
-    def __init__(self, message: str, limit: int) -> None:
+    def __init__(self, message: str, limit: int, requested_messages: int | None = None) -> None:
         super().__init__(message, status=400)
         self.limit = limit
+        self.requested_messages = requested_messages  # tokens the server counted in our messages
 
 
 class ChatClient:
@@ -179,8 +181,9 @@ class ChatClient:
         if status == 402:
             return APIError("The account's balance is used up (402); top it up, then /retry.", status=status)
         if status == 400 and (match := CONTEXT_LIMIT.search(detail)):
+            counted = MESSAGE_TOKENS.search(detail)
             return ContextOverflowError(f"The conversation is longer than the model's context ({detail}).",
-                                        int(match.group(1)))
+                                        int(match.group(1)), int(counted.group(1)) if counted else None)
         if status in (400, 404, 422) and model and re.search(r"model", detail, re.IGNORECASE) and re.search(
             r"not exist|not found|unknown|invalid model|does not exist", detail, re.IGNORECASE
         ):

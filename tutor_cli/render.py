@@ -9,9 +9,11 @@ import json
 import re
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, TYPE_CHECKING, Any
 
+from tutor_cli.pricing import PriceTable, UsageTotals, is_peak
 from tutor_cli.store import MessageRecord, SessionRecord
 
 if TYPE_CHECKING:
@@ -50,29 +52,53 @@ def local_time(timestamp: float) -> str:
 # --- transcripts ---------------------------------------------------------------------------
 
 
-def transcript_json(session: SessionRecord, messages: Sequence[MessageRecord]) -> str:
-    """One JSON object: the session, its system prompt and every message with its metadata."""
+@dataclass
+class Transcript:
+    """Everything a transcript view shows: the session, its messages, usage and prices."""
+
+    session: SessionRecord
+    messages: Sequence[MessageRecord]
+    totals: UsageTotals
+    prices: PriceTable
+
+    def message_cost(self, message: MessageRecord) -> float | None:
+        if not message.usage:
+            return None
+        return self.prices.cost(message.model, message.usage, is_peak(message.created_at))
+
+
+def transcript_json(transcript: Transcript) -> str:
+    """One JSON object: the session, its system prompt, summary, usage and every message."""
+    session = transcript.session
     document = {
-        **session_summary(session),
+        **session_summary(session, transcript.totals),
         "system_prompt": session.system_prompt,
-        "messages": [_message_json(message) for message in messages],
+        "summary": ({"text": session.summary, "covers_messages_before_id": session.summary_through + 1}
+                    if session.summary else None),
+        "messages": [_message_json(transcript, message) for message in transcript.messages],
     }
     return json.dumps(document, ensure_ascii=False, indent=2)
 
 
-def transcript_text(session: SessionRecord, messages: Sequence[MessageRecord], *, safe: bool) -> str:
+def transcript_text(transcript: Transcript, *, safe: bool) -> str:
     """The lesson's layout: 'Role: …' / 'Message: …' for the system prompt and each message."""
     clean = neutralise if safe else str
+    session = transcript.session
     blocks = [f"Role: system\nMessage: {clean(session.system_prompt)}\n"]
-    for message in messages:
+    for message in transcript.messages:
         note = " (interrupted)" if message.interrupted else ""
         blocks.append(f"Role: {message.role}{note}\nMessage: {clean(message.content)}\n")
+    if session.summary:
+        blocks.append(f"Summary of earlier turns:\n{clean(session.summary)}\n")
+    if transcript.totals.priced or transcript.totals.unpriced:
+        blocks.append(f"Usage: {transcript.totals.describe()}\n")
     return "\n".join(blocks)
 
 
-def transcript_markdown(session: SessionRecord, messages: Sequence[MessageRecord], *, safe: bool) -> str:
+def transcript_markdown(transcript: Transcript, *, safe: bool) -> str:
     """A Markdown document a teacher can read or publish."""
     clean = neutralise if safe else str
+    session = transcript.session
     lines = [
         f"# Session {session.session_id}",
         "",
@@ -80,46 +106,53 @@ def transcript_markdown(session: SessionRecord, messages: Sequence[MessageRecord
         f"- Started: {local_time(session.created_at)}",
         f"- Last used: {local_time(session.updated_at)}",
         f"- Messages: {session.message_count}",
+        f"- Usage: {transcript.totals.describe()}",
         "",
         "## System prompt",
         "",
         *(f"> {line}" if line else ">" for line in clean(session.system_prompt).splitlines()),
     ]
-    for message in messages:
+    if session.summary:
+        lines += ["", "## Summary of earlier turns (what the tutor remembers of them)", "", clean(session.summary)]
+    for message in transcript.messages:
         note = " (interrupted)" if message.interrupted else ""
         lines += ["", f"## {ROLE_TITLES[message.role]} · {local_time(message.created_at)}{note}", ""]
         lines.append(clean(message.content))
     return "\n".join(lines) + "\n"
 
 
-def print_transcript(console: Console, session: SessionRecord, messages: Sequence[MessageRecord]) -> None:
+def print_transcript(console: Console, transcript: Transcript) -> None:
     """The readable terminal view: headed turns, the tutor's answers rendered as Markdown."""
     from rich.markdown import Markdown
     from rich.padding import Padding
     from rich.rule import Rule
     from rich.text import Text
 
+    session = transcript.session
     console.print(Text(f"Session {session.session_id} · student {session.student_id}", style="bold"))
     console.print(
         Text(
             f"{session.message_count} messages · started {local_time(session.created_at)}"
-            f" · last used {local_time(session.updated_at)}",
+            f" · last used {local_time(session.updated_at)} · {transcript.totals.describe()}",
             style="dim",
         )
     )
-    for message in messages:
+    if session.summary:
+        console.print(Rule(Text("Summary of earlier turns"), align="left", style="magenta"))
+        console.print(Markdown(neutralise(session.summary)))
+    for message in transcript.messages:
         title = ROLE_TITLES[message.role] + (" (interrupted)" if message.interrupted else "")
         console.print(Rule(Text(f"{title} · {local_time(message.created_at)}"), align="left",
                            style="cyan" if message.role == "user" else "green"))
         if message.reasoning:
             console.print(Padding(Text(neutralise(message.reasoning), style="dim italic"), (0, 2)))
         if message.role == "assistant":
-            console.print(Markdown(neutralise(message.content)))
+            console.print(Markdown(neutralise(message.content), code_theme=CODE_THEME))
         else:
             console.print(Text(neutralise(message.content)))
 
 
-def _message_json(message: MessageRecord) -> dict[str, Any]:
+def _message_json(transcript: Transcript, message: MessageRecord) -> dict[str, Any]:
     document: dict[str, Any] = {
         "role": message.role,
         "content": message.content,
@@ -133,46 +166,51 @@ def _message_json(message: MessageRecord) -> dict[str, Any]:
         document["interrupted"] = True
     if message.usage:
         document["usage"] = dict(message.usage)
+        cost = transcript.message_cost(message)
+        document["estimated_cost_usd"] = round(cost, 6) if cost is not None else None
     return document
 
 
 # --- session lists ------------------------------------------------------------------------
 
 
-def session_summary(session: SessionRecord) -> dict[str, Any]:
+def session_summary(session: SessionRecord, totals: UsageTotals) -> dict[str, Any]:
     """The JSON fields that describe a session in `sessions` and `show`."""
-    summary: dict[str, Any] = {
+    return {
         "student_id": session.student_id,
         "session_id": session.session_id,
         "message_count": session.message_count,
         "created_at": iso_time(session.created_at),
         "last_used_at": iso_time(session.updated_at),
         "model": session.model,
+        "usage": totals.as_json(),
     }
-    if session.usage:
-        summary["usage"] = dict(session.usage)
-    return summary
 
 
-def sessions_json(sessions: Sequence[SessionRecord]) -> str:
+def sessions_json(sessions: Sequence[tuple[SessionRecord, UsageTotals]]) -> str:
     """A JSON list, most recently used first."""
-    return json.dumps([session_summary(session) for session in sessions], ensure_ascii=False, indent=2)
+    return json.dumps([session_summary(*pair) for pair in sessions], ensure_ascii=False, indent=2)
 
 
-def print_sessions_table(console: Console, sessions: Sequence[SessionRecord], student_id: str) -> None:
-    """A table of sessions, most recently used first."""
+def print_sessions_table(console: Console, sessions: Sequence[tuple[SessionRecord, UsageTotals]],
+                         student_id: str) -> None:
+    """A table of sessions, most recently used first, with tokens and estimated cost."""
     from rich.table import Table
 
     table = Table(title=f"Sessions of {student_id}", title_justify="left")
     table.add_column("Session", style="bold", no_wrap=True)
-    table.add_column("Messages", justify="right", no_wrap=True)
-    table.add_column("Started", no_wrap=True)
+    table.add_column("Msgs", justify="right", no_wrap=True)
     table.add_column("Last used", no_wrap=True)
     table.add_column("Model", overflow="ellipsis")
-    for session in sessions:
+    table.add_column("Tokens", justify="right", no_wrap=True)
+    table.add_column("Cached", justify="right", no_wrap=True)
+    table.add_column("Cost", justify="right", no_wrap=True)
+    for session, totals in sessions:
+        tokens = totals.tokens["prompt_tokens"] + totals.tokens["completion_tokens"]
+        share = totals.cache_hit_share
         table.add_row(
-            neutralise(session.session_id), str(session.message_count), local_time(session.created_at),
-            local_time(session.updated_at), session.model or "",
+            neutralise(session.session_id), str(session.message_count), local_time(session.updated_at), session.model or "", f"{tokens:,}" if tokens else "",
+            f"{share:.0%}" if share is not None else "", f"${totals.cost:.4f}" if totals.priced else "",
         )
     console.print(table)
 
@@ -403,6 +441,13 @@ class LiveAnswerView(AnswerView):
 def neutralise_keep_lines(text: str) -> str:
     """`neutralise`, with carriage returns of CRLF line ends dropped rather than lost silently."""
     return neutralise(text.replace("\r\n", "\n"))
+
+
+def usage_line(usage: dict[str, int], model: str | None, prices: PriceTable) -> str:
+    """The faint line after an answer: its tokens and estimated cost."""
+    totals = UsageTotals()
+    totals.add(usage, prices.cost(model, usage, is_peak(time.time())))
+    return totals.describe()
 
 
 def print_notice(console: Console, text: str, style: str = "yellow") -> None:

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tutor_cli.context import message_tokens
 from tutor_cli.errors import SessionExistsError, SessionNotFoundError, StoreError
 
 # Written into the SQLite header so a tutor store can be told from any other database.
@@ -42,7 +43,10 @@ class SessionRecord:
     updated_at: float
     message_count: int
     model: str | None = None
-    usage: dict[str, int] = field(default_factory=dict)
+    window_start: int = 0  # id of the first message the next request may include
+    summary: str | None = None  # summary of the turns before the window
+    summary_through: int = 0  # id of the last message the summary covers
+    token_scale: float | None = None  # server tokens per estimated token, learned from usage
 
 
 @dataclass(frozen=True)
@@ -103,10 +107,28 @@ def _create_sessions_and_messages(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX messages_by_session ON messages (session_pk, id)")
 
 
+def _add_context_window(conn: sqlite3.Connection) -> None:
+    conn.execute("ALTER TABLE sessions ADD COLUMN window_start INTEGER NOT NULL DEFAULT 0")
+    conn.execute("ALTER TABLE sessions ADD COLUMN summary TEXT")
+    conn.execute("ALTER TABLE sessions ADD COLUMN summary_through INTEGER NOT NULL DEFAULT 0")
+    conn.execute("ALTER TABLE sessions ADD COLUMN token_scale REAL")
+    conn.execute("ALTER TABLE messages ADD COLUMN tokens INTEGER NOT NULL DEFAULT 0")
+    conn.create_function("tutor_message_tokens", 1, message_tokens, deterministic=True)
+    conn.execute("UPDATE messages SET tokens = tutor_message_tokens(content)")
+    # Covers the window walk (newest back, reading only role and token counts, never content).
+    conn.execute("CREATE INDEX messages_window ON messages (session_pk, id, role, tokens)")
+    conn.execute("DROP INDEX messages_by_session")
+    conn.execute(
+        """CREATE TABLE model_limits (
+            model TEXT PRIMARY KEY, context_tokens INTEGER NOT NULL, learned_at REAL NOT NULL)"""
+    )
+
+
 Migration = tuple[str, Callable[[sqlite3.Connection], None]]
 
 MIGRATIONS: list[Migration] = [
     ("create_sessions_and_messages", _create_sessions_and_messages),
+    ("add_context_window", _add_context_window),
 ]
 
 
@@ -316,9 +338,9 @@ class SQLiteStore:
             pk = self._session_pk(conn, student_id, session_id)
             cursor = conn.execute(
                 "INSERT INTO messages (session_pk, role, content, created_at, model, reasoning,"
-                " interrupted, prompt_tokens, completion_tokens, reasoning_tokens,"
-                " cache_hit_tokens, cache_miss_tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (pk, role, content, now, model, reasoning, int(interrupted),
+                " interrupted, tokens, prompt_tokens, completion_tokens, reasoning_tokens,"
+                " cache_hit_tokens, cache_miss_tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (pk, role, content, now, model, reasoning, int(interrupted), message_tokens(content),
                  *(usage.get(name) for name in USAGE_FIELDS)),
             )
             conn.execute(
@@ -337,12 +359,87 @@ class SQLiteStore:
             ).fetchall()
             return [_message_record(row) for row in rows]
 
-    def get_turns(self, student_id: str, session_id: str, after_id: int = 0) -> list[tuple[int, str, str]]:
-        """(id, role, content) of the messages after `after_id`, oldest first: what a request needs."""
+    def get_turns(
+        self, student_id: str, session_id: str, after_id: int = 0, before_id: int | None = None
+    ) -> list[tuple[int, str, str, int]]:
+        """(id, role, content, tokens) of the messages after `after_id` (and before `before_id`), oldest first."""
         with self._reading() as conn:
             pk = self._session_pk(conn, student_id, session_id)
             return conn.execute(
-                "SELECT id, role, content FROM messages WHERE session_pk = ? AND id > ? ORDER BY id", (pk, after_id)
+                "SELECT id, role, content, tokens FROM messages WHERE session_pk = ? AND id > ? AND id < ?"
+                " ORDER BY id",
+                (pk, after_id, before_id if before_id is not None else 2**62),
+            ).fetchall()
+
+    def iter_window_newest_first(
+        self, student_id: str, session_id: str, start_id: int, before_id: int | None = None, batch: int = 2000
+    ) -> Iterator[tuple[int, str, int]]:
+        """(id, role, tokens) from the newest message back to `start_id`, read in batches as consumed."""
+        upper = before_id if before_id is not None else 2**62
+        while True:
+            with self._reading() as conn:
+                pk = self._session_pk(conn, student_id, session_id)
+                rows = conn.execute(
+                    "SELECT id, role, tokens FROM messages WHERE session_pk = ? AND id >= ? AND id < ?"
+                    " ORDER BY id DESC LIMIT ?",
+                    (pk, start_id, upper, batch),
+                ).fetchall()
+            yield from rows
+            if len(rows) < batch:
+                return
+            upper = rows[-1][0]
+
+    def set_window(
+        self, student_id: str, session_id: str, start_id: int, summary: str | None = None,
+        summary_through: int | None = None,
+    ) -> None:
+        """Move the window's start (and, when given, store the summary of what it left behind)."""
+        with self._transaction() as conn:
+            pk = self._session_pk(conn, student_id, session_id)
+            conn.execute("UPDATE sessions SET window_start = ? WHERE id = ?", (start_id, pk))
+            if summary is not None:
+                conn.execute("UPDATE sessions SET summary = ?, summary_through = ? WHERE id = ?",
+                             (summary, summary_through or 0, pk))
+
+    def set_token_scale(self, student_id: str, session_id: str, scale: float) -> None:
+        """Remember how many server tokens one estimated token is, for this session."""
+        with self._transaction() as conn:
+            pk = self._session_pk(conn, student_id, session_id)
+            conn.execute("UPDATE sessions SET token_scale = ? WHERE id = ?", (scale, pk))
+
+    def learned_limit(self, model: str) -> int | None:
+        """The context window a server reported for `model`, if one did."""
+        with self._reading() as conn:
+            row = conn.execute("SELECT context_tokens FROM model_limits WHERE model = ?", (model,)).fetchone()
+            return row[0] if row else None
+
+    def learn_limit(self, model: str, context_tokens: int) -> None:
+        """Record the context window a server reported for `model`."""
+        with self._transaction() as conn:
+            conn.execute(
+                "INSERT INTO model_limits (model, context_tokens, learned_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (model) DO UPDATE SET context_tokens = excluded.context_tokens,"
+                " learned_at = excluded.learned_at",
+                (model, context_tokens, time.time()),
+            )
+
+    def usage_rows(self, student_id: str | None, session_id: str | None = None) -> list[tuple]:
+        """Token sums per (student, session, model, peak-hours) over answers: what costs are computed from."""
+        conditions = ["m.role = 'assistant'", "m.prompt_tokens IS NOT NULL"]
+        args: list[str] = []
+        if student_id is not None:
+            conditions.append("s.student_id = ?")
+            args.append(student_id)
+        if session_id is not None:
+            conditions.append("s.session_id = ?")
+            args.append(session_id)
+        sums = ", ".join(f"sum(m.{name})" for name in USAGE_FIELDS)
+        with self._reading() as conn:
+            return conn.execute(
+                f"SELECT s.student_id, s.session_id, m.model, {_PEAK_SQL} AS peak, {sums}"
+                " FROM sessions s JOIN messages m ON m.session_pk = s.id"
+                f" WHERE {' AND '.join(conditions)} GROUP BY s.id, m.model, peak",
+                args,
             ).fetchall()
 
     def integrity_check(self) -> str:
@@ -356,12 +453,14 @@ class SQLiteStore:
             return conn.execute("PRAGMA user_version").fetchone()[0]
 
 
-_USAGE_SUMS = ", ".join(
-    f"(SELECT sum({name}) FROM messages m WHERE m.session_pk = s.id)" for name in USAGE_FIELDS
-)
 _SESSION_COLUMNS = (
-    "student_id, session_id, system_prompt, created_at, updated_at, message_count, model, "
-    + _USAGE_SUMS
+    "student_id, session_id, system_prompt, created_at, updated_at, message_count, model,"
+    " window_start, summary, summary_through, token_scale"
+)
+# DeepSeek's peak hours (UTC, Monday to Friday); SQLite's %w counts Sunday as 0.
+_PEAK_SQL = (
+    "(CAST(strftime('%w', m.created_at, 'unixepoch') AS INTEGER) BETWEEN 1 AND 5"
+    " AND CAST(strftime('%H', m.created_at, 'unixepoch') AS INTEGER) IN (1, 2, 3, 6, 7, 8, 9))"
 )
 _MESSAGE_COLUMNS = "id, role, content, created_at, model, reasoning, interrupted, " + ", ".join(
     USAGE_FIELDS
@@ -373,7 +472,7 @@ def _usage(values: tuple[int | None, ...]) -> dict[str, int]:
 
 
 def _session_record(row: tuple) -> SessionRecord:
-    return SessionRecord(*row[:7], usage=_usage(row[7:]))
+    return SessionRecord(*row)
 
 
 def _message_record(row: tuple) -> MessageRecord:
