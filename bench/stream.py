@@ -56,7 +56,8 @@ def markdown_answer(size: int) -> str:
         "To add fractions we first need a **common denominator**. Take `1/2 + 1/3`: the least common "
         "multiple of 2 and 3 is 6, so we rewrite each fraction with 6 below the line.\n\n"
         "1. Rewrite `1/2` as `3/6`.\n2. Rewrite `1/3` as `2/6`.\n3. Add the numerators: `3 + 2 = 5`.\n\n"
-        "```python\nfrom fractions import Fraction\n\ntotal = Fraction(1, 2) + Fraction(1, 3)\nprint(total)  # 5/6\n```\n\n"
+        "```python\nfrom fractions import Fraction\n\n"
+        "total = Fraction(1, 2) + Fraction(1, 3)\nprint(total)  # 5/6\n```\n\n"
         "| fraction | sixths |\n|---|---|\n| 1/2 | 3/6 |\n| 1/3 | 2/6 |\n\n"
         "> Check: is 5/6 bigger than 1/2? Why?\n\n"
     )

@@ -182,7 +182,8 @@ def test_a_paste_of_several_lines_is_one_message(terminal, fake_server) -> None:
     term.ctrl("d")
     term.finish()
     assert len(fake_server.chat_requests) == 1
-    assert fake_server.chat_requests[0]["body"]["messages"][-1]["content"] == "def f(x):\n    return x * 2\n\nprint(f(3))"
+    sent = fake_server.chat_requests[0]["body"]["messages"][-1]["content"]
+    assert sent == "def f(x):\n    return x * 2\n\nprint(f(3))"
 
 
 def test_alt_enter_adds_a_line_instead_of_sending(terminal, fake_server) -> None:

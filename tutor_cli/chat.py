@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from tutor_cli.client import Answer, ChatClient, ContextOverflowError
 from tutor_cli.config import shipped_system_prompt
-from tutor_cli.context import context_window
+from tutor_cli.context import clip_to_tokens, context_window, summary_limit
 from tutor_cli.errors import APIError, StreamDroppedError, TutorError
 from tutor_cli.pricing import PriceTable, UsageTotals, totals_by_session
 from tutor_cli.render import AnswerView
@@ -146,7 +146,8 @@ def summarise(conversation: Conversation, after_id: int, before_id: int) -> bool
         return False
     if not summary.content.strip():
         return False
-    c.manager.save_summary(c.student_id, c.session_id, summary.content.strip(), before_id)
+    text = clip_to_tokens(summary.content.strip(), summary_limit(window))  # a rambling summary must not crowd out turns
+    c.manager.save_summary(c.student_id, c.session_id, text, before_id)
     return True
 
 

@@ -9,6 +9,7 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 # Context windows in tokens. DeepSeek's current models have 1M; the retired names had 128K.
 CONTEXT_WINDOWS = {
@@ -48,9 +49,33 @@ def estimate_tokens(text: str) -> int:
     return int(tokens) + 1
 
 
+@lru_cache(maxsize=256)
 def message_tokens(content: str) -> int:
-    """Estimated tokens of one message, including the template's overhead."""
+    """Estimated tokens of one message, including the template's overhead.
+
+    Cached: the system prompt and the summary are counted again for every request.
+    """
     return estimate_tokens(content) + MESSAGE_OVERHEAD
+
+
+def clip_to_tokens(text: str, max_tokens: int) -> str:
+    """`text` cut at a line end so that it stays within about `max_tokens`."""
+    if estimate_tokens(text) <= max_tokens:
+        return text
+    low, high = 0, len(text)
+    while low < high:  # the longest prefix that fits
+        middle = (low + high + 1) // 2
+        if estimate_tokens(text[:middle]) <= max_tokens:
+            low = middle
+        else:
+            high = middle - 1
+    cut = text.rfind("\n", 0, low)
+    return text[: cut if cut > low // 2 else low].rstrip() + "\n…"
+
+
+def summary_limit(window: int) -> int:
+    """The most tokens a summary may take in each request."""
+    return max(200, min(2_000, window // 10))
 
 
 def context_window(model: str, *, override: int | None = None, learned: int | None = None) -> int:

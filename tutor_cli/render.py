@@ -73,11 +73,16 @@ def transcript_json(transcript: Transcript) -> str:
     document = {
         **session_summary(session, transcript.totals),
         "system_prompt": session.system_prompt,
-        "summary": ({"text": session.summary, "covers_messages_before_id": session.summary_through + 1}
-                    if session.summary else None),
+        "summary": _summary_json(session),
         "messages": [_message_json(transcript, message) for message in transcript.messages],
     }
     return json.dumps(document, ensure_ascii=False, indent=2)
+
+
+def _summary_json(session: SessionRecord) -> dict[str, Any] | None:
+    if not session.summary:
+        return None
+    return {"text": session.summary, "covers_messages_before_id": session.summary_through + 1}
 
 
 def transcript_text(transcript: Transcript, *, safe: bool) -> str:
@@ -209,7 +214,8 @@ def print_sessions_table(console: Console, sessions: Sequence[tuple[SessionRecor
         tokens = totals.tokens["prompt_tokens"] + totals.tokens["completion_tokens"]
         share = totals.cache_hit_share
         table.add_row(
-            neutralise(session.session_id), str(session.message_count), local_time(session.updated_at), session.model or "", f"{tokens:,}" if tokens else "",
+            neutralise(session.session_id), str(session.message_count), local_time(session.updated_at),
+            session.model or "", f"{tokens:,}" if tokens else "",
             f"{share:.0%}" if share is not None else "", f"${totals.cost:.4f}" if totals.priced else "",
         )
     console.print(table)
