@@ -11,9 +11,10 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tutor_cli.context import message_tokens
 from tutor_cli.errors import SessionExistsError, SessionNotFoundError, StoreError
@@ -165,12 +166,249 @@ def apply_migrations(conn: sqlite3.Connection, migrations: list[Migration] = MIG
 # --- the store ----------------------------------------------------------------------------
 
 
-class SQLiteStore:
+class Store:
+    """The queries every backend shares. Subclasses supply the connection, transactions,
+    placeholder style and the few statements whose SQL differs."""
+
+    path: str
+    peak_sql: str = ""
+
+    def _run(self, conn: Any, sql: str, params: tuple | list = ()) -> Any:
+        return conn.execute(self._sql(sql), params)
+
+    def _sql(self, sql: str) -> str:
+        return sql
+
+    def _is_unique_violation(self, error: Exception) -> bool:
+        raise NotImplementedError
+
+    def _insert_message(self, conn: Any, session_pk: int, student_id: str, values: tuple) -> int:
+        raise NotImplementedError
+
+    def _transaction(self) -> AbstractContextManager[Any]:
+        raise NotImplementedError
+
+    def _reading(self) -> AbstractContextManager[Any]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def schema_version(self) -> int:
+        raise NotImplementedError
+
+    def _session_pk(self, conn: sqlite3.Connection, student_id: str, session_id: str) -> int:
+        row = self._run(
+                conn,
+            "SELECT id FROM sessions WHERE student_id = ? AND session_id = ?", (student_id, session_id)
+        ).fetchone()
+        if row is None:
+            raise SessionNotFoundError(student_id, session_id)
+        return row[0]
+
+    # -- sessions --
+
+    def create_session(self, student_id: str, session_id: str, system_prompt: str) -> None:
+        """Create a session; raise SessionExistsError (leaving the old one) if the pair exists."""
+        now = time.time()
+        with self._transaction() as conn:
+            try:
+                self._run(
+                conn,
+                    "INSERT INTO sessions (student_id, session_id, system_prompt, created_at, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (student_id, session_id, system_prompt, now, now),
+                )
+            except Exception as error:
+                if self._is_unique_violation(error):
+                    raise SessionExistsError(student_id, session_id) from None
+                raise
+
+    def get_session(self, student_id: str, session_id: str) -> SessionRecord | None:
+        """The session's metadata, or None."""
+        with self._reading() as conn:
+            row = self._run(
+                conn,
+                f"SELECT {_SESSION_COLUMNS} FROM sessions s WHERE student_id = ? AND session_id = ?",
+                (student_id, session_id),
+            ).fetchone()
+            return _session_record(row) if row else None
+
+    def list_sessions(self, student_id: str | None) -> list[SessionRecord]:
+        """A student's sessions (everyone's when None), most recently used first."""
+        where, args = ("WHERE student_id = ?", (student_id,)) if student_id is not None else ("", ())
+        with self._reading() as conn:
+            rows = self._run(
+                conn,
+                f"SELECT {_SESSION_COLUMNS} FROM sessions s {where}"
+                " ORDER BY updated_at DESC, id DESC",
+                args,
+            ).fetchall()
+            return [_session_record(row) for row in rows]
+
+    def latest_session(self, student_id: str) -> SessionRecord | None:
+        """The student's most recently used session, or None."""
+        with self._reading() as conn:
+            row = self._run(
+                conn,
+                f"SELECT {_SESSION_COLUMNS} FROM sessions s WHERE student_id = ?"
+                " ORDER BY updated_at DESC, id DESC LIMIT 1",
+                (student_id,),
+            ).fetchone()
+            return _session_record(row) if row else None
+
+    def delete_session(self, student_id: str, session_id: str) -> None:
+        """Delete a session and its messages; SessionNotFoundError if it does not exist."""
+        with self._transaction() as conn:
+            pk = self._session_pk(conn, student_id, session_id)
+            self._run(conn, "DELETE FROM sessions WHERE id = ?", (pk,))
+
+    def touch_session(self, student_id: str, session_id: str, model: str | None = None) -> None:
+        """Mark the session as just used (and remember the model it now talks to)."""
+        with self._transaction() as conn:
+            pk = self._session_pk(conn, student_id, session_id)
+            self._run(
+                conn,
+                "UPDATE sessions SET updated_at = ?, model = coalesce(?, model) WHERE id = ?",
+                (time.time(), model, pk),
+            )
+
+    # -- messages --
+
+    def add_message(
+        self,
+        student_id: str,
+        session_id: str,
+        role: str,
+        content: str,
+        *,
+        model: str | None = None,
+        reasoning: str | None = None,
+        interrupted: bool = False,
+        usage: dict[str, int] | None = None,
+    ) -> int:
+        """Append one message in its own durable transaction; return its id."""
+        usage = usage or {}
+        now = time.time()
+        with self._transaction() as conn:
+            pk = self._session_pk(conn, student_id, session_id)
+            # The session row is updated (and so locked) first: ids then follow commit order.
+            self._run(
+                conn,
+                "UPDATE sessions SET updated_at = ?, message_count = message_count + 1,"
+                " model = coalesce(?, model) WHERE id = ?",
+                (now, model, pk),
+            )
+            return self._insert_message(conn, pk, student_id, (
+                role, content, now, model, reasoning, int(interrupted), message_tokens(content),
+                *(usage.get(name) for name in USAGE_FIELDS)))
+
+    def get_messages(self, student_id: str, session_id: str) -> list[MessageRecord]:
+        """Every message of the session, oldest first; SessionNotFoundError if missing."""
+        with self._reading() as conn:
+            pk = self._session_pk(conn, student_id, session_id)
+            rows = self._run(
+                conn,
+                f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE session_pk = ? ORDER BY id", (pk,)
+            ).fetchall()
+            return [_message_record(row) for row in rows]
+
+    def get_turns(
+        self, student_id: str, session_id: str, after_id: int = 0, before_id: int | None = None
+    ) -> list[tuple[int, str, str, int]]:
+        """(id, role, content, tokens) of the messages after `after_id` (and before `before_id`), oldest first."""
+        with self._reading() as conn:
+            pk = self._session_pk(conn, student_id, session_id)
+            return self._run(
+                conn,
+                "SELECT id, role, content, tokens FROM messages WHERE session_pk = ? AND id > ? AND id < ?"
+                " ORDER BY id",
+                (pk, after_id, before_id if before_id is not None else 2**62),
+            ).fetchall()
+
+    def iter_window_newest_first(
+        self, student_id: str, session_id: str, start_id: int, before_id: int | None = None, batch: int = 2000
+    ) -> Iterator[tuple[int, str, int]]:
+        """(id, role, tokens) from the newest message back to `start_id`, read in batches as consumed."""
+        upper = before_id if before_id is not None else 2**62
+        while True:
+            with self._reading() as conn:
+                pk = self._session_pk(conn, student_id, session_id)
+                rows = self._run(
+                conn,
+                    "SELECT id, role, tokens FROM messages WHERE session_pk = ? AND id >= ? AND id < ?"
+                    " ORDER BY id DESC LIMIT ?",
+                    (pk, start_id, upper, batch),
+                ).fetchall()
+            yield from rows
+            if len(rows) < batch:
+                return
+            upper = rows[-1][0]
+
+    def set_window(
+        self, student_id: str, session_id: str, start_id: int, summary: str | None = None,
+        summary_through: int | None = None,
+    ) -> None:
+        """Move the window's start (and, when given, store the summary of what it left behind)."""
+        with self._transaction() as conn:
+            pk = self._session_pk(conn, student_id, session_id)
+            self._run(conn, "UPDATE sessions SET window_start = ? WHERE id = ?", (start_id, pk))
+            if summary is not None:
+                self._run(conn, "UPDATE sessions SET summary = ?, summary_through = ? WHERE id = ?",
+                             (summary, summary_through or 0, pk))
+
+    def set_token_scale(self, student_id: str, session_id: str, scale: float) -> None:
+        """Remember how many server tokens one estimated token is, for this session."""
+        with self._transaction() as conn:
+            pk = self._session_pk(conn, student_id, session_id)
+            self._run(conn, "UPDATE sessions SET token_scale = ? WHERE id = ?", (scale, pk))
+
+    def learned_limit(self, model: str) -> int | None:
+        """The context window a server reported for `model`, if one did."""
+        with self._reading() as conn:
+            row = self._run(conn, "SELECT context_tokens FROM model_limits WHERE model = ?", (model,)).fetchone()
+            return row[0] if row else None
+
+    def learn_limit(self, model: str, context_tokens: int) -> None:
+        """Record the context window a server reported for `model`."""
+        with self._transaction() as conn:
+            self._run(
+                conn,
+                "INSERT INTO model_limits (model, context_tokens, learned_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (model) DO UPDATE SET context_tokens = excluded.context_tokens,"
+                " learned_at = excluded.learned_at",
+                (model, context_tokens, time.time()),
+            )
+
+    def usage_rows(self, student_id: str | None, session_id: str | None = None) -> list[tuple]:
+        """Token sums per (student, session, model, peak-hours) over answers: what costs are computed from."""
+        conditions = ["m.role = 'assistant'", "m.prompt_tokens IS NOT NULL"]
+        args: list[str] = []
+        if student_id is not None:
+            conditions.append("s.student_id = ?")
+            args.append(student_id)
+        if session_id is not None:
+            conditions.append("s.session_id = ?")
+            args.append(session_id)
+        sums = ", ".join(f"sum(m.{name})" for name in USAGE_FIELDS)
+        with self._reading() as conn:
+            return self._run(
+                conn,
+                f"SELECT s.student_id, s.session_id, m.model, {self.peak_sql} AS peak, {sums}"
+                " FROM sessions s JOIN messages m ON m.session_pk = s.id"
+                f" WHERE {' AND '.join(conditions)} GROUP BY s.id, m.model, peak",
+                args,
+            ).fetchall()
+
+
+
+class SQLiteStore(Store):
     """A tutor store in one SQLite file (or in memory when path is ':memory:')."""
 
     def __init__(self, path: str | os.PathLike[str] = ":memory:") -> None:
         self.path = str(path) if str(path) == ":memory:" else str(Path(path))
         self._lock = threading.RLock()
+        self.peak_sql = _PEAK_SQL
         in_memory = self.path == ":memory:"
         if not in_memory:
             _check_is_tutor_file(Path(self.path))
@@ -207,6 +445,18 @@ class SQLiteStore:
         """Close the connection; the store stays on disk."""
         with self._lock:
             self._conn.close()
+
+    def _is_unique_violation(self, error: Exception) -> bool:
+        return isinstance(error, sqlite3.IntegrityError) and "UNIQUE" in str(error)
+
+    def _insert_message(self, conn: Any, session_pk: int, student_id: str, values: tuple) -> int:
+        cursor = conn.execute(
+            "INSERT INTO messages (session_pk, role, content, created_at, model, reasoning, interrupted, tokens,"
+            " prompt_tokens, completion_tokens, reasoning_tokens, cache_hit_tokens, cache_miss_tokens)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (session_pk, *values),
+        )
+        return int(cursor.lastrowid or 0)
 
     # -- internals --
 
@@ -248,199 +498,6 @@ class SQLiteStore:
     def _reading(self) -> Iterator[sqlite3.Connection]:
         with self._lock, self._translated():
             yield self._conn
-
-    def _session_pk(self, conn: sqlite3.Connection, student_id: str, session_id: str) -> int:
-        row = conn.execute(
-            "SELECT id FROM sessions WHERE student_id = ? AND session_id = ?", (student_id, session_id)
-        ).fetchone()
-        if row is None:
-            raise SessionNotFoundError(student_id, session_id)
-        return row[0]
-
-    # -- sessions --
-
-    def create_session(self, student_id: str, session_id: str, system_prompt: str) -> None:
-        """Create a session; raise SessionExistsError (leaving the old one) if the pair exists."""
-        now = time.time()
-        with self._transaction() as conn:
-            try:
-                conn.execute(
-                    "INSERT INTO sessions (student_id, session_id, system_prompt, created_at, updated_at)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    (student_id, session_id, system_prompt, now, now),
-                )
-            except sqlite3.IntegrityError:
-                raise SessionExistsError(student_id, session_id) from None
-
-    def get_session(self, student_id: str, session_id: str) -> SessionRecord | None:
-        """The session's metadata, or None."""
-        with self._reading() as conn:
-            row = conn.execute(
-                f"SELECT {_SESSION_COLUMNS} FROM sessions s WHERE student_id = ? AND session_id = ?",
-                (student_id, session_id),
-            ).fetchone()
-            return _session_record(row) if row else None
-
-    def list_sessions(self, student_id: str | None) -> list[SessionRecord]:
-        """A student's sessions (everyone's when None), most recently used first."""
-        where, args = ("WHERE student_id = ?", (student_id,)) if student_id is not None else ("", ())
-        with self._reading() as conn:
-            rows = conn.execute(
-                f"SELECT {_SESSION_COLUMNS} FROM sessions s {where}"
-                " ORDER BY updated_at DESC, id DESC",
-                args,
-            ).fetchall()
-            return [_session_record(row) for row in rows]
-
-    def latest_session(self, student_id: str) -> SessionRecord | None:
-        """The student's most recently used session, or None."""
-        with self._reading() as conn:
-            row = conn.execute(
-                f"SELECT {_SESSION_COLUMNS} FROM sessions s WHERE student_id = ?"
-                " ORDER BY updated_at DESC, id DESC LIMIT 1",
-                (student_id,),
-            ).fetchone()
-            return _session_record(row) if row else None
-
-    def delete_session(self, student_id: str, session_id: str) -> None:
-        """Delete a session and its messages; SessionNotFoundError if it does not exist."""
-        with self._transaction() as conn:
-            pk = self._session_pk(conn, student_id, session_id)
-            conn.execute("DELETE FROM sessions WHERE id = ?", (pk,))
-
-    def touch_session(self, student_id: str, session_id: str, model: str | None = None) -> None:
-        """Mark the session as just used (and remember the model it now talks to)."""
-        with self._transaction() as conn:
-            pk = self._session_pk(conn, student_id, session_id)
-            conn.execute(
-                "UPDATE sessions SET updated_at = ?, model = coalesce(?, model) WHERE id = ?",
-                (time.time(), model, pk),
-            )
-
-    # -- messages --
-
-    def add_message(
-        self,
-        student_id: str,
-        session_id: str,
-        role: str,
-        content: str,
-        *,
-        model: str | None = None,
-        reasoning: str | None = None,
-        interrupted: bool = False,
-        usage: dict[str, int] | None = None,
-    ) -> int:
-        """Append one message in its own durable transaction; return its id."""
-        usage = usage or {}
-        now = time.time()
-        with self._transaction() as conn:
-            pk = self._session_pk(conn, student_id, session_id)
-            cursor = conn.execute(
-                "INSERT INTO messages (session_pk, role, content, created_at, model, reasoning,"
-                " interrupted, tokens, prompt_tokens, completion_tokens, reasoning_tokens,"
-                " cache_hit_tokens, cache_miss_tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (pk, role, content, now, model, reasoning, int(interrupted), message_tokens(content),
-                 *(usage.get(name) for name in USAGE_FIELDS)),
-            )
-            conn.execute(
-                "UPDATE sessions SET updated_at = ?, message_count = message_count + 1,"
-                " model = coalesce(?, model) WHERE id = ?",
-                (now, model, pk),
-            )
-            return int(cursor.lastrowid or 0)
-
-    def get_messages(self, student_id: str, session_id: str) -> list[MessageRecord]:
-        """Every message of the session, oldest first; SessionNotFoundError if missing."""
-        with self._reading() as conn:
-            pk = self._session_pk(conn, student_id, session_id)
-            rows = conn.execute(
-                f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE session_pk = ? ORDER BY id", (pk,)
-            ).fetchall()
-            return [_message_record(row) for row in rows]
-
-    def get_turns(
-        self, student_id: str, session_id: str, after_id: int = 0, before_id: int | None = None
-    ) -> list[tuple[int, str, str, int]]:
-        """(id, role, content, tokens) of the messages after `after_id` (and before `before_id`), oldest first."""
-        with self._reading() as conn:
-            pk = self._session_pk(conn, student_id, session_id)
-            return conn.execute(
-                "SELECT id, role, content, tokens FROM messages WHERE session_pk = ? AND id > ? AND id < ?"
-                " ORDER BY id",
-                (pk, after_id, before_id if before_id is not None else 2**62),
-            ).fetchall()
-
-    def iter_window_newest_first(
-        self, student_id: str, session_id: str, start_id: int, before_id: int | None = None, batch: int = 2000
-    ) -> Iterator[tuple[int, str, int]]:
-        """(id, role, tokens) from the newest message back to `start_id`, read in batches as consumed."""
-        upper = before_id if before_id is not None else 2**62
-        while True:
-            with self._reading() as conn:
-                pk = self._session_pk(conn, student_id, session_id)
-                rows = conn.execute(
-                    "SELECT id, role, tokens FROM messages WHERE session_pk = ? AND id >= ? AND id < ?"
-                    " ORDER BY id DESC LIMIT ?",
-                    (pk, start_id, upper, batch),
-                ).fetchall()
-            yield from rows
-            if len(rows) < batch:
-                return
-            upper = rows[-1][0]
-
-    def set_window(
-        self, student_id: str, session_id: str, start_id: int, summary: str | None = None,
-        summary_through: int | None = None,
-    ) -> None:
-        """Move the window's start (and, when given, store the summary of what it left behind)."""
-        with self._transaction() as conn:
-            pk = self._session_pk(conn, student_id, session_id)
-            conn.execute("UPDATE sessions SET window_start = ? WHERE id = ?", (start_id, pk))
-            if summary is not None:
-                conn.execute("UPDATE sessions SET summary = ?, summary_through = ? WHERE id = ?",
-                             (summary, summary_through or 0, pk))
-
-    def set_token_scale(self, student_id: str, session_id: str, scale: float) -> None:
-        """Remember how many server tokens one estimated token is, for this session."""
-        with self._transaction() as conn:
-            pk = self._session_pk(conn, student_id, session_id)
-            conn.execute("UPDATE sessions SET token_scale = ? WHERE id = ?", (scale, pk))
-
-    def learned_limit(self, model: str) -> int | None:
-        """The context window a server reported for `model`, if one did."""
-        with self._reading() as conn:
-            row = conn.execute("SELECT context_tokens FROM model_limits WHERE model = ?", (model,)).fetchone()
-            return row[0] if row else None
-
-    def learn_limit(self, model: str, context_tokens: int) -> None:
-        """Record the context window a server reported for `model`."""
-        with self._transaction() as conn:
-            conn.execute(
-                "INSERT INTO model_limits (model, context_tokens, learned_at) VALUES (?, ?, ?)"
-                " ON CONFLICT (model) DO UPDATE SET context_tokens = excluded.context_tokens,"
-                " learned_at = excluded.learned_at",
-                (model, context_tokens, time.time()),
-            )
-
-    def usage_rows(self, student_id: str | None, session_id: str | None = None) -> list[tuple]:
-        """Token sums per (student, session, model, peak-hours) over answers: what costs are computed from."""
-        conditions = ["m.role = 'assistant'", "m.prompt_tokens IS NOT NULL"]
-        args: list[str] = []
-        if student_id is not None:
-            conditions.append("s.student_id = ?")
-            args.append(student_id)
-        if session_id is not None:
-            conditions.append("s.session_id = ?")
-            args.append(session_id)
-        sums = ", ".join(f"sum(m.{name})" for name in USAGE_FIELDS)
-        with self._reading() as conn:
-            return conn.execute(
-                f"SELECT s.student_id, s.session_id, m.model, {_PEAK_SQL} AS peak, {sums}"
-                " FROM sessions s JOIN messages m ON m.session_pk = s.id"
-                f" WHERE {' AND '.join(conditions)} GROUP BY s.id, m.model, peak",
-                args,
-            ).fetchall()
 
     def integrity_check(self) -> str:
         """SQLite's own verdict on the file ('ok' when sound)."""
