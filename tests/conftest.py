@@ -135,3 +135,52 @@ def terminal(api_env):
     for term in started:
         if term.child.isalive():
             term.child.terminate(force=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster(tmp_path_factory: pytest.TempPathFactory):
+    """The administrator's URL of a PostgreSQL server for the tests.
+
+    TUTOR_TEST_POSTGRES_URL names one (as .ci/run does); otherwise a throw-away cluster is started
+    when the server programs are installed; otherwise the PostgreSQL tests skip, saying why.
+    TUTOR_REQUIRE_POSTGRES=1 turns that skip into a failure (CI must not skip them).
+    """
+    from tests import pg_server
+
+    url = os.environ.get("TUTOR_TEST_POSTGRES_URL")
+    if url:
+        yield url
+        return
+    if not pg_server.available():
+        reason = "no PostgreSQL server: set TUTOR_TEST_POSTGRES_URL or install postgresql (initdb, pg_ctl)"
+        if os.environ.get("TUTOR_REQUIRE_POSTGRES") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    import shutil
+    import tempfile
+
+    # Not under pytest's own temp folder: that is private to root, and the server runs as 'postgres'.
+    base = Path(tempfile.mkdtemp(prefix="tutor-pg-"))
+    url = pg_server.start(base)
+    yield url
+    pg_server.stop(base)
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_url(postgres_cluster: str) -> str:
+    """A fresh, migrated database on the test server, as the administrator; dropped afterwards."""
+    import secrets as _secrets
+
+    import psycopg
+
+    from tutor_cli.store_postgres import PostgresStore
+
+    name = "t_" + _secrets.token_hex(6)
+    with psycopg.connect(postgres_cluster, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    url = postgres_cluster.rsplit("/", 1)[0] + "/" + name
+    PostgresStore(url, migrate=True).close()
+    yield url
+    with psycopg.connect(postgres_cluster, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE {name} WITH (FORCE)")

@@ -57,9 +57,15 @@ LESSON_OUTPUT = (
 )
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 def manager(request: pytest.FixtureRequest, tmp_path: Path) -> SessionManager:
-    m = SessionManager() if request.param == "memory" else SessionManager(tmp_path / "tutor.db")
+    """The same suite against every backend, so they cannot drift apart."""
+    if request.param == "memory":
+        m = SessionManager()
+    elif request.param == "sqlite":
+        m = SessionManager(tmp_path / "tutor.db")
+    else:
+        m = SessionManager(request.getfixturevalue("pg_url"))
     yield m
     m.close()
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from tutor_cli.context import Budget, choose_start, message_tokens
 from tutor_cli.errors import InvalidIdError, InvalidMessageError, SessionNotFoundError
-from tutor_cli.store import MessageRecord, SessionRecord, SQLiteStore
+from tutor_cli.store import MessageRecord, SessionRecord, SQLiteStore, Store
 
 ROLES = ("user", "assistant")
 
@@ -20,11 +20,18 @@ class SessionManager:
     """Sessions keyed by (student id, session id): a system prompt plus a list of messages.
 
     ``SessionManager()`` keeps everything in memory, as in the lesson;
-    ``SessionManager(path)`` keeps it in a durable SQLite store at ``path``.
+    ``SessionManager(path)`` keeps it in a durable SQLite store at ``path``;
+    ``SessionManager("postgresql://…")`` in a class's shared PostgreSQL database.
     """
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
-        self.store = SQLiteStore(":memory:" if path is None else path)
+        self.store: Store
+        if is_postgres_url(path):
+            from tutor_cli.store_postgres import PostgresStore
+
+            self.store = PostgresStore(str(path))
+        else:
+            self.store = SQLiteStore(":memory:" if path is None else path)
         # Per session: the window's turns read so far, so that each new request reads only
         # what was added since the previous one.
         self._windows: dict[tuple[str, str], _Window] = {}
@@ -295,6 +302,11 @@ class _Window:
         self.tokens = sum(turn[3] for turn in self.turns)
 
 
+def is_postgres_url(location: object) -> bool:
+    """Whether a store location names a PostgreSQL database rather than an SQLite file."""
+    return isinstance(location, str) and location.startswith(("postgresql://", "postgres://"))
+
+
 def new_session_id() -> str:
     """A readable, sortable, unique-enough id: date, time and four random hex digits."""
     return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
@@ -305,5 +317,5 @@ def _plain(messages: list[MessageRecord]) -> list[dict[str, str]]:
 
 
 def _check_id(kind: str, value: object) -> None:
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidIdError(f"The {kind} must be non-empty text, not {value!r}.")
+    if not isinstance(value, str) or not value.strip() or "\x00" in value:
+        raise InvalidIdError(f"The {kind} must be non-empty text without NUL characters, not {value!r}.")

@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -176,6 +176,14 @@ class Store:
     def _run(self, conn: Any, sql: str, params: tuple | list = ()) -> Any:
         return conn.execute(self._sql(sql), params)
 
+    def _in(self, text: str | None) -> str | None:
+        """Text as the backend stores it (PostgreSQL's text cannot hold NUL)."""
+        return text
+
+    def _out(self, text: str | None) -> str | None:
+        """Text as it was given, from what the backend stored."""
+        return text
+
     def _sql(self, sql: str) -> str:
         return sql
 
@@ -193,6 +201,16 @@ class Store:
 
     def close(self) -> None:
         raise NotImplementedError
+
+    def _session_record(self, row: tuple) -> SessionRecord:
+        record = SessionRecord(*row)
+        return replace(record, system_prompt=self._out(record.system_prompt), summary=self._out(record.summary))
+
+    def _message_record(self, row: tuple) -> MessageRecord:
+        return MessageRecord(
+            id=row[0], role=row[1], content=self._out(row[2]), created_at=row[3], model=row[4],
+            reasoning=self._out(row[5]), interrupted=bool(row[6]), usage=_usage(row[7:]),
+        )
 
     def schema_version(self) -> int:
         raise NotImplementedError
@@ -217,7 +235,7 @@ class Store:
                 conn,
                     "INSERT INTO sessions (student_id, session_id, system_prompt, created_at, updated_at)"
                     " VALUES (?, ?, ?, ?, ?)",
-                    (student_id, session_id, system_prompt, now, now),
+                    (student_id, session_id, self._in(system_prompt), now, now),
                 )
             except Exception as error:
                 if self._is_unique_violation(error):
@@ -232,7 +250,7 @@ class Store:
                 f"SELECT {_SESSION_COLUMNS} FROM sessions s WHERE student_id = ? AND session_id = ?",
                 (student_id, session_id),
             ).fetchone()
-            return _session_record(row) if row else None
+            return self._session_record(row) if row else None
 
     def list_sessions(self, student_id: str | None) -> list[SessionRecord]:
         """A student's sessions (everyone's when None), most recently used first."""
@@ -244,7 +262,7 @@ class Store:
                 " ORDER BY updated_at DESC, id DESC",
                 args,
             ).fetchall()
-            return [_session_record(row) for row in rows]
+            return [self._session_record(row) for row in rows]
 
     def latest_session(self, student_id: str) -> SessionRecord | None:
         """The student's most recently used session, or None."""
@@ -255,7 +273,7 @@ class Store:
                 " ORDER BY updated_at DESC, id DESC LIMIT 1",
                 (student_id,),
             ).fetchone()
-            return _session_record(row) if row else None
+            return self._session_record(row) if row else None
 
     def delete_session(self, student_id: str, session_id: str) -> None:
         """Delete a session and its messages; SessionNotFoundError if it does not exist."""
@@ -300,7 +318,7 @@ class Store:
                 (now, model, pk),
             )
             return self._insert_message(conn, pk, student_id, (
-                role, content, now, model, reasoning, int(interrupted), message_tokens(content),
+                role, self._in(content), now, model, self._in(reasoning), int(interrupted), message_tokens(content),
                 *(usage.get(name) for name in USAGE_FIELDS)))
 
     def get_messages(self, student_id: str, session_id: str) -> list[MessageRecord]:
@@ -311,7 +329,7 @@ class Store:
                 conn,
                 f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE session_pk = ? ORDER BY id", (pk,)
             ).fetchall()
-            return [_message_record(row) for row in rows]
+            return [self._message_record(row) for row in rows]
 
     def get_turns(
         self, student_id: str, session_id: str, after_id: int = 0, before_id: int | None = None
@@ -319,12 +337,13 @@ class Store:
         """(id, role, content, tokens) of the messages after `after_id` (and before `before_id`), oldest first."""
         with self._reading() as conn:
             pk = self._session_pk(conn, student_id, session_id)
-            return self._run(
+            rows = self._run(
                 conn,
                 "SELECT id, role, content, tokens FROM messages WHERE session_pk = ? AND id > ? AND id < ?"
                 " ORDER BY id",
                 (pk, after_id, before_id if before_id is not None else 2**62),
             ).fetchall()
+            return [(row[0], row[1], self._out(row[2]), row[3]) for row in rows]
 
     def iter_window_newest_first(
         self, student_id: str, session_id: str, start_id: int, before_id: int | None = None, batch: int = 2000
@@ -526,17 +545,6 @@ _MESSAGE_COLUMNS = "id, role, content, created_at, model, reasoning, interrupted
 
 def _usage(values: tuple[int | None, ...]) -> dict[str, int]:
     return {name: value for name, value in zip(USAGE_FIELDS, values, strict=True) if value is not None}
-
-
-def _session_record(row: tuple) -> SessionRecord:
-    return SessionRecord(*row)
-
-
-def _message_record(row: tuple) -> MessageRecord:
-    return MessageRecord(
-        id=row[0], role=row[1], content=row[2], created_at=row[3], model=row[4],
-        reasoning=row[5], interrupted=bool(row[6]), usage=_usage(row[7:]),
-    )
 
 
 def _check_is_tutor_file(path: Path) -> None:
