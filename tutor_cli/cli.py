@@ -62,11 +62,35 @@ class ListFormat(str, Enum):
     json = "json"
 
 
+_database_url_option: str | None = None  # --database-url, set by the root callback
+
+
 def _settings() -> Settings:
-    return Settings.from_environment()
+    settings = Settings.from_environment()
+    if _database_url_option:
+        from dataclasses import replace
+
+        from tutor_cli.config import parse_database_url
+
+        settings = replace(settings, database_url=parse_database_url(_database_url_option))
+    return settings
 
 
-def _student(settings: Settings, option: str | None) -> str:
+def _student(settings: Settings, option: str | None, manager, *, writing: bool) -> str:
+    """Whose sessions: --student, else TUTOR_STUDENT, else the login name. In a class database the
+    connection's role decides: a student is always themselves, a teacher names whom to read."""
+    identity = getattr(manager.store, "identity", None)
+    if identity is not None and identity.kind == "student":
+        if option is not None and option != identity.name:
+            raise ConfigError(f"In the class database you are signed in as {identity.name!r}; "
+                              f"you cannot use --student {option!r}.")
+        return identity.name
+    if identity is not None and identity.kind == "teacher":
+        if writing:
+            raise ConfigError("Teachers can read every student's sessions but not change them; "
+                              "sign in with a student's account to chat.")
+        if option is None:
+            raise ConfigError("As a teacher, name the student with --student NAME (or use --all-students).")
     student = option if option is not None else settings.student
     if not student.strip():
         raise typer.BadParameter("the student id must not be empty", param_hint="--student")
@@ -74,9 +98,11 @@ def _student(settings: Settings, option: str | None) -> str:
 
 
 def open_manager(settings: Settings):  # -> SessionManager
-    """The durable SessionManager in the home folder."""
+    """The SessionManager: the class database when TUTOR_DATABASE_URL is set, else tutor.db at home."""
     from tutor_cli.sessions import SessionManager
 
+    if settings.database_url:
+        return SessionManager(settings.database_url)
     settings.ensure_home()
     return SessionManager(settings.database_path)
 
@@ -98,7 +124,7 @@ def _transcript(settings: Settings, manager, record):  # -> render.Transcript
                       totals.get((record.student_id, record.session_id), UsageTotals()), table)
 
 
-def _with_totals(settings: Settings, manager, sessions, student_id: str):
+def _with_totals(settings: Settings, manager, sessions, student_id: str | None):
     from tutor_cli.pricing import UsageTotals, totals_by_session
 
     totals = totals_by_session(manager.usage_rows(student_id), prices(settings))
@@ -117,11 +143,16 @@ def root(
     version: Annotated[bool, typer.Option("--version", "-V", help="Print the version and exit.",
                                           callback=_version_callback, is_eager=True)] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for unexpected errors.")] = False,
+    database_url: Annotated[Optional[str], typer.Option(
+        "--database-url", help="A class's PostgreSQL store (default: $TUTOR_DATABASE_URL, else tutor.db).",
+        show_default=False)] = None,
 ) -> None:
     """A patient personal tutor in your terminal. Every session is kept.
 
     Run `tutor` alone to start chatting.
     """
+    global _database_url_option
+    _database_url_option = database_url
     if ctx.invoked_subcommand is None:
         ctx.invoke(chat_command)
 
@@ -142,9 +173,9 @@ def new_session_command(
 ) -> None:
     """Create a session without chatting; prints its id last."""
     settings = _settings()
-    student_id = _student(settings, student)
     prompt = read_system_prompt(system_prompt)
     with open_manager(settings) as manager:
+        student_id = _student(settings, student, manager, writing=True)
         session_id = manager.new_session(student_id, prompt, session)
     typer.echo(f"Created a session for {student_id}: {session_id}")
 
@@ -168,8 +199,8 @@ def show_command(
     from tutor_cli import render
 
     settings = _settings()
-    student_id = _student(settings, student)
     with open_manager(settings) as manager:
+        student_id = _student(settings, student, manager, writing=False)
         record = manager.session_info(student_id, session)
         if record is None:
             from tutor_cli.errors import SessionNotFoundError
@@ -189,23 +220,28 @@ def show_command(
 
 @app.command(
     "sessions",
-    epilog=_examples("tutor sessions", "tutor sessions --student ada --format json"),
+    epilog=_examples("tutor sessions", "tutor sessions --student ada --format json",
+                     "tutor sessions --all-students        (a teacher, in a class database)"),
 )
 def sessions_command(
     student: StudentOption = None,
+    all_students: Annotated[bool, typer.Option("--all-students", help="Every student's sessions "
+                                               "(for teachers; a student sees only their own).")] = False,
     format: Annotated[ListFormat, typer.Option("--format", "-f", help="table or json.")] = ListFormat.table,
 ) -> None:
     """List a student's sessions, most recently used first."""
     from tutor_cli import render
 
+    if all_students and student is not None:
+        raise typer.BadParameter("use either --student or --all-students", param_hint="--all-students")
     settings = _settings()
-    student_id = _student(settings, student)
     with open_manager(settings) as manager:
+        student_id = None if all_students else _student(settings, student, manager, writing=False)
         sessions = _with_totals(settings, manager, manager.list_sessions(student_id), student_id)
     if format is ListFormat.json:
         _write(render.sessions_json(sessions) + "\n")
     elif not sessions:
-        typer.echo(f"No sessions yet for {student_id}; start one with `tutor`.")
+        typer.echo(f"No sessions yet for {student_id or 'any student'}; start one with `tutor`.")
     else:
         render.print_sessions_table(render.make_console(), sessions, student_id)
 
@@ -221,8 +257,8 @@ def delete_command(
 ) -> None:
     """Delete a session and all its messages."""
     settings = _settings()
-    student_id = _student(settings, student)
     with open_manager(settings) as manager:
+        student_id = _student(settings, student, manager, writing=True)
         record = manager.session_info(student_id, session)
         if record is None:
             from tutor_cli.errors import SessionNotFoundError
@@ -297,10 +333,10 @@ def chat_command(
     settings.require_api_key()  # before any prompt opens
     if not sys.stdin.isatty():
         raise ConfigError("`tutor chat` needs a terminal; use `tutor ask -` to ask from a script or a pipe.")
-    student_id = _student(settings, student)
     prompt = read_system_prompt(system_prompt) if system_prompt is not None else None
     console = make_console()
     with open_manager(settings) as manager:
+        student_id = _student(settings, student, manager, writing=True)
         session_id = _choose_session(manager, console, student_id, session, continue_, prompt, system_prompt)
         conversation = _conversation(settings, manager, student_id, session_id, model, thinking, prompt)
         manager.touch(student_id, session_id)
@@ -359,8 +395,8 @@ def ask_command(
         question = sys.stdin.read().rstrip()
     if not question.strip():
         raise typer.BadParameter("the question is empty", param_hint="QUESTION")
-    student_id = _student(settings, student)
     with open_manager(settings) as manager:
+        student_id = _student(settings, student, manager, writing=True)
         if session is None or manager.session_info(student_id, session) is None:
             session = manager.new_session(student_id, shipped_system_prompt(), session)
         notices = make_console(stderr=True)
@@ -386,6 +422,72 @@ def models_command() -> None:
     if settings.model not in models:
         typer.echo(f"(the default model {settings.model} is not served by {settings.base_url}; "
                    "set TUTOR_MODEL to one of these)", err=True)
+
+
+db_app = typer.Typer(help="The class database (PostgreSQL): set-up for administrators.",
+                     rich_markup_mode=None, no_args_is_help=True)
+admin_app = typer.Typer(help="Accounts in the class database, for administrators.",
+                        rich_markup_mode=None, no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(admin_app, name="admin")
+
+
+def _class_store(settings: Settings) -> str:
+    """The administrator's URL of the class database."""
+    if not settings.database_url:
+        raise ConfigError("Set TUTOR_DATABASE_URL (or --database-url) to the class database's administrator URL.")
+    return settings.database_url
+
+
+@db_app.command("migrate", epilog=_examples(
+    "TUTOR_DATABASE_URL=postgresql://admin:secret@dbhost/tutor tutor db migrate"))
+def db_migrate_command() -> None:
+    """Create or upgrade the class database's tables, roles and row-level security."""
+    from tutor_cli.store_postgres import MIGRATIONS, PostgresStore
+
+    store = PostgresStore(_class_store(_settings()), migrate=True)
+    try:
+        typer.echo(f"The class database is at schema version {store.schema_version()} of {len(MIGRATIONS)}.")
+    finally:
+        store.close()
+
+
+PasswordOption = Annotated[Optional[str], typer.Option(
+    "--password", help="The new account's password (asked for when not given).", show_default=False)]
+
+
+def _add_member(name: str, password: str | None, group: str, title: str) -> None:
+    from tutor_cli.store_postgres import PostgresStore
+
+    store = PostgresStore(_class_store(_settings()))
+    try:
+        if password is None:
+            password = typer.prompt(f"Password for {name}", hide_input=True, confirmation_prompt=True)
+        if not password:
+            raise typer.BadParameter("the password must not be empty", param_hint="--password")
+        store.add_member(name, password, group)
+    finally:
+        store.close()
+    typer.echo(f"{title} {name} can now sign in to the class database.")
+
+
+@admin_app.command("add-student", epilog=_examples("tutor admin add-student ada",
+                                                   "tutor admin add-student ada --password 's3cret'"))
+def add_student_command(name: Annotated[str, typer.Argument(help="The student's id (their database user).")],
+                        password: PasswordOption = None) -> None:
+    """Create a student account that can see and change only its own sessions."""
+    from tutor_cli.store_postgres import STUDENT_GROUP
+
+    _add_member(name, password, STUDENT_GROUP, "Student")
+
+
+@admin_app.command("add-teacher", epilog=_examples("tutor admin add-teacher tess"))
+def add_teacher_command(name: Annotated[str, typer.Argument(help="The teacher's database user.")],
+                        password: PasswordOption = None) -> None:
+    """Create a teacher account that can read every student's sessions and change none."""
+    from tutor_cli.store_postgres import TEACHER_GROUP
+
+    _add_member(name, password, TEACHER_GROUP, "Teacher")
 
 
 def _confirm(question: str) -> bool:

@@ -27,6 +27,7 @@ class Settings:
     student: str
     api_key: str | None
     context_tokens: int | None = None
+    database_url: str | None = None  # a class's PostgreSQL store instead of tutor.db
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -40,6 +41,7 @@ class Settings:
             student=env.get("TUTOR_STUDENT") or _login_name(),
             api_key=env.get(API_KEY_VARIABLE) or None,
             context_tokens=_positive_int(env.get("TUTOR_CONTEXT_TOKENS"), "TUTOR_CONTEXT_TOKENS"),
+            database_url=parse_database_url(env.get("TUTOR_DATABASE_URL")),
         )
 
     @property
@@ -120,6 +122,14 @@ def _home_folder(env: Mapping[str, str]) -> Path:
     import platformdirs  # only needed when TUTOR_HOME is not set
 
     return Path(platformdirs.user_data_dir("tutor", appauthor=False))
+
+
+def parse_database_url(value: str | None) -> str | None:
+    if not value:
+        return None
+    if not value.startswith(("postgresql://", "postgres://")):
+        raise ConfigError("TUTOR_DATABASE_URL must be a PostgreSQL URL (postgresql://user:password@host/database).")
+    return value
 
 
 def _login_name() -> str:

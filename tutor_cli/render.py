@@ -198,11 +198,14 @@ def sessions_json(sessions: Sequence[tuple[SessionRecord, UsageTotals]]) -> str:
 
 
 def print_sessions_table(console: Console, sessions: Sequence[tuple[SessionRecord, UsageTotals]],
-                         student_id: str) -> None:
-    """A table of sessions, most recently used first, with tokens and estimated cost."""
+                         student_id: str | None) -> None:
+    """A table of sessions, most recently used first, with tokens and estimated cost
+    (with a Student column when it lists every student: `student_id` None)."""
     from rich.table import Table
 
-    table = Table(title=f"Sessions of {student_id}", title_justify="left")
+    table = Table(title=f"Sessions of {student_id or 'all students'}", title_justify="left")
+    if student_id is None:
+        table.add_column("Student", no_wrap=True)
     table.add_column("Session", style="bold", no_wrap=True)
     table.add_column("Msgs", justify="right", no_wrap=True)
     table.add_column("Last used", no_wrap=True)
@@ -214,6 +217,7 @@ def print_sessions_table(console: Console, sessions: Sequence[tuple[SessionRecor
         tokens = totals.tokens["prompt_tokens"] + totals.tokens["completion_tokens"]
         share = totals.cache_hit_share
         table.add_row(
+            *([neutralise(session.student_id)] if student_id is None else []),
             neutralise(session.session_id), str(session.message_count), local_time(session.updated_at),
             session.model or "", f"{tokens:,}" if tokens else "",
             f"{share:.0%}" if share is not None else "", f"${totals.cost:.4f}" if totals.priced else "",

@@ -144,8 +144,9 @@ class PostgresStore(Store):
         try:
             import psycopg
         except ImportError:
-            raise StoreError(_describe(url), "PostgreSQL support is not installed; pip install 'tutor-cli[postgres]'.") \
-                from None
+            raise StoreError(
+                _describe(url), "PostgreSQL support is not installed; pip install 'tutor-cli[postgres]'."
+            ) from None
         self._psycopg = psycopg
         self.path = _describe(url)
         self.peak_sql = _PEAK_SQL
