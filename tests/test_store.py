@@ -188,3 +188,26 @@ def test_reading_a_session_uses_the_index_not_a_scan(tmp_path: Path) -> None:
             "EXPLAIN QUERY PLAN SELECT * FROM messages WHERE session_pk = 1 ORDER BY id"))
         conn.close()
     assert "messages_window" in plan or "PRIMARY KEY" in plan
+
+
+def test_many_first_opens_at_once_all_succeed(tmp_path: Path) -> None:
+    """A class opening a new shared file at the same moment: nobody is told it is not a tutor store."""
+    import threading
+
+    errors: list[BaseException] = []
+
+    def open_and_write(index: int) -> None:
+        try:
+            with SessionManager(tmp_path / "shared.db") as manager:
+                manager.create_session(f"student{index}", "first", "p")
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=open_and_write, args=(i,)) for i in range(60)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with SessionManager(tmp_path / "shared.db") as manager:
+        assert len(manager.list_sessions(None)) == 60

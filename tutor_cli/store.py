@@ -480,10 +480,16 @@ class SQLiteStore(Store):
     # -- internals --
 
     def _refuse_foreign_database(self) -> None:
-        app_id = self._conn.execute("PRAGMA application_id").fetchone()[0]
+        # One read transaction: both facts from the same snapshot, even while another process
+        # is creating the store.
+        self._conn.execute("BEGIN")
+        try:
+            app_id = self._conn.execute("PRAGMA application_id").fetchone()[0]
+            objects = self._conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        finally:
+            self._conn.execute("COMMIT")
         if app_id == APPLICATION_ID:
             return
-        objects = self._conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
         if app_id != 0 or objects:
             raise StoreError(self.path, "this is an SQLite database but not a tutor store; it was left untouched.")
 
