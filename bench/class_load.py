@@ -10,7 +10,7 @@ from __future__ import annotations
 import shutil
 import sys
 import tempfile
-import threading
+import multiprocessing
 import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -23,40 +23,45 @@ from tutor_cli import SessionManager  # noqa: E402
 from tutor_cli.store_postgres import STUDENT_GROUP, PostgresStore  # noqa: E402
 
 
-def run_class(open_manager, students: list[str], per_student: int) -> tuple[float, list[float]]:
-    """Every student opens the store, creates a session and appends; returns (seconds, latencies)."""
-    latencies: list[float] = []
-    lock = threading.Lock()
-    ready = threading.Barrier(len(students) + 1)
-    errors: list[BaseException] = []
+def _student(location: str, name: str, per_student: int, ready, results) -> None:
+    """One student's process: open the store, create a session, wait for the bell, append."""
+    try:
+        with SessionManager(location) as manager:
+            manager.create_session(name, "lesson", "You are a tutor.")
+            ready.wait()
+            mine = []
+            for index in range(per_student):
+                start = time.perf_counter()
+                manager.add_message(name, "lesson", "user" if index % 2 == 0 else "assistant",
+                                    f"message {index} from {name} " * 8)
+                mine.append(time.perf_counter() - start)
+        results.put((name, mine))
+    except BaseException as error:  # reported by the parent
+        results.put((name, repr(error)))
+        ready.abort()
 
-    def student(name: str) -> None:
-        try:
-            with open_manager(name) as manager:
-                manager.create_session(name, "lesson", "You are a tutor.")
-                ready.wait()
-                mine = []
-                for index in range(per_student):
-                    start = time.perf_counter()
-                    manager.add_message(name, "lesson", "user" if index % 2 == 0 else "assistant",
-                                        f"message {index} from {name} " * 8)
-                    mine.append(time.perf_counter() - start)
-                with lock:
-                    latencies.extend(mine)
-        except BaseException as error:
-            errors.append(error)
-            ready.abort()
 
-    threads = [threading.Thread(target=student, args=(name,)) for name in students]
-    for thread in threads:
-        thread.start()
-    ready.wait()
+def run_class(location_of, students: list[str], per_student: int) -> tuple[float, list[float]]:
+    """Every student (a process of its own, as on a shared server) appends at the same moment;
+    returns (seconds from the bell to the last append, every append's latency)."""
+    context = multiprocessing.get_context("fork")
+    ready = context.Barrier(len(students) + 1)
+    results = context.Queue()
+    processes = [context.Process(target=_student, args=(location_of(name), name, per_student, ready, results))
+                 for name in students]
+    for process in processes:
+        process.start()
+    ready.wait(timeout=300)
     start = time.perf_counter()
-    for thread in threads:
-        thread.join()
+    latencies: list[float] = []
+    for _ in students:
+        name, outcome = results.get(timeout=600)
+        if isinstance(outcome, str):
+            raise RuntimeError(f"{name}: {outcome}")
+        latencies.extend(outcome)
     elapsed = time.perf_counter() - start
-    if errors:
-        raise errors[0]
+    for process in processes:
+        process.join()
     return elapsed, sorted(latencies)
 
 
@@ -83,13 +88,13 @@ def main() -> None:
         store.close()
         parts = urlsplit(admin_url)
 
-        def postgres(name: str) -> SessionManager:
-            return SessionManager(urlunsplit(parts._replace(netloc=f"{name}:pw@{parts.hostname}:{parts.port}")))
+        def postgres(name: str) -> str:
+            return urlunsplit(parts._replace(netloc=f"{name}:pw@{parts.hostname}:{parts.port}"))
 
-        def sqlite(name: str) -> SessionManager:
-            return SessionManager(folder / "class.db")
+        def sqlite(name: str) -> str:
+            return str(folder / "class.db")
 
-        print(f"{count} students x {per_student} appends each, one thread per student, durable commits")
+        print(f"{count} students x {per_student} appends each, one process per student, durable commits")
         report("PostgreSQL (row-level sec.)", *run_class(postgres, students, per_student))
         report("one shared SQLite file", *run_class(sqlite, students, per_student))
     finally:
