@@ -7,10 +7,10 @@ Run: python bench/class_load.py [students] [messages_per_student]
 
 from __future__ import annotations
 
+import multiprocessing
 import shutil
 import sys
 import tempfile
-import multiprocessing
 import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
