@@ -199,8 +199,13 @@ class Store:
     def _reading(self) -> AbstractContextManager[Any]:
         raise NotImplementedError
 
+    _conn: Any
+    _lock: threading.RLock
+
     def close(self) -> None:
-        raise NotImplementedError
+        """Close the connection; the data stays where it is."""
+        with self._lock:
+            self._conn.close()
 
     def _session_record(self, row: tuple) -> SessionRecord:
         record = SessionRecord(*row)
@@ -354,7 +359,7 @@ class Store:
             with self._reading() as conn:
                 pk = self._session_pk(conn, student_id, session_id)
                 rows = self._run(
-                conn,
+                    conn,
                     "SELECT id, role, tokens FROM messages WHERE session_pk = ? AND id >= ? AND id < ?"
                     " ORDER BY id DESC LIMIT ?",
                     (pk, start_id, upper, batch),
@@ -459,11 +464,6 @@ class SQLiteStore(Store):
         except BaseException:
             self._conn.close()
             raise
-
-    def close(self) -> None:
-        """Close the connection; the store stays on disk."""
-        with self._lock:
-            self._conn.close()
 
     def _is_unique_violation(self, error: Exception) -> bool:
         return isinstance(error, sqlite3.IntegrityError) and "UNIQUE" in str(error)

@@ -173,10 +173,6 @@ class PostgresStore(Store):
             self._conn.close()
             raise
 
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
-
     # -- dialect --
 
     def _sql(self, sql: str) -> str:
