@@ -161,6 +161,11 @@ def test_a_process_killed_mid_write_leaves_the_store_sound(tmp_path: Path) -> No
         writer = subprocess.Popen([sys.executable, str(HELPER), str(path), "k", "100000"],
                                   stdout=subprocess.PIPE, text=True)
         assert writer.stdout.readline().strip() == "ready"
+        with SessionManager(path) as watcher:  # let it write at least once, then kill it mid-stream
+            deadline = time.monotonic() + 20
+            before = watcher.session_info("ada", "shared").message_count
+            while watcher.session_info("ada", "shared").message_count == before and time.monotonic() < deadline:
+                time.sleep(0.005)
         time.sleep(delay)
         writer.send_signal(signal.SIGKILL)
         writer.wait()
