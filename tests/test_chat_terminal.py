@@ -177,7 +177,7 @@ def test_a_paste_of_several_lines_is_one_message(terminal, fake_server) -> None:
     term.prompt()
     term.send("\x1b[200~def f(x):\n    return x * 2\n\nprint(f(3))\x1b[201~")
     term.send("\r")
-    term.expect("print(f(3))")
+    term.expect("Answer to: def f(x):")
     term.prompt()
     term.ctrl("d")
     term.finish()
@@ -346,3 +346,19 @@ def test_tab_completes_slash_commands_and_the_toolbar_shows_the_session(terminal
     term.ctrl("d")
     assert term.finish() == 0
     assert fake_server.chat_requests == []
+
+
+def test_show_on_a_terminal_renders_the_transcript(terminal, home) -> None:
+    home.mkdir(parents=True, exist_ok=True)
+    with SessionManager(home / "tutor.db") as manager:
+        manager.create_session("ada", "rendered", "prompt")
+        manager.add_message("ada", "rendered", "user", "What is **bold**?")
+        manager.record_message("ada", "rendered", "assistant", "## A heading\n\nSome **strong** text.",
+                               model="deepseek-flash", usage={"prompt_tokens": 12, "completion_tokens": 5})
+    term = terminal("show", "rendered")
+    term.expect("Session rendered")
+    term.expect("Student")
+    term.expect("What is **bold**?")  # the student's text is shown as typed
+    screen = term.expect("Some")
+    assert "## A heading" not in screen and "A heading" in screen  # the tutor's Markdown is rendered
+    assert term.finish() == 0

@@ -43,13 +43,7 @@ class Conversation:
                               learned=self.manager.learned_limit(self.model))
 
 
-class TurnOutcome:
-    """How a turn ended."""
-
-    ANSWERED = "answered"
-
-
-def ask(conversation: Conversation, question: str | None, view: AnswerView) -> tuple[str, Answer]:
+def ask(conversation: Conversation, question: str | None, view: AnswerView) -> Answer:
     """One turn: store the question, send the window, stream the answer into `view`, store it.
 
     `question` None re-sends the conversation as it stands (its last message is an unanswered
@@ -95,7 +89,7 @@ def ask(conversation: Conversation, question: str | None, view: AnswerView) -> t
     if answer.usage.get("prompt_tokens"):
         manager.calibrate(student, session, request.estimated_tokens, answer.usage["prompt_tokens"])
     view.finish()
-    return TurnOutcome.ANSWERED, answer
+    return answer
 
 
 def _prepare(conversation: Conversation) -> Request:
@@ -258,7 +252,7 @@ class Repl:
         from tutor_cli.render import LiveAnswerView, usage_line
 
         try:
-            _, answer = ask(self.conversation, question, LiveAnswerView(self.console))
+            answer = ask(self.conversation, question, LiveAnswerView(self.console))
             if not self.quiet and answer.usage:
                 self._notice(usage_line(answer.usage, answer.model or self.conversation.model, self.prices), "dim")
         except StreamDroppedError as error:

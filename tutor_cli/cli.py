@@ -403,7 +403,7 @@ def ask_command(
         conversation = _conversation(settings, manager, student_id, session, model, thinking,
                                      notify=lambda text: notices.print(text, style="dim", markup=False))
         view = LiveAnswerView(make_console()) if sys.stdout.isatty() else AnswerView(sys.stdout)
-        _, answer = ask(conversation, question, view)
+        answer = ask(conversation, question, view)
         if not quiet and answer.usage and sys.stderr.isatty():
             notices.print(usage_line(answer.usage, answer.model or conversation.model, prices(settings)),
                           style="dim", markup=False)
