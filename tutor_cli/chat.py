@@ -256,7 +256,7 @@ class Repl:
             if not self.quiet and answer.usage:
                 self._notice(usage_line(answer.usage, answer.model or self.conversation.model, self.prices), "dim")
         except StreamDroppedError as error:
-            self._notice(str(error), "bold red")
+            self._notice(f"{error} /retry asks the question again.", "bold red")
         except APIError as error:
             self._notice(f"{error} Your question is kept; /retry asks it again.", "bold red")
         except KeyboardInterrupt:

@@ -163,8 +163,7 @@ class ChatClient:
                 failure = self._connection_error(error)
             if received_any or answer.content_parts or answer.reasoning_parts:
                 raise StreamDroppedError(
-                    "The connection dropped in the middle of the answer; what arrived is kept. "
-                    "Type /retry to ask again."
+                    "The connection dropped in the middle of the answer; what arrived is kept."
                 ) from None
             if not failure.retryable or attempt >= len(self._retry_delays):
                 raise failure
@@ -179,7 +178,7 @@ class ChatClient:
         if status == 401:
             return APIError("The API key was refused (401); check DEEPSEEK_API_KEY.", status=status)
         if status == 402:
-            return APIError("The account's balance is used up (402); top it up, then /retry.", status=status)
+            return APIError("The account's balance is used up (402); top it up on DeepSeek's platform.", status=status)
         if status == 400 and (match := CONTEXT_LIMIT.search(detail)):
             counted = MESSAGE_TOKENS.search(detail)
             return ContextOverflowError(f"The conversation is longer than the model's context ({detail}).",
@@ -195,7 +194,7 @@ class ChatClient:
             return APIError(f"The request was refused ({status}): {detail}", status=status)
         if status == 429:
             return APIError("The server's rate limit was reached (429) and stayed so after a few tries; "
-                            "wait a moment, then /retry.", status=status, retryable=True)
+                            "wait a moment and ask again.", status=status, retryable=True)
         if status == 503:
             return APIError("The server is overloaded (503) and stayed so after a few tries; try again shortly.",
                             status=status, retryable=True)
@@ -214,7 +213,7 @@ class ChatClient:
         else:
             reason = "the connection failed or dropped"
         return APIError(f"Could not get an answer from {self.base_url}: {reason}. Check DEEPSEEK_BASE_URL "
-                        "and your network, then /retry.", retryable=True)
+                        "and your network.", retryable=True)
 
     def _redact(self, text: str) -> str:
         return text.replace(self._api_key, "***") if self._api_key else text
