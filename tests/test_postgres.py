@@ -175,8 +175,11 @@ def test_the_request_window_and_usage_work_on_postgres(pg_url: str) -> None:
         request = manager.build_request("ada", "long", window_tokens=8_000)
         assert request.messages[0]["content"] == "system" and request.messages[-1]["content"] == "newest"
         assert request.dropped is not None and manager.session_info("ada", "long").window_start > 0
-        rows = manager.usage_rows("ada")
-        assert sum(row[4] for row in rows) == 20_000
+        from tutor_cli.pricing import PriceTable
+
+        totals = manager.session_totals(PriceTable(), "ada", "long")
+        assert totals.tokens["prompt_tokens"] == 20_000 and totals.cache_hit_share == 0.6
+        assert totals.priced and totals.cost > 0
 
 
 def test_an_unmigrated_database_is_one_sentence(postgres_cluster: str) -> None:

@@ -15,7 +15,7 @@ from tutor_cli.client import Answer, ChatClient, ContextOverflowError
 from tutor_cli.config import shipped_system_prompt
 from tutor_cli.context import clip_to_tokens, context_window, summary_limit
 from tutor_cli.errors import APIError, StreamDroppedError, TutorError
-from tutor_cli.pricing import PriceTable, UsageTotals, totals_by_session
+from tutor_cli.pricing import PriceTable, UsageTotals
 from tutor_cli.render import AnswerView
 from tutor_cli.sessions import Request, SessionManager
 
@@ -306,7 +306,7 @@ class Repl:
         from tutor_cli.render import print_sessions_table
 
         c = self.conversation
-        totals = totals_by_session(c.manager.usage_rows(c.student_id), self.prices)
+        totals = c.manager.usage_totals(self.prices, c.student_id)
         sessions = [(s, totals.get((s.student_id, s.session_id), UsageTotals()))
                     for s in c.manager.list_sessions(c.student_id)]
         print_sessions_table(self.console, sessions, c.student_id)
@@ -342,8 +342,7 @@ class Repl:
 
     def _totals(self) -> UsageTotals:
         c = self.conversation
-        totals = totals_by_session(c.manager.usage_rows(c.student_id, c.session_id), self.prices)
-        return totals.get((c.student_id, c.session_id), UsageTotals())
+        return c.manager.session_totals(self.prices, c.student_id, c.session_id)
 
     # -- helpers --
 

@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from tutor_cli import __version__
 from tutor_cli.config import Settings, read_system_prompt
 from tutor_cli.errors import ConfigError, ExitStatus, TutorError
+
+if TYPE_CHECKING:  # imported for real only inside the commands that need them
+    from rich.console import Console
+
+    from tutor_cli.chat import Conversation
+    from tutor_cli.pricing import PriceTable, UsageTotals
+    from tutor_cli.render import Transcript
+    from tutor_cli.sessions import SessionManager
+    from tutor_cli.store import SessionRecord
 
 
 def _examples(*lines: str) -> str:
@@ -36,7 +46,6 @@ app = typer.Typer(
     rich_markup_mode=None,  # plain help keeps `tutor --help` fast: rich is not imported for it
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-
 
 
 StudentOption = Annotated[
@@ -76,7 +85,7 @@ def _settings() -> Settings:
     return settings
 
 
-def _student(settings: Settings, option: str | None, manager, *, writing: bool) -> str:
+def _student(settings: Settings, option: str | None, manager: SessionManager, *, writing: bool) -> str:
     """Whose sessions: --student, else TUTOR_STUDENT, else the login name. In a class database the
     connection's role decides: a student is always themselves, a teacher names whom to read."""
     identity = getattr(manager.store, "identity", None)
@@ -97,7 +106,7 @@ def _student(settings: Settings, option: str | None, manager, *, writing: bool) 
     return student
 
 
-def open_manager(settings: Settings):  # -> SessionManager
+def open_manager(settings: Settings) -> SessionManager:
     """The SessionManager: the class database when TUTOR_DATABASE_URL is set, else tutor.db at home."""
     from tutor_cli.sessions import SessionManager
 
@@ -107,27 +116,26 @@ def open_manager(settings: Settings):  # -> SessionManager
     return SessionManager(settings.database_path)
 
 
-def prices(settings: Settings):  # -> PriceTable
+def prices(settings: Settings) -> PriceTable:
     """DeepSeek's prices, with the user's overrides from prices.json in the home folder."""
     from tutor_cli.pricing import PriceTable
 
     return PriceTable.load(settings.home / "prices.json")
 
 
-def _transcript(settings: Settings, manager, record):  # -> render.Transcript
-    from tutor_cli.pricing import UsageTotals, totals_by_session
+def _transcript(settings: Settings, manager: SessionManager, record: SessionRecord) -> Transcript:
     from tutor_cli.render import Transcript
 
     table = prices(settings)
-    totals = totals_by_session(manager.usage_rows(record.student_id, record.session_id), table)
     return Transcript(record, manager.messages(record.student_id, record.session_id),
-                      totals.get((record.student_id, record.session_id), UsageTotals()), table)
+                      manager.session_totals(table, record.student_id, record.session_id), table)
 
 
-def _with_totals(settings: Settings, manager, sessions, student_id: str | None):
-    from tutor_cli.pricing import UsageTotals, totals_by_session
+def _with_totals(settings: Settings, manager: SessionManager, sessions: list[SessionRecord],
+                 student_id: str | None) -> list[tuple[SessionRecord, UsageTotals]]:
+    from tutor_cli.pricing import UsageTotals
 
-    totals = totals_by_session(manager.usage_rows(student_id), prices(settings))
+    totals = manager.usage_totals(prices(settings), student_id)
     return [(s, totals.get((s.student_id, s.session_id), UsageTotals())) for s in sessions]
 
 
@@ -287,8 +295,9 @@ ThinkingOption = Annotated[
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No token and cost line after each answer.")]
 
 
-def _conversation(settings: Settings, manager, student_id: str, session_id: str, model: str | None,
-                  thinking: bool | None, system_prompt: str | None = None, notify=None):  # -> Conversation
+def _conversation(settings: Settings, manager: SessionManager, student_id: str, session_id: str, model: str | None,
+                  thinking: bool | None, system_prompt: str | None = None,
+                  notify: Callable[[str], None] | None = None) -> Conversation:
     from tutor_cli.chat import Conversation
     from tutor_cli.client import ChatClient
 
@@ -343,7 +352,7 @@ def chat_command(
         Repl(conversation, console, settings.history_path, prices=prices(settings), quiet=quiet).run()
 
 
-def _choose_session(manager, console, student_id: str, session: str | None, continue_: bool,
+def _choose_session(manager: SessionManager, console: Console, student_id: str, session: str | None, continue_: bool,
                     prompt: str | None, prompt_file: Path | None) -> str:
     """Resume the named or the latest session, or create one; say when a prompt file is not applied."""
     from tutor_cli.config import shipped_system_prompt

@@ -11,6 +11,7 @@ from typing import Any
 
 from tutor_cli.context import Budget, choose_start, message_tokens
 from tutor_cli.errors import InvalidIdError, InvalidMessageError, SessionNotFoundError
+from tutor_cli.pricing import PriceTable, UsageTotals, totals_by_session
 from tutor_cli.store import MessageRecord, SessionRecord, SQLiteStore, Store
 
 ROLES = ("user", "assistant")
@@ -200,9 +201,15 @@ class SessionManager:
         if record is not None and abs((record.token_scale or 1.0) - scale) > 0.02 * scale:
             self.store.set_token_scale(student_id, session_id, scale)
 
-    def usage_rows(self, student_id: str | None, session_id: str | None = None) -> list[tuple]:
-        """Token sums per session, model and peak hours (see SQLiteStore.usage_rows)."""
-        return self.store.usage_rows(student_id, session_id)
+    def usage_totals(
+        self, prices: PriceTable, student_id: str | None, session_id: str | None = None
+    ) -> dict[tuple[str, str], UsageTotals]:
+        """Token totals and estimated cost per (student, session): one student's, or everyone's."""
+        return totals_by_session(self.store.usage_rows(student_id, session_id), prices)
+
+    def session_totals(self, prices: PriceTable, student_id: str, session_id: str) -> UsageTotals:
+        """Token totals and estimated cost of one session."""
+        return self.usage_totals(prices, student_id, session_id).get((student_id, session_id), UsageTotals())
 
     def learned_limit(self, model: str) -> int | None:
         """The context window a server reported for this model."""
