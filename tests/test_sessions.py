@@ -184,3 +184,25 @@ def test_deleting_a_session_removes_it_and_its_messages_only(manager) -> None:
     assert manager.get_session("ada", "b") is not None
     with pytest.raises(SessionNotFoundError):
         manager.delete_session("ada", "a")
+
+
+def test_last_question_knows_whether_it_was_answered(manager) -> None:
+    manager.create_session("ada", "s1", "p")
+    assert manager.last_question("ada", "s1") == (None, False)
+    manager.add_message("ada", "s1", "user", "first")
+    assert manager.last_question("ada", "s1") == ("first", True)
+    manager.add_message("ada", "s1", "assistant", "answer")
+    assert manager.last_question("ada", "s1") == ("first", False)
+
+
+def test_requests_alternate_whatever_was_stored(manager) -> None:
+    manager.create_session("ada", "s1", "p")
+    for role, content in [("assistant", "stray greeting"), ("user", "q1"), ("user", "q2"),
+                          ("assistant", "a"), ("assistant", "a2"), ("user", "q3")]:
+        manager.add_message("ada", "s1", role, content)
+    assert manager.request_messages("ada", "s1") == [
+        {"role": "system", "content": "p"},
+        {"role": "user", "content": "q1\n\nq2"},
+        {"role": "assistant", "content": "a\n\na2"},
+        {"role": "user", "content": "q3"},
+    ]

@@ -165,15 +165,6 @@ def _keep_partial(conversation: Conversation, answer: Answer) -> None:
         )
 
 
-def last_question(conversation: Conversation) -> tuple[str | None, bool]:
-    """The session's last question and whether it is still unanswered (for /retry)."""
-    messages = conversation.manager.messages(conversation.student_id, conversation.session_id)
-    for index in range(len(messages) - 1, -1, -1):
-        if messages[index].role == "user":
-            return messages[index].content, index == len(messages) - 1
-    return None, False
-
-
 # --- the REPL -------------------------------------------------------------------------------
 
 SLASH_COMMANDS = {
@@ -296,7 +287,8 @@ class Repl:
         self._notice(f"Thinking: {_thinking_label(self.conversation.thinking)}", "green")
 
     def _retry(self, _: str) -> None:
-        question, unanswered = last_question(self.conversation)
+        c = self.conversation
+        question, unanswered = c.manager.last_question(c.student_id, c.session_id)
         if question is None:
             self._notice("There is no question to retry yet.")
             return
@@ -378,8 +370,8 @@ class Repl:
 
     def _greet(self) -> None:
         c = self.conversation
-        count = (c.manager.session_info(c.student_id, c.session_id) or None)
-        messages = count.message_count if count else 0
+        record = c.manager.session_info(c.student_id, c.session_id)
+        messages = record.message_count if record else 0
         state = f"resumed, {messages} messages" if messages else "new"
         self._notice(f"tutor · session {c.session_id} ({state}) · model {c.model} · /help for commands, "
                      "Ctrl-D to leave", "dim")

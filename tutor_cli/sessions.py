@@ -192,6 +192,18 @@ class SessionManager:
             return None
         return (record.summary_through, latest_question)
 
+    def last_question(self, student_id: str, session_id: str) -> tuple[str | None, bool]:
+        """The session's newest question and whether it is still unanswered (for /retry).
+
+        Reads back from the newest message only as far as the question."""
+        newest = True
+        for message_id, role, _ in self.store.iter_window_newest_first(student_id, session_id, 0, batch=8):
+            if role == "user":
+                rows = self.store.get_turns(student_id, session_id, after_id=message_id - 1, before_id=message_id + 1)
+                return rows[0][2], newest
+            newest = False
+        return None, False
+
     def calibrate(self, student_id: str, session_id: str, estimated: int, actual: int) -> None:
         """Learn how many server tokens one estimated token is, from what the server reported."""
         if estimated <= 0 or actual <= 0:
