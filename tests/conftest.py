@@ -78,13 +78,15 @@ class Terminal:
 
     PROMPT = "you ›"
 
-    def __init__(self, *args: str, env: dict[str, str] | None = None, timeout: float = 15) -> None:
+    def __init__(self, *args: str, env: dict[str, str] | None = None, timeout: float = 15,
+                 preexec_fn=None) -> None:
         import pexpect
 
         full_env = {**os.environ, "TERM": "xterm-256color", "PROMPT_TOOLKIT_NO_CPR": "1",
                     "COLUMNS": "100", "LINES": "40", **(env or {})}
         self.child = pexpect.spawn(sys.executable, ["-m", "tutor_cli", *args], env=full_env,
-                                   encoding="utf-8", dimensions=(40, 100), timeout=timeout)
+                                   encoding="utf-8", dimensions=(40, 100), timeout=timeout,
+                                   preexec_fn=preexec_fn)
         self.transcript: list[str] = []
 
     def expect(self, pattern: str, timeout: float | None = None) -> str:
@@ -126,8 +128,8 @@ def terminal(api_env):
     """Start `tutor ARGS` in a pseudo-terminal pointed at the fake server."""
     started: list[Terminal] = []
 
-    def start(*args: str, env: dict[str, str] | None = None) -> Terminal:
-        term = Terminal(*args, env=env)
+    def start(*args: str, env: dict[str, str] | None = None, preexec_fn=None) -> Terminal:
+        term = Terminal(*args, env=env, preexec_fn=preexec_fn)
         started.append(term)
         return term
 

@@ -72,6 +72,21 @@ def test_ctrl_c_stops_the_answer_keeps_both_and_the_next_request_is_valid(termin
     assert roles(fake_server.chat_requests[-1]) == ["system", "user", "assistant", "user"]
 
 
+def test_ctrl_c_stops_an_answer_even_when_started_with_sigint_ignored(terminal, fake_server, home) -> None:
+    """A background job of a non-interactive shell inherits SIGINT ignored; Ctrl-C must still work."""
+    fake_server.reply(content="word " * 400, chunk_size=5, delay=0.02)
+    term = terminal("chat", preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    term.prompt()
+    term.type("tell me a long story")
+    term.expect("word word")
+    term.ctrl("c")
+    term.expect("(stopped)")
+    term.prompt()
+    term.ctrl("d")
+    assert term.finish() == 0
+    assert stored(home)[1].interrupted
+
+
 def test_ctrl_c_at_the_prompt_clears_the_line_and_ctrl_d_leaves(terminal, fake_server) -> None:
     term = terminal("chat")
     term.prompt()

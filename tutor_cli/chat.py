@@ -5,6 +5,7 @@ prompt_toolkit is imported only inside `run_repl`, so `tutor ask` never pays for
 
 from __future__ import annotations
 
+import signal
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -204,6 +205,10 @@ class Repl:
 
     def run(self) -> None:
         """The loop: until Ctrl-D or /exit. An error on one line is reported and the loop goes on."""
+        # Ctrl-C is how a student stops an answer: make sure it raises KeyboardInterrupt even when
+        # tutor was started with SIGINT ignored (a background job of a non-interactive shell, some
+        # launchers), which Python would otherwise keep.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         session = self._prompt_session()
         threading.Thread(target=self._warm_up, daemon=True).start()
         self._greet()
