@@ -25,6 +25,17 @@ def median_append_ms(manager: SessionManager, session: str, samples: int) -> flo
     return statistics.median(times) * 1000
 
 
+def show_seconds(env: dict[str, str], format: str, repeats: int) -> list[float]:
+    """Wall time of `tutor show long --format FORMAT`, run `repeats` times."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "tutor_cli", "show", "long", "--format", format],
+                       env=env, stdout=subprocess.DEVNULL, check=True)
+        times.append(time.perf_counter() - start)
+    return times
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         home = Path(folder)
@@ -46,18 +57,8 @@ def main() -> None:
                     conn.execute("UPDATE sessions SET message_count = message_count + 999 WHERE id = ?", (pk,))
             long = median_append_ms(manager, "long", 50)  # messages ~10,000..10,049
         env = {**os.environ, "TUTOR_HOME": str(home), "TUTOR_STUDENT": "ada"}
-        runs = []
-        for _ in range(5):
-            start = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "tutor_cli", "show", "long", "--format", "text"],
-                           env=env, stdout=subprocess.DEVNULL, check=True)
-            runs.append(time.perf_counter() - start)
-        show_json = []
-        for _ in range(3):
-            start = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "tutor_cli", "show", "long", "--format", "json"],
-                           env=env, stdout=subprocess.DEVNULL, check=True)
-            show_json.append(time.perf_counter() - start)
+        runs = show_seconds(env, "text", 5)
+        show_json = show_seconds(env, "json", 3)
     print(f"append, message ~10:      {short:.3f} ms (median of 50)")
     print(f"append, message ~10,000:  {long:.3f} ms (median of 50)")
     print(f"ratio long/short:         {long / short:.2f}x  (target <= 1.2x)")

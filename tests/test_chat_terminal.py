@@ -50,15 +50,20 @@ def test_three_turns_then_resume_sends_the_earlier_turns(terminal, fake_server: 
     assert last[0]["role"] == "system"
 
 
-def test_ctrl_c_stops_the_answer_keeps_both_and_the_next_request_is_valid(terminal, fake_server, home) -> None:
+def stop_a_long_answer(term, fake_server) -> None:
+    """Ask for a long, slow answer and press Ctrl-C once its first words are on screen."""
     fake_server.reply(content="word " * 400, chunk_size=5, delay=0.02)
-    term = terminal("chat")
     term.prompt()
     term.type("tell me a long story")
     term.expect("word word")
     term.ctrl("c")
     term.expect("(stopped)")
     term.prompt()
+
+
+def test_ctrl_c_stops_the_answer_keeps_both_and_the_next_request_is_valid(terminal, fake_server, home) -> None:
+    term = terminal("chat")
+    stop_a_long_answer(term, fake_server)
     term.type("shorter please")
     term.expect("Answer to: shorter please")
     term.prompt()
@@ -74,14 +79,8 @@ def test_ctrl_c_stops_the_answer_keeps_both_and_the_next_request_is_valid(termin
 
 def test_ctrl_c_stops_an_answer_even_when_started_with_sigint_ignored(terminal, fake_server, home) -> None:
     """A background job of a non-interactive shell inherits SIGINT ignored; Ctrl-C must still work."""
-    fake_server.reply(content="word " * 400, chunk_size=5, delay=0.02)
     term = terminal("chat", preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
-    term.prompt()
-    term.type("tell me a long story")
-    term.expect("word word")
-    term.ctrl("c")
-    term.expect("(stopped)")
-    term.prompt()
+    stop_a_long_answer(term, fake_server)
     term.ctrl("d")
     assert term.finish() == 0
     assert stored(home)[1].interrupted
