@@ -103,6 +103,12 @@ class Terminal:
         self.child.send(text)
         self.child.send("\r")
 
+    def ask(self, question: str) -> None:
+        """Type a question, wait for the fake server's echo answer, then for the next prompt."""
+        self.type(question)
+        self.expect(f"Answer to: {question}")
+        self.prompt()
+
     def send(self, raw: str) -> None:
         self.child.send(raw)
 

@@ -38,9 +38,7 @@ def test_three_turns_then_resume_sends_the_earlier_turns(terminal, fake_server: 
     term = terminal("chat", "-c")
     term.expect("algebra")
     term.prompt()
-    term.type("fourth question")
-    term.expect("Answer to: fourth question")
-    term.prompt()
+    term.ask("fourth question")
     term.type("/exit")
     assert term.finish() == 0
     last = fake_server.chat_requests[-1]["body"]["messages"]
@@ -64,9 +62,7 @@ def stop_a_long_answer(term, fake_server) -> None:
 def test_ctrl_c_stops_the_answer_keeps_both_and_the_next_request_is_valid(terminal, fake_server, home) -> None:
     term = terminal("chat")
     stop_a_long_answer(term, fake_server)
-    term.type("shorter please")
-    term.expect("Answer to: shorter please")
-    term.prompt()
+    term.ask("shorter please")
     term.ctrl("d")
     assert term.finish() == 0
     messages = stored(home)
@@ -92,9 +88,7 @@ def test_ctrl_c_at_the_prompt_clears_the_line_and_ctrl_d_leaves(terminal, fake_s
     term.send("half typed")
     term.ctrl("c")
     term.prompt()
-    term.type("real question")
-    term.expect("Answer to: real question")
-    term.prompt()
+    term.ask("real question")
     term.ctrl("d")
     assert term.finish() == 0
     assert fake_server.chat_requests[-1]["body"]["messages"][-1]["content"] == "real question"
@@ -229,9 +223,7 @@ def test_slash_commands(terminal, fake_server, home) -> None:
     term.type("/thinking on")
     term.expect("Thinking: on")
     term.prompt()
-    term.type("with the pro model")
-    term.expect("Answer to: with the pro model")
-    term.prompt()
+    term.ask("with the pro model")
     term.type("/show")
     term.expect("with the pro model")
     term.prompt()
@@ -258,9 +250,7 @@ def test_thinking_is_shown_above_the_answer_never_sent_back_or_stored_as_content
     before = term.expect("7 is prime.")
     assert "Consider 7." in before
     term.prompt()
-    term.type("and 9?")
-    term.expect("Answer to: and 9?")
-    term.prompt()
+    term.ask("and 9?")
     term.ctrl("d")
     term.finish()
     assert not fake_server.refusals  # the fake refuses any reasoning_content sent back
@@ -309,9 +299,7 @@ def test_kill_9_mid_answer_keeps_the_question_and_a_sound_store(terminal, fake_s
 def test_input_history_survives_across_runs(terminal, fake_server, home) -> None:
     term = terminal("chat")
     term.prompt()
-    term.type("remember this line")
-    term.expect("Answer to: remember this line")
-    term.prompt()
+    term.ask("remember this line")
     term.ctrl("d")
     term.finish()
     term = terminal("chat")
@@ -337,9 +325,7 @@ def test_without_a_key_chat_stops_before_any_prompt(terminal, monkeypatch) -> No
 def test_tutor_alone_is_chat(terminal, fake_server) -> None:
     term = terminal()
     term.prompt()
-    term.type("hello")
-    term.expect("Answer to: hello")
-    term.prompt()
+    term.ask("hello")
     term.ctrl("d")
     assert term.finish() == 0
 
