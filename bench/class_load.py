@@ -32,8 +32,9 @@ def _student(location: str, name: str, per_student: int, ready, results) -> None
             mine = []
             for index in range(per_student):
                 start = time.perf_counter()
-                manager.add_message(name, "lesson", "user" if index % 2 == 0 else "assistant",
-                                    f"message {index} from {name} " * 8)
+                manager.add_message(
+                    name, "lesson", "user" if index % 2 == 0 else "assistant", f"message {index} from {name} " * 8
+                )
                 mine.append(time.perf_counter() - start)
         results.put((name, mine))
     except BaseException as error:  # reported by the parent
@@ -47,8 +48,10 @@ def run_class(location_of, students: list[str], per_student: int) -> tuple[float
     context = multiprocessing.get_context("fork")
     ready = context.Barrier(len(students) + 1)
     results = context.Queue()
-    processes = [context.Process(target=_student, args=(location_of(name), name, per_student, ready, results))
-                 for name in students]
+    processes = [
+        context.Process(target=_student, args=(location_of(name), name, per_student, ready, results))
+        for name in students
+    ]
     for process in processes:
         process.start()
     ready.wait(timeout=300)

@@ -43,8 +43,10 @@ def fill(manager: SessionManager, session: str, count: int) -> None:
             texts = [f"message {done + i} " * 10 for i in range(batch)]
             conn.executemany(
                 "INSERT INTO messages (session_pk, role, content, created_at, tokens) VALUES (?, ?, ?, ?, ?)",
-                [(pk, "user" if (done + i) % 2 == 0 else "assistant", text, time.time(), message_tokens(text))
-                 for i, text in enumerate(texts)],
+                [
+                    (pk, "user" if (done + i) % 2 == 0 else "assistant", text, time.time(), message_tokens(text))
+                    for i, text in enumerate(texts)
+                ],
             )
             conn.execute("UPDATE sessions SET message_count = message_count + ? WHERE id = ?", (batch, pk))
         done += batch
@@ -69,8 +71,9 @@ def measure(sizes: tuple[int, ...], context_tokens: int | None) -> dict[int, flo
             client.warm_up()
             for size in sizes:
                 fill(manager, f"s{size}", size)
-                conversation = Conversation(manager, client, "ada", f"s{size}", "deepseek-flash",
-                                            context_override=context_tokens)
+                conversation = Conversation(
+                    manager, client, "ada", f"s{size}", "deepseek-flash", context_override=context_tokens
+                )
                 ask(conversation, "warm-up", AnswerView(Discard()))
                 results[size] = latency_ms(server, conversation, 15)
     finally:

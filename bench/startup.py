@@ -36,8 +36,9 @@ def main() -> None:
             "tutor sessions": wall_ms([tutor, "sessions", "--format", "json"], env),
             "tutor show s1": wall_ms([tutor, "show", "s1", "--format", "text"], env),
         }
-        llm = shutil.which("llm") or (str(Path(sys.executable).parent / "llm")
-                                      if (Path(sys.executable).parent / "llm").exists() else None)
+        llm = shutil.which("llm") or (
+            str(Path(sys.executable).parent / "llm") if (Path(sys.executable).parent / "llm").exists() else None
+        )
         if llm:
             figures["llm --help"] = wall_ms([llm, "--help"], env, runs=7)
     for name, ms in figures.items():

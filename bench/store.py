@@ -30,8 +30,12 @@ def show_seconds(env: dict[str, str], format: str, repeats: int) -> list[float]:
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "tutor_cli", "show", "long", "--format", format],
-                       env=env, stdout=subprocess.DEVNULL, check=True)
+        subprocess.run(
+            [sys.executable, "-m", "tutor_cli", "show", "long", "--format", format],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            check=True,
+        )
         times.append(time.perf_counter() - start)
     return times
 
@@ -51,8 +55,10 @@ def main() -> None:
                     pk = conn.execute("SELECT id FROM sessions WHERE session_id = 'long'").fetchone()[0]
                     conn.executemany(
                         "INSERT INTO messages (session_pk, role, content, created_at) VALUES (?, ?, ?, ?)",
-                        [(pk, "user" if i % 2 == 0 else "assistant", f"filler {i} " * 20, time.time())
-                         for i in range(999)],
+                        [
+                            (pk, "user" if i % 2 == 0 else "assistant", f"filler {i} " * 20, time.time())
+                            for i in range(999)
+                        ],
                     )
                     conn.execute("UPDATE sessions SET message_count = message_count + 999 WHERE id = ?", (pk,))
             long = median_append_ms(manager, "long", 50)  # messages ~10,000..10,049

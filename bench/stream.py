@@ -71,8 +71,9 @@ def markdown_answer(size: int) -> str:
 def cpu_seconds(script: str, server: FakeServer, content: str) -> float:
     server.reply(Reply(content=content, chunk_size=4))
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    result = subprocess.run([sys.executable, "-c", script, server.base_url, API_KEY], capture_output=True,
-                            text=True, env=env, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", script, server.base_url, API_KEY], capture_output=True, text=True, env=env, check=True
+    )
     return float(result.stdout.strip().splitlines()[-1])
 
 

@@ -17,8 +17,15 @@ REPO = Path(__file__).resolve().parent.parent
 def tutor_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """Point TUTOR_HOME at a temp folder and clear settings that would leak in from the machine."""
     home = tmp_path / "home"
-    for name in ("DEEPSEEK_API_KEY", "DEEPSEEK_BASE_URL", "TUTOR_MODEL", "TUTOR_THINKING",
-                 "TUTOR_DATABASE_URL", "TUTOR_CONTEXT_TOKENS", "NO_COLOR"):
+    for name in (
+        "DEEPSEEK_API_KEY",
+        "DEEPSEEK_BASE_URL",
+        "TUTOR_MODEL",
+        "TUTOR_THINKING",
+        "TUTOR_DATABASE_URL",
+        "TUTOR_CONTEXT_TOKENS",
+        "NO_COLOR",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("TUTOR_HOME", str(home))
     monkeypatch.setenv("TUTOR_STUDENT", "ada")
@@ -35,12 +42,17 @@ def home(tutor_env: dict[str, str]) -> Path:
 def run_tutor() -> Callable[..., subprocess.CompletedProcess[str]]:
     """Run `python -m tutor_cli ARGS` as a user would, returning the finished process."""
 
-    def run(*args: str, input: str | None = None, env: dict[str, str] | None = None,
-            timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    def run(
+        *args: str, input: str | None = None, env: dict[str, str] | None = None, timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
         full_env = {**os.environ, **(env or {})}
         return subprocess.run(
             [sys.executable, "-m", "tutor_cli", *args],
-            input=input, capture_output=True, text=True, env=full_env, timeout=timeout,
+            input=input,
+            capture_output=True,
+            text=True,
+            env=full_env,
+            timeout=timeout,
             stdin=None if input is not None else subprocess.DEVNULL,
         )
 
@@ -78,15 +90,26 @@ class Terminal:
 
     PROMPT = "you ›"
 
-    def __init__(self, *args: str, env: dict[str, str] | None = None, timeout: float = 15,
-                 preexec_fn=None) -> None:
+    def __init__(self, *args: str, env: dict[str, str] | None = None, timeout: float = 15, preexec_fn=None) -> None:
         import pexpect
 
-        full_env = {**os.environ, "TERM": "xterm-256color", "PROMPT_TOOLKIT_NO_CPR": "1",
-                    "COLUMNS": "100", "LINES": "40", **(env or {})}
-        self.child = pexpect.spawn(sys.executable, ["-m", "tutor_cli", *args], env=full_env,
-                                   encoding="utf-8", dimensions=(40, 100), timeout=timeout,
-                                   preexec_fn=preexec_fn)
+        full_env = {
+            **os.environ,
+            "TERM": "xterm-256color",
+            "PROMPT_TOOLKIT_NO_CPR": "1",
+            "COLUMNS": "100",
+            "LINES": "40",
+            **(env or {}),
+        }
+        self.child = pexpect.spawn(
+            sys.executable,
+            ["-m", "tutor_cli", *args],
+            env=full_env,
+            encoding="utf-8",
+            dimensions=(40, 100),
+            timeout=timeout,
+            preexec_fn=preexec_fn,
+        )
         self.transcript: list[str] = []
 
     def expect(self, pattern: str, timeout: float | None = None) -> str:

@@ -155,9 +155,11 @@ class _Handler(BaseHTTPRequestHandler):
         if not rest or rest[-1] != "user" or rest[0] != "user":
             return "the conversation must start and end with a user message"
         if any(a == b for a, b in zip(rest, rest[1:], strict=False)):
-            return ("deepseek-reasoner does not support successive user or assistant messages "
-                    "(messages[1] and messages[2] in your input). You should interleave the user/assistant "
-                    "messages in the message sequence.")
+            return (
+                "deepseek-reasoner does not support successive user or assistant messages "
+                "(messages[1] and messages[2] in your input). You should interleave the user/assistant "
+                "messages in the message sequence."
+            )
         thinking = body.get("thinking")
         if thinking is not None and thinking.get("type") not in ("enabled", "disabled"):
             return "thinking.type must be enabled or disabled"
@@ -166,9 +168,11 @@ class _Handler(BaseHTTPRequestHandler):
             used = estimate_tokens(messages)
             wanted = used + int(body.get("max_tokens") or 0)
             if wanted > limit:
-                return (f"This model's maximum context length is {limit} tokens. However, you requested "
-                        f"{wanted} tokens ({used} in the messages, {int(body.get('max_tokens') or 0)} in the "
-                        "completion). Please reduce the length of the messages or completion.")
+                return (
+                    f"This model's maximum context length is {limit} tokens. However, you requested "
+                    f"{wanted} tokens ({used} in the messages, {int(body.get('max_tokens') or 0)} in the "
+                    "completion). Please reduce the length of the messages or completion."
+                )
         return None
 
     # -- responses --
@@ -197,8 +201,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
-        base = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()),
-                "model": body["model"]}
+        base = {
+            "id": "chatcmpl-fake",
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": body["model"],
+        }
 
         def delta(**fields: Any) -> dict[str, Any]:
             return {**base, "choices": [{"index": 0, "delta": fields, "finish_reason": None}]}
@@ -213,13 +221,13 @@ class _Handler(BaseHTTPRequestHandler):
             thinking_on = (body.get("thinking") or {}).get("type") == "enabled"
             reasoning = reply.reasoning or ("Let me think about this." if thinking_on else "")
             for start in range(0, len(reasoning), reply.chunk_size):
-                self._event(delta(reasoning_content=reasoning[start:start + reply.chunk_size], content=None))
+                self._event(delta(reasoning_content=reasoning[start : start + reply.chunk_size], content=None))
                 time.sleep(reply.delay)
             for start in range(0, len(content), reply.chunk_size):
                 if reply.drop_after is not None and start >= reply.drop_after:
                     self._abort()
                     return
-                self._event(delta(content=content[start:start + reply.chunk_size]))
+                self._event(delta(content=content[start : start + reply.chunk_size]))
                 if reply.delay:
                     time.sleep(reply.delay)
             if reply.drop_after is not None:
@@ -232,12 +240,20 @@ class _Handler(BaseHTTPRequestHandler):
             if reply.usage:
                 prompt_tokens = estimate_tokens(body["messages"])
                 completion = len(content) // 4 + 1
-                self._event({**base, "choices": [], "usage": {
-                    "prompt_tokens": prompt_tokens, "completion_tokens": completion,
-                    "total_tokens": prompt_tokens + completion,
-                    "prompt_cache_hit_tokens": 0, "prompt_cache_miss_tokens": prompt_tokens,
-                    "completion_tokens_details": {"reasoning_tokens": len(reasoning) // 4},
-                }})
+                self._event(
+                    {
+                        **base,
+                        "choices": [],
+                        "usage": {
+                            "prompt_tokens": prompt_tokens,
+                            "completion_tokens": completion,
+                            "total_tokens": prompt_tokens + completion,
+                            "prompt_cache_hit_tokens": 0,
+                            "prompt_cache_miss_tokens": prompt_tokens,
+                            "completion_tokens_details": {"reasoning_tokens": len(reasoning) // 4},
+                        },
+                    }
+                )
             self._event("[DONE]")
             self._chunk(b"")
         except (BrokenPipeError, ConnectionResetError):

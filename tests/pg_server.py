@@ -1,7 +1,7 @@
 """A throw-away PostgreSQL cluster for the tests and benches: initdb, start on 127.0.0.1, stop.
 
-    python -m tests.pg_server start DIR   # prints the administrator's URL
-    python -m tests.pg_server stop DIR
+python -m tests.pg_server start DIR   # prints the administrator's URL
+python -m tests.pg_server stop DIR
 """
 
 from __future__ import annotations
@@ -59,18 +59,38 @@ def start(base: Path, *, fsync: bool = False, max_connections: int = 300) -> str
         os.chown(password_file, account.pw_uid, account.pw_gid)
     data = base / "data"
     subprocess.run(
-        _as_owner([find_binary("initdb"), "-D", str(data), "-U", ADMIN, "--pwfile", str(password_file),
-                   "--auth=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"], owner),
-        check=True, capture_output=True,
+        _as_owner(
+            [
+                find_binary("initdb"),
+                "-D",
+                str(data),
+                "-U",
+                ADMIN,
+                "--pwfile",
+                str(password_file),
+                "--auth=scram-sha-256",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+                "--no-sync",
+            ],
+            owner,
+        ),
+        check=True,
+        capture_output=True,
     )
     port = _free_port()
-    options = (f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories={base}"
-               f" -c max_connections={max_connections} -c fsync={'on' if fsync else 'off'}"
-               f" -c synchronous_commit={'on' if fsync else 'off'} -c full_page_writes={'on' if fsync else 'off'}")
+    options = (
+        f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories={base}"
+        f" -c max_connections={max_connections} -c fsync={'on' if fsync else 'off'}"
+        f" -c synchronous_commit={'on' if fsync else 'off'} -c full_page_writes={'on' if fsync else 'off'}"
+    )
     subprocess.run(
-        _as_owner([find_binary("pg_ctl"), "-D", str(data), "-l", str(base / "log"), "-o", options, "-w", "start"],
-                  owner),
-        check=True, capture_output=True,
+        _as_owner(
+            [find_binary("pg_ctl"), "-D", str(data), "-l", str(base / "log"), "-o", options, "-w", "start"], owner
+        ),
+        check=True,
+        capture_output=True,
     )
     url = f"postgresql://{ADMIN}:{password}@127.0.0.1:{port}/postgres"
     (base / "url").write_text(url)
@@ -79,8 +99,10 @@ def start(base: Path, *, fsync: bool = False, max_connections: int = 300) -> str
 
 def stop(base: Path) -> None:
     owner = "postgres" if os.geteuid() == 0 else None
-    subprocess.run(_as_owner([find_binary("pg_ctl"), "-D", str(base / "data"), "-m", "immediate", "stop"], owner),
-                   capture_output=True)
+    subprocess.run(
+        _as_owner([find_binary("pg_ctl"), "-D", str(base / "data"), "-m", "immediate", "stop"], owner),
+        capture_output=True,
+    )
 
 
 if __name__ == "__main__":

@@ -77,8 +77,9 @@ def test_ask_plain_output_leaves_reasoning_out(run_tutor, api_env, fake_server, 
     fake_server.reply(reasoning="secret musings", content="the answer")
     result = run_tutor("ask", "--thinking", "q")
     assert result.stdout == "the answer\n"
-    data = json.loads(run_tutor("show", json.loads(run_tutor("sessions", "-f", "json").stdout)[0]["session_id"],
-                                "-f", "json").stdout)
+    data = json.loads(
+        run_tutor("show", json.loads(run_tutor("sessions", "-f", "json").stdout)[0]["session_id"], "-f", "json").stdout
+    )
     assert data["messages"][1]["reasoning"] == "secret musings"
 
 

@@ -32,8 +32,13 @@ def test_three_turns_then_resume_sends_the_earlier_turns(terminal, fake_server: 
     term.ctrl("d")
     assert term.finish() == 0
     assert [m.content for m in stored(home)] == [
-        "first question", "Answer to: first question", "second question", "Answer to: second question",
-        "third question", "Answer to: third question"]
+        "first question",
+        "Answer to: first question",
+        "second question",
+        "Answer to: second question",
+        "third question",
+        "Answer to: third question",
+    ]
 
     term = terminal("chat", "-c")
     term.expect("algebra")
@@ -43,8 +48,14 @@ def test_three_turns_then_resume_sends_the_earlier_turns(terminal, fake_server: 
     assert term.finish() == 0
     last = fake_server.chat_requests[-1]["body"]["messages"]
     assert [m["content"] for m in last[1:]] == [
-        "first question", "Answer to: first question", "second question", "Answer to: second question",
-        "third question", "Answer to: third question", "fourth question"]
+        "first question",
+        "Answer to: first question",
+        "second question",
+        "Answer to: second question",
+        "third question",
+        "Answer to: third question",
+        "fourth question",
+    ]
     assert last[0]["role"] == "system"
 
 
@@ -120,13 +131,20 @@ def test_an_api_error_is_one_sentence_and_the_question_is_kept(terminal, fake_se
     assert not fake_server.refusals
     # The unanswered question is merged with the next one, so the history alternates.
     assert fake_server.chat_requests[-1]["body"]["messages"][1:] == [
-        {"role": "user", "content": "question one\n\nquestion two"}]
+        {"role": "user", "content": "question one\n\nquestion two"}
+    ]
     assert [m.content for m in stored(home)][:2] == ["question one", "question two"]
 
 
 def test_each_error_status_then_a_follow_up(terminal, fake_server) -> None:
-    cases = [(401, "key was refused"), (400, "refused (400)"), (422, "refused (422)"),
-             (429, "rate limit"), (500, "server failed"), (503, "overloaded")]
+    cases = [
+        (401, "key was refused"),
+        (400, "refused (400)"),
+        (422, "refused (422)"),
+        (429, "rate limit"),
+        (500, "server failed"),
+        (503, "overloaded"),
+    ]
     term = terminal("chat")
     term.prompt()
     for status, words in cases:
@@ -145,8 +163,10 @@ def test_each_error_status_then_a_follow_up(terminal, fake_server) -> None:
 
 
 def test_a_dropped_stream_keeps_the_partial_answer_and_retry_asks_again(terminal, fake_server, home) -> None:
-    fake_server.reply(Reply(content="partial answer that will be cut off", chunk_size=8, drop_after=16),
-                      Reply(content="complete answer"))
+    fake_server.reply(
+        Reply(content="partial answer that will be cut off", chunk_size=8, drop_after=16),
+        Reply(content="complete answer"),
+    )
     term = terminal("chat")
     term.prompt()
     term.type("explain")
@@ -159,7 +179,11 @@ def test_a_dropped_stream_keeps_the_partial_answer_and_retry_asks_again(terminal
     assert term.finish() == 0
     messages = stored(home)
     assert [(m.role, m.interrupted) for m in messages] == [
-        ("user", False), ("assistant", True), ("user", False), ("assistant", False)]
+        ("user", False),
+        ("assistant", True),
+        ("user", False),
+        ("assistant", False),
+    ]
     assert messages[1].content == "partial answer t"
     assert messages[2].content == "explain"
     assert not fake_server.refusals
@@ -333,8 +357,9 @@ def test_tutor_alone_is_chat(terminal, fake_server) -> None:
 def test_tab_completes_slash_commands_and_the_toolbar_shows_the_session(terminal, fake_server) -> None:
     # A terminal that answers cursor-position requests, as real ones do: prompt_toolkit draws
     # the bottom bar only when it knows where the cursor is.
-    term = terminal("chat", "--session", "toolbar-check", "--model", "deepseek-v4-pro",
-                    env={"PROMPT_TOOLKIT_NO_CPR": "0"})
+    term = terminal(
+        "chat", "--session", "toolbar-check", "--model", "deepseek-v4-pro", env={"PROMPT_TOOLKIT_NO_CPR": "0"}
+    )
     term.expect("\x1b[6n")
     term.send("\x1b[10;1R")
     term.expect("session toolbar-check · deepseek-v4-pro · thinking server default")
@@ -353,8 +378,14 @@ def test_show_on_a_terminal_renders_the_transcript(terminal, home) -> None:
     with SessionManager(home / "tutor.db") as manager:
         manager.create_session("ada", "rendered", "prompt")
         manager.add_message("ada", "rendered", "user", "What is **bold**?")
-        manager.record_message("ada", "rendered", "assistant", "## A heading\n\nSome **strong** text.",
-                               model="deepseek-flash", usage={"prompt_tokens": 12, "completion_tokens": 5})
+        manager.record_message(
+            "ada",
+            "rendered",
+            "assistant",
+            "## A heading\n\nSome **strong** text.",
+            model="deepseek-flash",
+            usage={"prompt_tokens": 12, "completion_tokens": 5},
+        )
     term = terminal("show", "rendered")
     term.expect("Session rendered")
     term.expect("Student")

@@ -21,8 +21,14 @@ def seed(home: Path, student: str = "ada", session: str = "s1", turns: int = 2) 
         manager.create_session(student, session, "Be a patient tutor.")
         for i in range(turns):
             manager.add_message(student, session, "user", f"question {i}")
-            manager.record_message(student, session, "assistant", f"**answer** {i}", model="deepseek-flash",
-                                   usage={"prompt_tokens": 10, "completion_tokens": 5})
+            manager.record_message(
+                student,
+                session,
+                "assistant",
+                f"**answer** {i}",
+                model="deepseek-flash",
+                usage={"prompt_tokens": 10, "completion_tokens": 5},
+            )
 
 
 def test_version_and_module_entry_point(run_tutor) -> None:

@@ -18,8 +18,10 @@ def client(fake_server: FakeServer) -> ChatClient:
 
 def collect(client: ChatClient, **options) -> tuple[list[tuple[str, str]], Answer]:
     answer = Answer()
-    pieces = [(d.kind, d.text) for d in client.stream(HISTORY, options.pop("model", "deepseek-flash"),
-                                                      answer=answer, **options)]
+    pieces = [
+        (d.kind, d.text)
+        for d in client.stream(HISTORY, options.pop("model", "deepseek-flash"), answer=answer, **options)
+    ]
     return pieces, answer
 
 

@@ -28,8 +28,7 @@ def seed_long_session(home: Path, turns: int = 300, session: str = "long") -> No
 
 def answer_requests(server: FakeServer) -> list[list[dict]]:
     """The chat requests that were answers (not summary calls), in order."""
-    return [r["body"]["messages"] for r in server.chat_requests
-            if r["body"]["messages"][0]["content"] == SYSTEM]
+    return [r["body"]["messages"] for r in server.chat_requests if r["body"]["messages"][0]["content"] == SYSTEM]
 
 
 def assert_valid_window(messages: list[dict], question: str) -> None:
@@ -38,8 +37,9 @@ def assert_valid_window(messages: list[dict], question: str) -> None:
     assert estimate_tokens(messages) <= LIMIT
 
 
-def test_a_300_turn_session_is_answered_through_ask_and_the_limit_is_learned(run_tutor, api_env, fake_server,
-                                                                            home) -> None:
+def test_a_300_turn_session_is_answered_through_ask_and_the_limit_is_learned(
+    run_tutor, api_env, fake_server, home
+) -> None:
     seed_long_session(home)
     fake_server.context_limit = LIMIT
     result = run_tutor("ask", "--session", "long", "What did we cover?")
@@ -101,11 +101,12 @@ def test_consecutive_asks_after_a_trim_keep_the_prefix(run_tutor, api_env, fake_
     fake_server.context_limit = LIMIT
     env = {"TUTOR_CONTEXT_TOKENS": str(LIMIT)}
     for turn in range(11):
-        assert run_tutor("ask", "--session", "long", f"Follow-up {turn}: " + "tell me more " * 40,
-                         env=env).returncode == 0
+        assert (
+            run_tutor("ask", "--session", "long", f"Follow-up {turn}: " + "tell me more " * 40, env=env).returncode == 0
+        )
     requests = answer_requests(fake_server)
     assert len(requests) == 11
-    extends = sum(1 for prev, nxt in zip(requests[1:], requests[2:], strict=False) if nxt[:len(prev)] == prev)
+    extends = sum(1 for prev, nxt in zip(requests[1:], requests[2:], strict=False) if nxt[: len(prev)] == prev)
     assert extends >= 7, f"only {extends} of 9 requests extended the previous one"
     for request in requests:
         assert estimate_tokens(request) <= LIMIT and request[0]["content"] == SYSTEM
@@ -127,7 +128,7 @@ def test_the_repl_answers_a_long_session_and_keeps_the_prefix(terminal, fake_ser
     valid = requests[1:]  # the first was refused, then learned
     for request in valid:
         assert estimate_tokens(request) <= LIMIT
-    extends = sum(1 for prev, nxt in zip(valid, valid[1:], strict=False) if nxt[:len(prev)] == prev)
+    extends = sum(1 for prev, nxt in zip(valid, valid[1:], strict=False) if nxt[: len(prev)] == prev)
     assert extends >= 4
 
 
@@ -179,8 +180,9 @@ def test_sessions_and_show_report_tokens_and_cost(run_tutor, api_env, fake_serve
     assert usage["prompt_tokens"] > 0 and usage["estimated_cost_usd"] > 0
     assert usage["cache_hit_share"] == 0.0
     assert sessions["local"]["usage"]["estimated_cost_usd"] is None  # no price known for that model
-    (home / "prices.json").write_text(json.dumps({"deepseek-chat": {"cache_hit": 1, "cache_miss": 1000,
-                                                                     "output": 1000}}))
+    (home / "prices.json").write_text(
+        json.dumps({"deepseek-chat": {"cache_hit": 1, "cache_miss": 1000, "output": 1000}})
+    )
     sessions = {s["session_id"]: s for s in json.loads(run_tutor("sessions", "-f", "json").stdout)}
     assert sessions["local"]["usage"]["estimated_cost_usd"] > 0
     shown = json.loads(run_tutor("show", "costly", "-f", "json").stdout)

@@ -89,12 +89,16 @@ def test_raw_sql_with_a_students_own_credentials_sees_only_their_rows(classroom)
         assert students == {names["ada"]}
         contents = [row[0] for row in conn.execute("SELECT content FROM messages")]
         assert contents == ["secret question of ada"]
-        assert conn.execute("UPDATE messages SET content = 'hacked' WHERE student_id = %s",
-                            (names["bob"],)).rowcount == 0
+        assert (
+            conn.execute("UPDATE messages SET content = 'hacked' WHERE student_id = %s", (names["bob"],)).rowcount == 0
+        )
         assert conn.execute("DELETE FROM sessions WHERE student_id = %s", (names["bob"],)).rowcount == 0
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            conn.execute("INSERT INTO sessions (student_id, session_id, system_prompt, created_at, updated_at)"
-                         " VALUES (%s, 'x', 'p', 0, 0)", (names["bob"],))
+            conn.execute(
+                "INSERT INTO sessions (student_id, session_id, system_prompt, created_at, updated_at)"
+                " VALUES (%s, 'x', 'p', 0, 0)",
+                (names["bob"],),
+            )
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("ALTER TABLE sessions DISABLE ROW LEVEL SECURITY")
     with SessionManager(urls["bob"]) as bob:
@@ -107,9 +111,24 @@ def test_psql_with_a_students_credentials_cannot_see_another_student(classroom) 
     parts = urlsplit(urls["ada"])
     env = {**os.environ, "PGPASSWORD": "ada-pw"}
     result = subprocess.run(
-        ["psql", "-h", parts.hostname, "-p", str(parts.port), "-U", names["ada"], "-d", parts.path.lstrip("/"),
-         "-At", "-c", "SELECT student_id || ':' || content FROM messages"],
-        capture_output=True, text=True, env=env, check=True,
+        [
+            "psql",
+            "-h",
+            parts.hostname,
+            "-p",
+            str(parts.port),
+            "-U",
+            names["ada"],
+            "-d",
+            parts.path.lstrip("/"),
+            "-At",
+            "-c",
+            "SELECT student_id || ':' || content FROM messages",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
     )
     assert result.stdout.strip() == f"{names['ada']}:secret question of ada"
 
@@ -168,9 +187,14 @@ def test_the_request_window_and_usage_work_on_postgres(pg_url: str) -> None:
         manager.create_session("ada", "long", "system")
         for turn in range(200):
             manager.add_message("ada", "long", "user", f"question {turn} " * 30)
-            manager.record_message("ada", "long", "assistant", f"answer {turn} " * 30, model="deepseek-flash",
-                                   usage={"prompt_tokens": 100, "completion_tokens": 10, "cache_hit_tokens": 60,
-                                          "cache_miss_tokens": 40})
+            manager.record_message(
+                "ada",
+                "long",
+                "assistant",
+                f"answer {turn} " * 30,
+                model="deepseek-flash",
+                usage={"prompt_tokens": 100, "completion_tokens": 10, "cache_hit_tokens": 60, "cache_miss_tokens": 40},
+            )
         manager.add_message("ada", "long", "user", "newest")
         request = manager.build_request("ada", "long", window_tokens=8_000)
         assert request.messages[0]["content"] == "system" and request.messages[-1]["content"] == "newest"

@@ -38,8 +38,9 @@ def school(run_tutor, empty_database):
     for who in ("ada", "bob"):
         assert run_tutor("admin", "add-student", names[who], "--password", f"{who}-pw", env=admin).returncode == 0
     assert run_tutor("admin", "add-teacher", names["tess"], "--password", "tess-pw", env=admin).returncode == 0
-    envs = {who: {"TUTOR_DATABASE_URL": as_user(empty_database, names[who], f"{who}-pw")}
-            for who in ("ada", "bob", "tess")}
+    envs = {
+        who: {"TUTOR_DATABASE_URL": as_user(empty_database, names[who], f"{who}-pw")} for who in ("ada", "bob", "tess")
+    }
     yield names, envs, admin
     with psycopg.connect(empty_database, autocommit=True) as conn:
         for role in names.values():
@@ -77,7 +78,9 @@ def test_a_teacher_reads_everyone_and_changes_nothing(run_tutor, school) -> None
         assert run_tutor("new-session", "--session", f"{who}-work", env=envs[who]).returncode == 0
     listing = json.loads(run_tutor("sessions", "--all-students", "-f", "json", env=envs["tess"]).stdout)
     assert {(s["student_id"], s["session_id"]) for s in listing} == {
-        (names["ada"], "ada-work"), (names["bob"], "bob-work")}
+        (names["ada"], "ada-work"),
+        (names["bob"], "bob-work"),
+    }
     shown = run_tutor("show", "bob-work", "--student", names["bob"], "-f", "json", env=envs["tess"])
     assert shown.returncode == 0 and json.loads(shown.stdout)["student_id"] == names["bob"]
     result = run_tutor("show", "bob-work", env=envs["tess"])

@@ -43,7 +43,7 @@ def test_blocks_reassemble_to_the_original_whatever_the_chunking() -> None:
         position = 0
         while position < len(SAMPLE):
             step = rng.randint(1, 12)
-            out += blocks.feed(SAMPLE[position:position + step])
+            out += blocks.feed(SAMPLE[position : position + step])
             position += step
         out.append(blocks.flush())
         assert "".join(out) == SAMPLE
@@ -73,7 +73,7 @@ def render_stream(text: str, chunk: int = 7, terminal: bool = False) -> str:
     view.start()
     view.reasoning("First, recall what a fraction is.\nThen add.")
     for start in range(0, len(text), chunk):
-        view.content(text[start:start + chunk])
+        view.content(text[start : start + chunk])
     view.finish()
     return file.getvalue()
 

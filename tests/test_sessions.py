@@ -82,8 +82,7 @@ def test_the_lessons_example_runs_unchanged_and_prints_what_the_lesson_says(tmp_
 def test_get_conversation_is_system_prompt_then_messages_with_only_role_and_content(manager) -> None:
     manager.create_session("ada", "s1", "Be kind.")
     manager.add_message("ada", "s1", "user", "hi")
-    manager.record_message("ada", "s1", "assistant", "hello", model="m", reasoning="think",
-                           usage={"prompt_tokens": 3})
+    manager.record_message("ada", "s1", "assistant", "hello", model="m", reasoning="think", usage={"prompt_tokens": 3})
     assert manager.get_conversation("ada", "s1") == [
         {"role": "system", "content": "Be kind."},
         {"role": "user", "content": "hi"},
@@ -103,7 +102,9 @@ def test_creating_an_existing_session_raises_and_keeps_the_old_one(manager) -> N
         manager.create_session("ada", "s1", "second prompt")
     assert isinstance(caught.value, ValueError) and isinstance(caught.value, TutorError)
     assert manager.get_session("ada", "s1") == {
-        "system_prompt": "first prompt", "messages": [{"role": "user", "content": "kept"}]}
+        "system_prompt": "first prompt",
+        "messages": [{"role": "user", "content": "kept"}],
+    }
 
 
 def test_adding_to_a_missing_session_raises_lookup_error(manager) -> None:
@@ -197,8 +198,14 @@ def test_last_question_knows_whether_it_was_answered(manager) -> None:
 
 def test_requests_alternate_whatever_was_stored(manager) -> None:
     manager.create_session("ada", "s1", "p")
-    for role, content in [("assistant", "stray greeting"), ("user", "q1"), ("user", "q2"),
-                          ("assistant", "a"), ("assistant", "a2"), ("user", "q3")]:
+    for role, content in [
+        ("assistant", "stray greeting"),
+        ("user", "q1"),
+        ("user", "q2"),
+        ("assistant", "a"),
+        ("assistant", "a2"),
+        ("user", "q3"),
+    ]:
         manager.add_message("ada", "s1", role, content)
     assert manager.request_messages("ada", "s1") == [
         {"role": "system", "content": "p"},

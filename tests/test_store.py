@@ -20,11 +20,36 @@ HELPER = Path(__file__).parent / "helpers" / "append_messages.py"
 
 EXPECTED_SCHEMA = {
     "schema_migrations": ["version", "name", "applied_at"],
-    "sessions": ["id", "student_id", "session_id", "system_prompt", "created_at", "updated_at",
-                 "message_count", "model", "window_start", "summary", "summary_through", "token_scale"],
-    "messages": ["id", "session_pk", "role", "content", "created_at", "model", "reasoning",
-                 "interrupted", "prompt_tokens", "completion_tokens", "reasoning_tokens",
-                 "cache_hit_tokens", "cache_miss_tokens", "tokens"],
+    "sessions": [
+        "id",
+        "student_id",
+        "session_id",
+        "system_prompt",
+        "created_at",
+        "updated_at",
+        "message_count",
+        "model",
+        "window_start",
+        "summary",
+        "summary_through",
+        "token_scale",
+    ],
+    "messages": [
+        "id",
+        "session_pk",
+        "role",
+        "content",
+        "created_at",
+        "model",
+        "reasoning",
+        "interrupted",
+        "prompt_tokens",
+        "completion_tokens",
+        "reasoning_tokens",
+        "cache_hit_tokens",
+        "cache_miss_tokens",
+        "tokens",
+    ],
     "model_limits": ["model", "context_tokens", "learned_at"],
 }
 
@@ -49,8 +74,12 @@ def test_a_new_store_has_the_expected_schema_version_and_pragmas(tmp_path: Path)
     assert names == [name for name, _ in MIGRATIONS]
     indexes = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert {"sessions_by_recent_use", "messages_window"} <= indexes
-    plan = " ".join(str(r) for r in conn.execute(
-        "EXPLAIN QUERY PLAN SELECT * FROM sessions WHERE student_id = 'a' ORDER BY updated_at DESC"))
+    plan = " ".join(
+        str(r)
+        for r in conn.execute(
+            "EXPLAIN QUERY PLAN SELECT * FROM sessions WHERE student_id = 'a' ORDER BY updated_at DESC"
+        )
+    )
     assert "sessions_by_recent_use" in plan
 
 
@@ -58,10 +87,14 @@ def test_a_version_1_store_is_migrated_with_its_data_and_token_counts(tmp_path: 
     path = tmp_path / "tutor.db"
     conn = sqlite3.connect(path, isolation_level=None)
     assert apply_migrations(conn, MIGRATIONS[:1]) == 1
-    conn.execute("INSERT INTO sessions (student_id, session_id, system_prompt, created_at, updated_at,"
-                 " message_count) VALUES ('ada', 'old', 'p', 1, 1, 1)")
-    conn.execute("INSERT INTO messages (session_pk, role, content, created_at) VALUES (1, 'user', ?, 1)",
-                 ("an old question about fractions",))
+    conn.execute(
+        "INSERT INTO sessions (student_id, session_id, system_prompt, created_at, updated_at,"
+        " message_count) VALUES ('ada', 'old', 'p', 1, 1, 1)"
+    )
+    conn.execute(
+        "INSERT INTO messages (session_pk, role, content, created_at) VALUES (1, 'user', ?, 1)",
+        ("an old question about fractions",),
+    )
     conn.close()
     with SessionManager(path) as manager:
         assert manager.get_conversation("ada", "old")[1]["content"] == "an old question about fractions"
@@ -158,8 +191,9 @@ def test_a_process_killed_mid_write_leaves_the_store_sound(tmp_path: Path) -> No
     with SessionManager(path) as manager:
         manager.create_session("ada", "shared", "p")
     for delay in (0.05, 0.2, 0.4):
-        writer = subprocess.Popen([sys.executable, str(HELPER), str(path), "k", "100000"],
-                                  stdout=subprocess.PIPE, text=True)
+        writer = subprocess.Popen(
+            [sys.executable, str(HELPER), str(path), "k", "100000"], stdout=subprocess.PIPE, text=True
+        )
         assert writer.stdout.readline().strip() == "ready"
         with SessionManager(path) as watcher:  # let it write at least once, then kill it mid-stream
             deadline = time.monotonic() + 20
@@ -189,8 +223,9 @@ def test_reading_a_session_uses_the_index_not_a_scan(tmp_path: Path) -> None:
     with SessionManager(path) as manager:
         manager.create_session("ada", "long", "p")
         conn = sqlite3.connect(path)
-        plan = " ".join(str(r) for r in conn.execute(
-            "EXPLAIN QUERY PLAN SELECT * FROM messages WHERE session_pk = 1 ORDER BY id"))
+        plan = " ".join(
+            str(r) for r in conn.execute("EXPLAIN QUERY PLAN SELECT * FROM messages WHERE session_pk = 1 ORDER BY id")
+        )
         conn.close()
     assert "messages_window" in plan or "PRIMARY KEY" in plan
 

@@ -40,8 +40,9 @@ class Conversation:
 
     def window_tokens(self) -> int:
         """The model's context window: override, else learned from a server, else the table."""
-        return context_window(self.model, override=self.context_override,
-                              learned=self.manager.learned_limit(self.model))
+        return context_window(
+            self.model, override=self.context_override, learned=self.manager.learned_limit(self.model)
+        )
 
 
 def ask(conversation: Conversation, question: str | None, view: AnswerView) -> Answer:
@@ -61,8 +62,9 @@ def ask(conversation: Conversation, question: str | None, view: AnswerView) -> A
         for attempt in range(2):
             request = _prepare(conversation)
             try:
-                for delta in conversation.client.stream(request.messages, conversation.model,
-                                                        thinking=conversation.thinking, answer=answer):
+                for delta in conversation.client.stream(
+                    request.messages, conversation.model, thinking=conversation.thinking, answer=answer
+                ):
                     if delta.kind == "content":
                         view.content(delta.text)
                     else:
@@ -85,8 +87,15 @@ def ask(conversation: Conversation, question: str | None, view: AnswerView) -> A
     except BaseException:
         view.finish()
         raise
-    manager.record_message(student, session, "assistant", answer.content, model=answer.model or conversation.model,
-                           reasoning=answer.reasoning or None, usage=answer.usage)
+    manager.record_message(
+        student,
+        session,
+        "assistant",
+        answer.content,
+        model=answer.model or conversation.model,
+        reasoning=answer.reasoning or None,
+        usage=answer.usage,
+    )
     if answer.usage.get("prompt_tokens"):
         manager.calibrate(student, session, request.estimated_tokens, answer.usage["prompt_tokens"])
     view.finish()
@@ -160,9 +169,14 @@ def _keep_partial(conversation: Conversation, answer: Answer) -> None:
     the question then stays unanswered and is merged with the next one when sent."""
     if answer.content:
         conversation.manager.record_message(
-            conversation.student_id, conversation.session_id, "assistant", answer.content,
-            model=answer.model or conversation.model, reasoning=answer.reasoning or None,
-            interrupted=True, usage=answer.usage or None,
+            conversation.student_id,
+            conversation.session_id,
+            "assistant",
+            answer.content,
+            model=answer.model or conversation.model,
+            reasoning=answer.reasoning or None,
+            interrupted=True,
+            usage=answer.usage or None,
         )
 
 
@@ -189,8 +203,15 @@ class LeaveChat(Exception):
 class Repl:
     """Reads a line, then acts on it: a slash command or a question for the tutor."""
 
-    def __init__(self, conversation: Conversation, console: Console, history_path: Path, *,
-                 prices: PriceTable | None = None, quiet: bool = False) -> None:
+    def __init__(
+        self,
+        conversation: Conversation,
+        console: Console,
+        history_path: Path,
+        *,
+        prices: PriceTable | None = None,
+        quiet: bool = False,
+    ) -> None:
         self.conversation = conversation
         self.console = console
         self.history_path = history_path
@@ -198,9 +219,17 @@ class Repl:
         self.quiet = quiet
         conversation.notify = lambda text: self._notice(text, "dim")
         self.commands: dict[str, Callable[[str], None]] = {
-            "/help": self._help, "/exit": self._exit, "/quit": self._exit, "/new": self._new,
-            "/model": self._model, "/thinking": self._thinking, "/retry": self._retry,
-            "/sessions": self._sessions, "/show": self._show, "/usage": self._usage, "/compact": self._compact,
+            "/help": self._help,
+            "/exit": self._exit,
+            "/quit": self._exit,
+            "/new": self._new,
+            "/model": self._model,
+            "/thinking": self._thinking,
+            "/retry": self._retry,
+            "/sessions": self._sessions,
+            "/show": self._show,
+            "/usage": self._usage,
+            "/compact": self._compact,
         }
 
     def run(self) -> None:
@@ -267,8 +296,10 @@ class Repl:
         for name, description in SLASH_COMMANDS.items():
             table.add_row(name, description)
         self.console.print(table)
-        self._notice("Enter sends; Alt+Enter (or Esc then Enter) adds a line; a paste is one message. "
-                     "Ctrl-C stops an answer.", "dim")
+        self._notice(
+            "Enter sends; Alt+Enter (or Esc then Enter) adds a line; a paste is one message. Ctrl-C stops an answer.",
+            "dim",
+        )
 
     def _exit(self, _: str) -> None:
         raise LeaveChat
@@ -304,8 +335,9 @@ class Repl:
 
         c = self.conversation
         totals = c.manager.usage_totals(self.prices, c.student_id)
-        sessions = [(s, totals.get((s.student_id, s.session_id), UsageTotals()))
-                    for s in c.manager.list_sessions(c.student_id)]
+        sessions = [
+            (s, totals.get((s.student_id, s.session_id), UsageTotals())) for s in c.manager.list_sessions(c.student_id)
+        ]
         print_sessions_table(self.console, sessions, c.student_id)
 
     def _show(self, _: str) -> None:
@@ -314,26 +346,33 @@ class Repl:
         c = self.conversation
         record = c.manager.session_info(c.student_id, c.session_id)
         if record is not None:
-            print_transcript(self.console, Transcript(record, c.manager.messages(c.student_id, c.session_id),
-                                                      self._totals(), self.prices))
+            print_transcript(
+                self.console,
+                Transcript(record, c.manager.messages(c.student_id, c.session_id), self._totals(), self.prices),
+            )
 
     def _usage(self, _: str) -> None:
         totals = self._totals()
         share = totals.cache_hit_share
         t = totals.tokens
         self._notice(f"Session {self.conversation.session_id}: {totals.describe()}", "green")
-        self._notice(f"prompt {t['prompt_tokens']:,} (cache hit {t['cache_hit_tokens']:,}, miss "
-                     f"{t['cache_miss_tokens']:,}; {share:.0%} hit) · completion {t['completion_tokens']:,} · "
-                     f"reasoning {t['reasoning_tokens']:,}" if share is not None else "No answers with usage yet.",
-                     "dim")
+        self._notice(
+            f"prompt {t['prompt_tokens']:,} (cache hit {t['cache_hit_tokens']:,}, miss "
+            f"{t['cache_miss_tokens']:,}; {share:.0%} hit) · completion {t['completion_tokens']:,} · "
+            f"reasoning {t['reasoning_tokens']:,}"
+            if share is not None
+            else "No answers with usage yet.",
+            "dim",
+        )
 
     def _compact(self, _: str) -> None:
         result = compact(self.conversation)
         if result is None:
             self._notice("Nothing to compact yet: the earlier turns are already summarised or there are none.")
         elif result:
-            self._notice("Earlier turns summarised; they stay in the transcript but are no longer sent in full.",
-                         "green")
+            self._notice(
+                "Earlier turns summarised; they stay in the transcript but are no longer sent in full.", "green"
+            )
         else:
             self._notice("Could not summarise now; nothing changed.")
 
@@ -378,8 +417,9 @@ class Repl:
         record = c.manager.session_info(c.student_id, c.session_id)
         messages = record.message_count if record else 0
         state = f"resumed, {messages} messages" if messages else "new"
-        self._notice(f"tutor · session {c.session_id} ({state}) · model {c.model} · /help for commands, "
-                     "Ctrl-D to leave", "dim")
+        self._notice(
+            f"tutor · session {c.session_id} ({state}) · model {c.model} · /help for commands, Ctrl-D to leave", "dim"
+        )
 
     def _warm_up(self) -> None:
         try:

@@ -50,13 +50,18 @@ app = typer.Typer(
 
 StudentOption = Annotated[
     Optional[str],
-    typer.Option("--student", "-s", help="Student id (default: $TUTOR_STUDENT, else your login name).",
-                 show_default=False),
+    typer.Option(
+        "--student", "-s", help="Student id (default: $TUTOR_STUDENT, else your login name).", show_default=False
+    ),
 ]
 PromptFileOption = Annotated[
     Optional[Path],
-    typer.Option("--system-prompt", help="File holding the system prompt (default: the tutor's own).",
-                 dir_okay=False, show_default=False),
+    typer.Option(
+        "--system-prompt",
+        help="File holding the system prompt (default: the tutor's own).",
+        dir_okay=False,
+        show_default=False,
+    ),
 ]
 
 
@@ -91,13 +96,16 @@ def _student(settings: Settings, option: str | None, manager: SessionManager, *,
     identity = getattr(manager.store, "identity", None)
     if identity is not None and identity.kind == "student":
         if option is not None and option != identity.name:
-            raise ConfigError(f"In the class database you are signed in as {identity.name!r}; "
-                              f"you cannot use --student {option!r}.")
+            raise ConfigError(
+                f"In the class database you are signed in as {identity.name!r}; you cannot use --student {option!r}."
+            )
         return identity.name
     if identity is not None and identity.kind == "teacher":
         if writing:
-            raise ConfigError("Teachers can read every student's sessions but not change them; "
-                              "sign in with a student's account to chat.")
+            raise ConfigError(
+                "Teachers can read every student's sessions but not change them; "
+                "sign in with a student's account to chat."
+            )
         if option is None:
             raise ConfigError("As a teacher, name the student with --student NAME (or use --all-students).")
     student = option if option is not None else settings.student
@@ -127,12 +135,17 @@ def _transcript(settings: Settings, manager: SessionManager, record: SessionReco
     from tutor_cli.render import Transcript
 
     table = prices(settings)
-    return Transcript(record, manager.messages(record.student_id, record.session_id),
-                      manager.session_totals(table, record.student_id, record.session_id), table)
+    return Transcript(
+        record,
+        manager.messages(record.student_id, record.session_id),
+        manager.session_totals(table, record.student_id, record.session_id),
+        table,
+    )
 
 
-def _with_totals(settings: Settings, manager: SessionManager, sessions: list[SessionRecord],
-                 student_id: str | None) -> list[tuple[SessionRecord, UsageTotals]]:
+def _with_totals(
+    settings: Settings, manager: SessionManager, sessions: list[SessionRecord], student_id: str | None
+) -> list[tuple[SessionRecord, UsageTotals]]:
     from tutor_cli.pricing import UsageTotals
 
     totals = manager.usage_totals(prices(settings), student_id)
@@ -148,12 +161,19 @@ def _version_callback(value: bool) -> None:
 @app.callback()
 def root(
     ctx: typer.Context,
-    version: Annotated[bool, typer.Option("--version", "-V", help="Print the version and exit.",
-                                          callback=_version_callback, is_eager=True)] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", "-V", help="Print the version and exit.", callback=_version_callback, is_eager=True),
+    ] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for unexpected errors.")] = False,
-    database_url: Annotated[Optional[str], typer.Option(
-        "--database-url", help="A class's PostgreSQL store (default: $TUTOR_DATABASE_URL, else tutor.db).",
-        show_default=False)] = None,
+    database_url: Annotated[
+        Optional[str],
+        typer.Option(
+            "--database-url",
+            help="A class's PostgreSQL store (default: $TUTOR_DATABASE_URL, else tutor.db).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """A patient personal tutor in your terminal. Every session is kept.
 
@@ -174,8 +194,10 @@ def root(
     ),
 )
 def new_session_command(
-    session: Annotated[Optional[str], typer.Option("--session", help="Id of the new session (default: a fresh one).",
-                                                   show_default=False)] = None,
+    session: Annotated[
+        Optional[str],
+        typer.Option("--session", help="Id of the new session (default: a fresh one).", show_default=False),
+    ] = None,
     student: StudentOption = None,
     system_prompt: PromptFileOption = None,
 ) -> None:
@@ -199,9 +221,15 @@ def new_session_command(
 def show_command(
     session: Annotated[str, typer.Argument(help="The session to print.", show_default=False)],
     student: StudentOption = None,
-    format: Annotated[Optional[TranscriptFormat], typer.Option(
-        "--format", "-f", help="text, markdown or json (default: a rendered view on a terminal, text otherwise).",
-        show_default=False)] = None,
+    format: Annotated[
+        Optional[TranscriptFormat],
+        typer.Option(
+            "--format",
+            "-f",
+            help="text, markdown or json (default: a rendered view on a terminal, text otherwise).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Print a session's transcript, oldest message first."""
     from tutor_cli import render
@@ -228,13 +256,18 @@ def show_command(
 
 @app.command(
     "sessions",
-    epilog=_examples("tutor sessions", "tutor sessions --student ada --format json",
-                     "tutor sessions --all-students        (a teacher, in a class database)"),
+    epilog=_examples(
+        "tutor sessions",
+        "tutor sessions --student ada --format json",
+        "tutor sessions --all-students        (a teacher, in a class database)",
+    ),
 )
 def sessions_command(
     student: StudentOption = None,
-    all_students: Annotated[bool, typer.Option("--all-students", help="Every student's sessions "
-                                               "(for teachers; a student sees only their own).")] = False,
+    all_students: Annotated[
+        bool,
+        typer.Option("--all-students", help="Every student's sessions (for teachers; a student sees only their own)."),
+    ] = False,
     format: Annotated[ListFormat, typer.Option("--format", "-f", help="table or json.")] = ListFormat.table,
 ) -> None:
     """List a student's sessions, most recently used first."""
@@ -287,25 +320,40 @@ ModelOption = Annotated[
 ]
 ThinkingOption = Annotated[
     Optional[bool],
-    typer.Option("--thinking/--no-thinking", help="Ask for thinking mode, or not (default: $TUTOR_THINKING, "
-                 "else the server's default).", show_default=False),
+    typer.Option(
+        "--thinking/--no-thinking",
+        help="Ask for thinking mode, or not (default: $TUTOR_THINKING, else the server's default).",
+        show_default=False,
+    ),
 ]
 
 
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No token and cost line after each answer.")]
 
 
-def _conversation(settings: Settings, manager: SessionManager, student_id: str, session_id: str, model: str | None,
-                  thinking: bool | None, system_prompt: str | None = None,
-                  notify: Callable[[str], None] | None = None) -> Conversation:
+def _conversation(
+    settings: Settings,
+    manager: SessionManager,
+    student_id: str,
+    session_id: str,
+    model: str | None,
+    thinking: bool | None,
+    system_prompt: str | None = None,
+    notify: Callable[[str], None] | None = None,
+) -> Conversation:
     from tutor_cli.chat import Conversation
     from tutor_cli.client import ChatClient
 
     client = ChatClient(settings.base_url, settings.require_api_key())
     conversation = Conversation(
-        manager=manager, client=client, student_id=student_id, session_id=session_id,
-        model=model or settings.model, thinking=settings.thinking if thinking is None else thinking,
-        system_prompt=system_prompt, context_override=settings.context_tokens,
+        manager=manager,
+        client=client,
+        student_id=student_id,
+        session_id=session_id,
+        model=model or settings.model,
+        thinking=settings.thinking if thinking is None else thinking,
+        system_prompt=system_prompt,
+        context_override=settings.context_tokens,
     )
     if notify is not None:
         conversation.notify = notify
@@ -322,10 +370,12 @@ def _conversation(settings: Settings, manager: SessionManager, student_id: str, 
     ),
 )
 def chat_command(
-    session: Annotated[Optional[str], typer.Option("--session", help="Resume this session (created if new).",
-                                                   show_default=False)] = None,
-    continue_: Annotated[bool, typer.Option("--continue", "-c", help="Resume your most recently used session.")]
-    = False,
+    session: Annotated[
+        Optional[str], typer.Option("--session", help="Resume this session (created if new).", show_default=False)
+    ] = None,
+    continue_: Annotated[
+        bool, typer.Option("--continue", "-c", help="Resume your most recently used session.")
+    ] = False,
     student: StudentOption = None,
     model: ModelOption = None,
     system_prompt: PromptFileOption = None,
@@ -352,8 +402,15 @@ def chat_command(
         Repl(conversation, console, settings.history_path, prices=prices(settings), quiet=quiet).run()
 
 
-def _choose_session(manager: SessionManager, console: Console, student_id: str, session: str | None, continue_: bool,
-                    prompt: str | None, prompt_file: Path | None) -> str:
+def _choose_session(
+    manager: SessionManager,
+    console: Console,
+    student_id: str,
+    session: str | None,
+    continue_: bool,
+    prompt: str | None,
+    prompt_file: Path | None,
+) -> str:
     """Resume the named or the latest session, or create one; say when a prompt file is not applied."""
     from tutor_cli.config import shipped_system_prompt
     from tutor_cli.render import print_notice
@@ -367,8 +424,9 @@ def _choose_session(manager: SessionManager, console: Console, student_id: str, 
         existing = manager.session_info(student_id, session)
     if existing is not None:
         if prompt_file is not None:
-            print_notice(console, f"Session {existing.session_id} keeps its own system prompt; "
-                         f"{prompt_file} was not applied.")
+            print_notice(
+                console, f"Session {existing.session_id} keeps its own system prompt; {prompt_file} was not applied."
+            )
         return existing.session_id
     return manager.new_session(student_id, prompt if prompt is not None else shipped_system_prompt(), session)
 
@@ -382,10 +440,15 @@ def _choose_session(manager: SessionManager, console: Console, student_id: str, 
     ),
 )
 def ask_command(
-    question: Annotated[Optional[str], typer.Argument(help="The question; - (or nothing, from a pipe) reads it "
-                                                      "from standard input.", show_default=False)] = None,
-    session: Annotated[Optional[str], typer.Option("--session", help="Ask within this session (created if new).",
-                                                   show_default=False)] = None,
+    question: Annotated[
+        Optional[str],
+        typer.Argument(
+            help="The question; - (or nothing, from a pipe) reads it from standard input.", show_default=False
+        ),
+    ] = None,
+    session: Annotated[
+        Optional[str], typer.Option("--session", help="Ask within this session (created if new).", show_default=False)
+    ] = None,
     student: StudentOption = None,
     model: ModelOption = None,
     thinking: ThinkingOption = None,
@@ -409,13 +472,23 @@ def ask_command(
         if session is None or manager.session_info(student_id, session) is None:
             session = manager.new_session(student_id, shipped_system_prompt(), session)
         notices = make_console(stderr=True)
-        conversation = _conversation(settings, manager, student_id, session, model, thinking,
-                                     notify=lambda text: notices.print(text, style="dim", markup=False))
+        conversation = _conversation(
+            settings,
+            manager,
+            student_id,
+            session,
+            model,
+            thinking,
+            notify=lambda text: notices.print(text, style="dim", markup=False),
+        )
         view = LiveAnswerView(make_console()) if sys.stdout.isatty() else AnswerView(sys.stdout)
         answer = ask(conversation, question, view)
         if not quiet and answer.usage and sys.stderr.isatty():
-            notices.print(usage_line(answer.usage, answer.model or conversation.model, prices(settings)),
-                          style="dim", markup=False)
+            notices.print(
+                usage_line(answer.usage, answer.model or conversation.model, prices(settings)),
+                style="dim",
+                markup=False,
+            )
 
 
 @app.command("models", epilog=_examples("tutor models", "DEEPSEEK_BASE_URL=http://localhost:8080/v1 tutor models"))
@@ -429,14 +502,19 @@ def models_command() -> None:
     for name in models:
         typer.echo(f"{'*' if name == settings.model else ' '} {name}")
     if settings.model not in models:
-        typer.echo(f"(the default model {settings.model} is not served by {settings.base_url}; "
-                   "set TUTOR_MODEL to one of these)", err=True)
+        typer.echo(
+            f"(the default model {settings.model} is not served by {settings.base_url}; "
+            "set TUTOR_MODEL to one of these)",
+            err=True,
+        )
 
 
-db_app = typer.Typer(help="The class database (PostgreSQL): set-up for administrators.",
-                     rich_markup_mode=None, no_args_is_help=True)
-admin_app = typer.Typer(help="Accounts in the class database, for administrators.",
-                        rich_markup_mode=None, no_args_is_help=True)
+db_app = typer.Typer(
+    help="The class database (PostgreSQL): set-up for administrators.", rich_markup_mode=None, no_args_is_help=True
+)
+admin_app = typer.Typer(
+    help="Accounts in the class database, for administrators.", rich_markup_mode=None, no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 app.add_typer(admin_app, name="admin")
 
@@ -448,8 +526,9 @@ def _class_store(settings: Settings) -> str:
     return settings.database_url
 
 
-@db_app.command("migrate", epilog=_examples(
-    "TUTOR_DATABASE_URL=postgresql://admin:secret@dbhost/tutor tutor db migrate"))
+@db_app.command(
+    "migrate", epilog=_examples("TUTOR_DATABASE_URL=postgresql://admin:secret@dbhost/tutor tutor db migrate")
+)
 def db_migrate_command() -> None:
     """Create or upgrade the class database's tables, roles and row-level security."""
     from tutor_cli.store_postgres import MIGRATIONS, PostgresStore
@@ -461,8 +540,10 @@ def db_migrate_command() -> None:
         store.close()
 
 
-PasswordOption = Annotated[Optional[str], typer.Option(
-    "--password", help="The new account's password (asked for when not given).", show_default=False)]
+PasswordOption = Annotated[
+    Optional[str],
+    typer.Option("--password", help="The new account's password (asked for when not given).", show_default=False),
+]
 
 
 def _add_member(name: str, password: str | None, group: str, title: str) -> None:
@@ -480,10 +561,13 @@ def _add_member(name: str, password: str | None, group: str, title: str) -> None
     typer.echo(f"{title} {name} can now sign in to the class database.")
 
 
-@admin_app.command("add-student", epilog=_examples("tutor admin add-student ada",
-                                                   "tutor admin add-student ada --password 's3cret'"))
-def add_student_command(name: Annotated[str, typer.Argument(help="The student's id (their database user).")],
-                        password: PasswordOption = None) -> None:
+@admin_app.command(
+    "add-student", epilog=_examples("tutor admin add-student ada", "tutor admin add-student ada --password 's3cret'")
+)
+def add_student_command(
+    name: Annotated[str, typer.Argument(help="The student's id (their database user).")],
+    password: PasswordOption = None,
+) -> None:
     """Create a student account that can see and change only its own sessions."""
     from tutor_cli.store_postgres import STUDENT_GROUP
 
@@ -491,8 +575,9 @@ def add_student_command(name: Annotated[str, typer.Argument(help="The student's 
 
 
 @admin_app.command("add-teacher", epilog=_examples("tutor admin add-teacher tess"))
-def add_teacher_command(name: Annotated[str, typer.Argument(help="The teacher's database user.")],
-                        password: PasswordOption = None) -> None:
+def add_teacher_command(
+    name: Annotated[str, typer.Argument(help="The teacher's database user.")], password: PasswordOption = None
+) -> None:
     """Create a teacher account that can read every student's sessions and change none."""
     from tutor_cli.store_postgres import TEACHER_GROUP
 
@@ -529,6 +614,9 @@ def main() -> None:
     except Exception as error:  # a bug: say so plainly unless debugging
         if debug:
             raise
-        typer.echo(f"tutor: unexpected error ({type(error).__name__}: {error}); rerun with --debug "
-                   "for the details and please report it.", err=True)
+        typer.echo(
+            f"tutor: unexpected error ({type(error).__name__}: {error}); rerun with --debug "
+            "for the details and please report it.",
+            err=True,
+        )
         sys.exit(ExitStatus.FAILURE)

@@ -181,10 +181,16 @@ class ChatClient:
             return APIError("The account's balance is used up (402); top it up on DeepSeek's platform.", status=status)
         if status == 400 and (match := CONTEXT_LIMIT.search(detail)):
             counted = MESSAGE_TOKENS.search(detail)
-            return ContextOverflowError(f"The conversation is longer than the model's context ({detail}).",
-                                        int(match.group(1)), int(counted.group(1)) if counted else None)
-        if status in (400, 404, 422) and model and re.search(r"model", detail, re.IGNORECASE) and re.search(
-            r"not exist|not found|unknown|invalid model|does not exist", detail, re.IGNORECASE
+            return ContextOverflowError(
+                f"The conversation is longer than the model's context ({detail}).",
+                int(match.group(1)),
+                int(counted.group(1)) if counted else None,
+            )
+        if (
+            status in (400, 404, 422)
+            and model
+            and re.search(r"model", detail, re.IGNORECASE)
+            and re.search(r"not exist|not found|unknown|invalid model|does not exist", detail, re.IGNORECASE)
         ):
             return APIError(
                 f"The model {model!r} does not exist on {self.base_url}; `tutor models` lists the ones it serves.",
@@ -193,14 +199,24 @@ class ChatClient:
         if status in (400, 422):
             return APIError(f"The request was refused ({status}): {detail}", status=status)
         if status == 429:
-            return APIError("The server's rate limit was reached (429) and stayed so after a few tries; "
-                            "wait a moment and ask again.", status=status, retryable=True)
+            return APIError(
+                "The server's rate limit was reached (429) and stayed so after a few tries; "
+                "wait a moment and ask again.",
+                status=status,
+                retryable=True,
+            )
         if status == 503:
-            return APIError("The server is overloaded (503) and stayed so after a few tries; try again shortly.",
-                            status=status, retryable=True)
+            return APIError(
+                "The server is overloaded (503) and stayed so after a few tries; try again shortly.",
+                status=status,
+                retryable=True,
+            )
         if status >= 500:
-            return APIError(f"The server failed ({status}) and kept failing after a few tries; try again shortly.",
-                            status=status, retryable=status in RETRYABLE_STATUSES)
+            return APIError(
+                f"The server failed ({status}) and kept failing after a few tries; try again shortly.",
+                status=status,
+                retryable=status in RETRYABLE_STATUSES,
+            )
         return APIError(f"The server refused the request ({status}): {detail}", status=status)
 
     def _connection_error(self, error: BaseException) -> APIError:
@@ -212,8 +228,10 @@ class ChatClient:
             reason = "the connection was refused"
         else:
             reason = "the connection failed or dropped"
-        return APIError(f"Could not get an answer from {self.base_url}: {reason}. Check DEEPSEEK_BASE_URL "
-                        "and your network.", retryable=True)
+        return APIError(
+            f"Could not get an answer from {self.base_url}: {reason}. Check DEEPSEEK_BASE_URL and your network.",
+            retryable=True,
+        )
 
     def _redact(self, text: str) -> str:
         return text.replace(self._api_key, "***") if self._api_key else text

@@ -28,8 +28,7 @@ class SessionNotFoundError(TutorError, LookupError):
         self.student_id = student_id
         self.session_id = session_id
         super().__init__(
-            f"No session {session_id!r} for student {student_id!r}; "
-            "`tutor sessions` lists the sessions that exist."
+            f"No session {session_id!r} for student {student_id!r}; `tutor sessions` lists the sessions that exist."
         )
 
 

@@ -71,8 +71,11 @@ class PriceTable:
         prompt = usage.get("prompt_tokens", 0)
         hit = usage.get("cache_hit_tokens", 0)
         miss = usage.get("cache_miss_tokens", prompt - hit)
-        return (hit * prices["cache_hit"] + miss * prices["cache_miss"]
-                + usage.get("completion_tokens", 0) * prices["output"]) / 1_000_000
+        return (
+            hit * prices["cache_hit"]
+            + miss * prices["cache_miss"]
+            + usage.get("completion_tokens", 0) * prices["output"]
+        ) / 1_000_000
 
 
 @dataclass

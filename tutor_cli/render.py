@@ -147,8 +147,13 @@ def print_transcript(console: Console, transcript: Transcript) -> None:
         console.print(Markdown(neutralise(session.summary)))
     for message in transcript.messages:
         title = ROLE_TITLES[message.role] + (" (interrupted)" if message.interrupted else "")
-        console.print(Rule(Text(f"{title} · {local_time(message.created_at)}"), align="left",
-                           style="cyan" if message.role == "user" else "green"))
+        console.print(
+            Rule(
+                Text(f"{title} · {local_time(message.created_at)}"),
+                align="left",
+                style="cyan" if message.role == "user" else "green",
+            )
+        )
         if message.reasoning:
             console.print(Padding(Text(neutralise(message.reasoning), style="dim italic"), (0, 2)))
         if message.role == "assistant":
@@ -197,8 +202,9 @@ def sessions_json(sessions: Sequence[tuple[SessionRecord, UsageTotals]]) -> str:
     return json.dumps([session_summary(*pair) for pair in sessions], ensure_ascii=False, indent=2)
 
 
-def print_sessions_table(console: Console, sessions: Sequence[tuple[SessionRecord, UsageTotals]],
-                         student_id: str | None) -> None:
+def print_sessions_table(
+    console: Console, sessions: Sequence[tuple[SessionRecord, UsageTotals]], student_id: str | None
+) -> None:
     """A table of sessions, most recently used first, with tokens and estimated cost
     (with a Student column when it lists every student: `student_id` None)."""
     from rich.table import Table
@@ -218,9 +224,13 @@ def print_sessions_table(console: Console, sessions: Sequence[tuple[SessionRecor
         share = totals.cache_hit_share
         table.add_row(
             *([neutralise(session.student_id)] if student_id is None else []),
-            neutralise(session.session_id), str(session.message_count), local_time(session.updated_at),
-            session.model or "", f"{tokens:,}" if tokens else "",
-            f"{share:.0%}" if share is not None else "", f"${totals.cost:.4f}" if totals.priced else "",
+            neutralise(session.session_id),
+            str(session.message_count),
+            local_time(session.updated_at),
+            session.model or "",
+            f"{tokens:,}" if tokens else "",
+            f"{share:.0%}" if share is not None else "",
+            f"${totals.cost:.4f}" if totals.priced else "",
         )
     console.print(table)
 
@@ -262,13 +272,17 @@ class MarkdownBlocks:
             end = self.tail.find("\n", self._scan)
             if end < 0:
                 break
-            line = self.tail[self._scan:end]
+            line = self.tail[self._scan : end]
             line_start = self._scan
             self._scan = end + 1
             fence = _FENCE.match(line)
             if self._fence is not None:
-                if fence and fence.group(1)[0] == self._fence[0] and len(fence.group(1)) >= len(self._fence) \
-                        and not line.strip()[len(fence.group(1)):].strip():
+                if (
+                    fence
+                    and fence.group(1)[0] == self._fence[0]
+                    and len(fence.group(1)) >= len(self._fence)
+                    and not line.strip()[len(fence.group(1)) :].strip()
+                ):
                     self._fence = None
                     finished.append(self._cut(self._scan))
                 elif self.tail.count("\n", 0, self._scan) > MAX_LIVE_LINES or self._scan > MAX_LIVE_CHARS:
@@ -381,8 +395,14 @@ class LiveAnswerView(AnswerView):
     def start(self) -> None:
         from rich.live import Live
 
-        self._live = Live(_LazyMarkdown(self), console=self.console, refresh_per_second=12,
-                          transient=True, redirect_stdout=False, redirect_stderr=False)
+        self._live = Live(
+            _LazyMarkdown(self),
+            console=self.console,
+            refresh_per_second=12,
+            transient=True,
+            redirect_stdout=False,
+            redirect_stderr=False,
+        )
         self._live.start()
 
     def reasoning(self, text: str) -> None:

@@ -96,8 +96,14 @@ class SessionManager:
         if not isinstance(content, str):
             raise InvalidMessageError(f"Message content must be text, not {type(content).__name__}.")
         return self.store.add_message(
-            student_id, session_id, role, content,
-            model=model, reasoning=reasoning, interrupted=interrupted, usage=usage,
+            student_id,
+            session_id,
+            role,
+            content,
+            model=model,
+            reasoning=reasoning,
+            interrupted=interrupted,
+            usage=usage,
         )
 
     def new_session(self, student_id: str, system_prompt: str, session_id: str | None = None) -> str:
@@ -174,8 +180,9 @@ class SessionManager:
 
     def save_summary(self, student_id: str, session_id: str, summary: str, through_before: int) -> None:
         """Store the summary of every message before id `through_before`, and start the window there."""
-        self.store.set_window(student_id, session_id, through_before, summary=summary,
-                              summary_through=through_before - 1)
+        self.store.set_window(
+            student_id, session_id, through_before, summary=summary, summary_through=through_before - 1
+        )
         self._windows.pop((student_id, session_id), None)
 
     def compact_range(self, student_id: str, session_id: str) -> tuple[int, int] | None:

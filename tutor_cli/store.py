@@ -85,9 +85,7 @@ def _create_sessions_and_messages(conn: sqlite3.Connection) -> None:
             UNIQUE (student_id, session_id)
         )"""
     )
-    conn.execute(
-        "CREATE INDEX sessions_by_recent_use ON sessions (student_id, updated_at DESC, id DESC)"
-    )
+    conn.execute("CREATE INDEX sessions_by_recent_use ON sessions (student_id, updated_at DESC, id DESC)")
     conn.execute(
         """CREATE TABLE messages (
             id INTEGER PRIMARY KEY,
@@ -213,8 +211,14 @@ class Store:
 
     def _message_record(self, row: tuple) -> MessageRecord:
         return MessageRecord(
-            id=row[0], role=row[1], content=self._out(row[2]), created_at=row[3], model=row[4],
-            reasoning=self._out(row[5]), interrupted=bool(row[6]), usage=_usage(row[7:]),
+            id=row[0],
+            role=row[1],
+            content=self._out(row[2]),
+            created_at=row[3],
+            model=row[4],
+            reasoning=self._out(row[5]),
+            interrupted=bool(row[6]),
+            usage=_usage(row[7:]),
         )
 
     def schema_version(self) -> int:
@@ -222,8 +226,7 @@ class Store:
 
     def _session_pk(self, conn: sqlite3.Connection, student_id: str, session_id: str) -> int:
         row = self._run(
-                conn,
-            "SELECT id FROM sessions WHERE student_id = ? AND session_id = ?", (student_id, session_id)
+            conn, "SELECT id FROM sessions WHERE student_id = ? AND session_id = ?", (student_id, session_id)
         ).fetchone()
         if row is None:
             raise SessionNotFoundError(student_id, session_id)
@@ -237,7 +240,7 @@ class Store:
         with self._transaction() as conn:
             try:
                 self._run(
-                conn,
+                    conn,
                     "INSERT INTO sessions (student_id, session_id, system_prompt, created_at, updated_at)"
                     " VALUES (?, ?, ?, ?, ?)",
                     (student_id, session_id, self._in(system_prompt), now, now),
@@ -263,8 +266,7 @@ class Store:
         with self._reading() as conn:
             rows = self._run(
                 conn,
-                f"SELECT {_SESSION_COLUMNS} FROM sessions s {where}"
-                " ORDER BY updated_at DESC, id DESC",
+                f"SELECT {_SESSION_COLUMNS} FROM sessions s {where} ORDER BY updated_at DESC, id DESC",
                 args,
             ).fetchall()
             return [self._session_record(row) for row in rows]
@@ -322,17 +324,28 @@ class Store:
                 " model = coalesce(?, model) WHERE id = ?",
                 (now, model, pk),
             )
-            return self._insert_message(conn, pk, student_id, (
-                role, self._in(content), now, model, self._in(reasoning), int(interrupted), message_tokens(content),
-                *(usage.get(name) for name in USAGE_FIELDS)))
+            return self._insert_message(
+                conn,
+                pk,
+                student_id,
+                (
+                    role,
+                    self._in(content),
+                    now,
+                    model,
+                    self._in(reasoning),
+                    int(interrupted),
+                    message_tokens(content),
+                    *(usage.get(name) for name in USAGE_FIELDS),
+                ),
+            )
 
     def get_messages(self, student_id: str, session_id: str) -> list[MessageRecord]:
         """Every message of the session, oldest first; SessionNotFoundError if missing."""
         with self._reading() as conn:
             pk = self._session_pk(conn, student_id, session_id)
             rows = self._run(
-                conn,
-                f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE session_pk = ? ORDER BY id", (pk,)
+                conn, f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE session_pk = ? ORDER BY id", (pk,)
             ).fetchall()
             return [self._message_record(row) for row in rows]
 
@@ -344,8 +357,7 @@ class Store:
             pk = self._session_pk(conn, student_id, session_id)
             rows = self._run(
                 conn,
-                "SELECT id, role, content, tokens FROM messages WHERE session_pk = ? AND id > ? AND id < ?"
-                " ORDER BY id",
+                "SELECT id, role, content, tokens FROM messages WHERE session_pk = ? AND id > ? AND id < ? ORDER BY id",
                 (pk, after_id, before_id if before_id is not None else 2**62),
             ).fetchall()
             return [(row[0], row[1], self._out(row[2]), row[3]) for row in rows]
@@ -370,7 +382,11 @@ class Store:
             upper = rows[-1][0]
 
     def set_window(
-        self, student_id: str, session_id: str, start_id: int, summary: str | None = None,
+        self,
+        student_id: str,
+        session_id: str,
+        start_id: int,
+        summary: str | None = None,
         summary_through: int | None = None,
     ) -> None:
         """Move the window's start (and, when given, store the summary of what it left behind)."""
@@ -378,8 +394,11 @@ class Store:
             pk = self._session_pk(conn, student_id, session_id)
             self._run(conn, "UPDATE sessions SET window_start = ? WHERE id = ?", (start_id, pk))
             if summary is not None:
-                self._run(conn, "UPDATE sessions SET summary = ?, summary_through = ? WHERE id = ?",
-                             (summary, summary_through or 0, pk))
+                self._run(
+                    conn,
+                    "UPDATE sessions SET summary = ?, summary_through = ? WHERE id = ?",
+                    (summary, summary_through or 0, pk),
+                )
 
     def set_token_scale(self, student_id: str, session_id: str, scale: float) -> None:
         """Remember how many server tokens one estimated token is, for this session."""
@@ -423,7 +442,6 @@ class Store:
                 f" WHERE {' AND '.join(conditions)} GROUP BY s.id, m.model, peak",
                 args,
             ).fetchall()
-
 
 
 class SQLiteStore(Store):
@@ -544,9 +562,7 @@ _PEAK_SQL = (
     "(CAST(strftime('%w', m.created_at, 'unixepoch') AS INTEGER) BETWEEN 1 AND 5"
     " AND CAST(strftime('%H', m.created_at, 'unixepoch') AS INTEGER) IN (1, 2, 3, 6, 7, 8, 9))"
 )
-_MESSAGE_COLUMNS = "id, role, content, created_at, model, reasoning, interrupted, " + ", ".join(
-    USAGE_FIELDS
-)
+_MESSAGE_COLUMNS = "id, role, content, created_at, model, reasoning, interrupted, " + ", ".join(USAGE_FIELDS)
 
 
 def _usage(values: tuple[int | None, ...]) -> dict[str, int]:

@@ -162,12 +162,18 @@ class PostgresStore(Store):
                 self.migrate()
             version = self.schema_version()
             if version < len(MIGRATIONS):
-                raise StoreError(self.path, "the class database is not set up for this tutor "
-                                 f"(schema {version} of {len(MIGRATIONS)}); the administrator must run "
-                                 "`tutor db migrate`.")
+                raise StoreError(
+                    self.path,
+                    "the class database is not set up for this tutor "
+                    f"(schema {version} of {len(MIGRATIONS)}); the administrator must run "
+                    "`tutor db migrate`.",
+                )
             if version > len(MIGRATIONS):
-                raise StoreError(self.path, f"the class database has schema version {version}, newer than this "
-                                 "tutor understands; upgrade tutor.")
+                raise StoreError(
+                    self.path,
+                    f"the class database has schema version {version}, newer than this "
+                    "tutor understands; upgrade tutor.",
+                )
             self.identity = self._identity()
         except BaseException:
             self._conn.close()
@@ -206,14 +212,18 @@ class PostgresStore(Store):
             who = getattr(self, "identity", None)
             if who is not None and who.kind == "teacher":
                 raise TutorError("Teachers can read every student's sessions but not change them.") from None
-            raise TutorError(f"The class database does not allow this for {who.name if who else 'you'!r} "
-                             f"({str(error).splitlines()[0]}).") from None
+            raise TutorError(
+                f"The class database does not allow this for {who.name if who else 'you'!r} "
+                f"({str(error).splitlines()[0]})."
+            ) from None
         except errors.UndefinedTable:
-            raise StoreError(self.path, "the class database is not set up; the administrator must run "
-                             "`tutor db migrate`.") from None
+            raise StoreError(
+                self.path, "the class database is not set up; the administrator must run `tutor db migrate`."
+            ) from None
         except self._psycopg.OperationalError as error:
-            raise StoreError(self.path, f"the connection to the class database failed ({str(error).strip()}).") \
-                from None
+            raise StoreError(
+                self.path, f"the connection to the class database failed ({str(error).strip()})."
+            ) from None
 
     @contextmanager
     def _transaction(self) -> Iterator[Any]:
@@ -244,14 +254,17 @@ class PostgresStore(Store):
                         "CREATE TABLE IF NOT EXISTS schema_migrations ("
                         " version integer PRIMARY KEY, name text NOT NULL, applied_at double precision NOT NULL)"
                     )
-                    version = int(self._conn.execute(
-                        "SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0])
+                    version = int(
+                        self._conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0]
+                    )
                     if version >= len(MIGRATIONS):
                         return version
                     name, apply = MIGRATIONS[version]
                     apply(self._conn)
-                    self._conn.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (%s, %s, %s)",
-                                       (version + 1, name, time.time()))
+                    self._conn.execute(
+                        "INSERT INTO schema_migrations (version, name, applied_at) VALUES (%s, %s, %s)",
+                        (version + 1, name, time.time()),
+                    )
 
     def add_member(self, name: str, password: str, group: str) -> None:
         """Create (or update) a login role in the student or teacher group."""
@@ -272,7 +285,8 @@ class PostgresStore(Store):
 
     def _identity(self) -> Identity:
         name, superuser = self._conn.execute(
-            "SELECT current_user, rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()
+            "SELECT current_user, rolsuper FROM pg_roles WHERE rolname = current_user"
+        ).fetchone()
         if not superuser:
             row = self._conn.execute(
                 "SELECT pg_has_role(current_user, %s, 'MEMBER'), pg_has_role(current_user, %s, 'MEMBER')",
