@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests import pg_server  # noqa: E402
 from tutor_cli import SessionManager  # noqa: E402
-from tutor_cli.store_postgres import STUDENT_GROUP, PostgresStore  # noqa: E402
+from tutor_cli.store.postgres import STUDENT_GROUP, PostgresStore  # noqa: E402
 
 
 def _student(location: str, name: str, per_student: int, ready, results) -> None:

@@ -42,7 +42,8 @@ def fill(manager: SessionManager, session: str, count: int) -> None:
             pk = conn.execute("SELECT id FROM sessions WHERE session_id = ?", (session,)).fetchone()[0]
             texts = [f"message {done + i} " * 10 for i in range(batch)]
             conn.executemany(
-                "INSERT INTO messages (session_pk, role, content, created_at, tokens) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO messages (session_pk, student_id, role, content, created_at, tokens)"
+                " VALUES (?, 'ada', ?, ?, ?, ?)",
                 [
                     (pk, "user" if (done + i) % 2 == 0 else "assistant", text, time.time(), message_tokens(text))
                     for i, text in enumerate(texts)

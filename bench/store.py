@@ -54,7 +54,8 @@ def main() -> None:
                 with store._transaction() as conn:
                     pk = conn.execute("SELECT id FROM sessions WHERE session_id = 'long'").fetchone()[0]
                     conn.executemany(
-                        "INSERT INTO messages (session_pk, role, content, created_at) VALUES (?, ?, ?, ?)",
+                        "INSERT INTO messages (session_pk, student_id, role, content, created_at)"
+                        " VALUES (?, 'ada', ?, ?, ?)",
                         [
                             (pk, "user" if i % 2 == 0 else "assistant", f"filler {i} " * 20, time.time())
                             for i in range(999)

@@ -205,7 +205,7 @@ def pg_url(postgres_cluster: str) -> str:
 
     import psycopg
 
-    from tutor_cli.store_postgres import PostgresStore
+    from tutor_cli.store.postgres import PostgresStore
 
     name = "t_" + _secrets.token_hex(6)
     with psycopg.connect(postgres_cluster, autocommit=True) as admin:

@@ -19,7 +19,7 @@ def test_ask_prints_plain_text_to_a_pipe_and_stores_the_turn(run_tutor, api_env,
     sessions = json.loads(run_tutor("sessions", "-f", "json").stdout)
     assert len(sessions) == 1 and sessions[0]["message_count"] == 2
     with SessionManager(home / "tutor.db") as manager:
-        messages = manager.messages("ada", sessions[0]["session_id"])
+        messages = manager.store.get_messages("ada", sessions[0]["session_id"])
     assert messages[0].content == "What is red?"
     assert messages[1].content.startswith("# Title") and messages[1].usage["prompt_tokens"] > 0
 

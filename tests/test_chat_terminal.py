@@ -14,8 +14,8 @@ from tutor_cli import SessionManager
 
 def stored(home: Path, student: str = "ada") -> list:
     with SessionManager(home / "tutor.db") as manager:
-        latest = manager.latest_session(student)
-        return manager.messages(student, latest.session_id)
+        latest = manager.store.latest_session(student)
+        return manager.store.get_messages(student, latest.session_id)
 
 
 def roles(request: dict) -> list[str]:
@@ -263,7 +263,7 @@ def test_slash_commands(terminal, fake_server, home) -> None:
     body = fake_server.chat_requests[0]["body"]
     assert body["model"] == "deepseek-v4-pro" and body["thinking"] == {"type": "enabled"}
     with SessionManager(home / "tutor.db") as manager:
-        assert len(manager.list_sessions("ada")) == 2
+        assert len(manager.store.list_sessions("ada")) == 2
 
 
 def test_thinking_is_shown_above_the_answer_never_sent_back_or_stored_as_content(terminal, fake_server, home) -> None:

@@ -50,10 +50,10 @@ def test_a_300_turn_session_is_answered_through_ask_and_the_limit_is_learned(
     assert len(requests) == 2  # the refused one, then the trimmed one
     assert_valid_window(requests[-1], "What did we cover?")
     with SessionManager(home / "tutor.db") as manager:
-        assert manager.learned_limit("deepseek-flash") == LIMIT
-        record = manager.session_info("ada", "long")
+        assert manager.store.learned_limit("deepseek-flash") == LIMIT
+        record = manager.store.get_session("ada", "long")
         assert record.window_start > 0 and record.summary  # what was dropped is summarised
-        assert manager.session_info("ada", "long").message_count == 602  # every turn is kept
+        assert manager.store.get_session("ada", "long").message_count == 602  # every turn is kept
     # The next run knows the limit: one request, no refusal.
     before = len(fake_server.chat_requests)
     assert run_tutor("ask", "--session", "long", "And next?").returncode == 0
@@ -67,7 +67,7 @@ def test_an_unknown_models_limit_is_learned_from_the_400(run_tutor, api_env, fak
     result = run_tutor("ask", "--session", "long", "--model", "local-tutor-7b", "Hello?")
     assert result.returncode == 0, result.stderr
     with SessionManager(home / "tutor.db") as manager:
-        assert manager.learned_limit("local-tutor-7b") == LIMIT
+        assert manager.store.learned_limit("local-tutor-7b") == LIMIT
     assert_valid_window(answer_requests(fake_server)[-1], "Hello?")
 
 
@@ -93,7 +93,7 @@ def test_a_failing_summary_call_still_gets_an_answer(run_tutor, api_env, fake_se
     assert result.stdout == "Answer to: Still there?\n"
     assert_valid_window(answer_requests(fake_server)[-1], "Still there?")
     with SessionManager(home / "tutor.db") as manager:
-        assert manager.session_info("ada", "long").summary is None
+        assert manager.store.get_session("ada", "long").summary is None
 
 
 def test_consecutive_asks_after_a_trim_keep_the_prefix(run_tutor, api_env, fake_server, home) -> None:

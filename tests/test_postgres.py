@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from tutor_cli import SessionManager, SessionNotFoundError, StoreError, TutorError
-from tutor_cli.store_postgres import STUDENT_GROUP, TEACHER_GROUP, PostgresStore, decode_text, encode_text
+from tutor_cli.store.postgres import STUDENT_GROUP, TEACHER_GROUP, PostgresStore, decode_text, encode_text
 
 
 def as_user(url: str, user: str, password: str) -> str:
@@ -69,17 +69,17 @@ def test_a_student_cannot_read_list_change_or_delete_anothers_sessions(classroom
     with SessionManager(urls["ada"]) as ada:
         assert ada.get_session(bob_id, "homework") is None
         assert ada.get_conversation(bob_id, "homework") == []
-        assert ada.list_sessions(bob_id) == []
-        assert [s.student_id for s in ada.list_sessions(None)] == [ada_id]
+        assert ada.store.list_sessions(bob_id) == []
+        assert [s.student_id for s in ada.store.list_sessions(None)] == [ada_id]
         with pytest.raises(SessionNotFoundError):
             ada.add_message(bob_id, "homework", "user", "injected")
         with pytest.raises(SessionNotFoundError):
-            ada.delete_session(bob_id, "homework")
+            ada.store.delete_session(bob_id, "homework")
         with pytest.raises(TutorError):
             ada.create_session(bob_id, "planted", "pretending to be bob")
     with SessionManager(urls["bob"]) as bob:
         assert bob.get_conversation(bob_id, "homework")[1:] == [{"role": "user", "content": "secret question of bob"}]
-        assert [s.session_id for s in bob.list_sessions(bob_id)] == ["homework"]
+        assert [s.session_id for s in bob.store.list_sessions(bob_id)] == ["homework"]
 
 
 def test_raw_sql_with_a_students_own_credentials_sees_only_their_rows(classroom) -> None:
@@ -136,14 +136,14 @@ def test_psql_with_a_students_credentials_cannot_see_another_student(classroom) 
 def test_the_teacher_reads_every_student_and_writes_nothing(classroom) -> None:
     names, urls = classroom
     with SessionManager(urls["tess"]) as tess:
-        assert {s.student_id for s in tess.list_sessions(None)} == {names["ada"], names["bob"]}
+        assert {s.student_id for s in tess.store.list_sessions(None)} == {names["ada"], names["bob"]}
         assert tess.get_conversation(names["bob"], "homework")[1]["content"] == "secret question of bob"
         with pytest.raises(TutorError, match="Teachers can read"):
             tess.add_message(names["bob"], "homework", "assistant", "teacher edit")
         with pytest.raises(TutorError, match="Teachers can read"):
             tess.create_session(names["tess"], "own", "p")
         with pytest.raises(TutorError, match="Teachers can read"):
-            tess.delete_session(names["ada"], "homework")
+            tess.store.delete_session(names["ada"], "homework")
     with psycopg.connect(urls["tess"], autocommit=True) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
         conn.execute("UPDATE messages SET content = 'x'")
 
@@ -196,9 +196,9 @@ def test_the_request_window_and_usage_work_on_postgres(pg_url: str) -> None:
                 usage={"prompt_tokens": 100, "completion_tokens": 10, "cache_hit_tokens": 60, "cache_miss_tokens": 40},
             )
         manager.add_message("ada", "long", "user", "newest")
-        request = manager.build_request("ada", "long", window_tokens=8_000)
+        request = manager.window.build("ada", "long", window_tokens=8_000)
         assert request.messages[0]["content"] == "system" and request.messages[-1]["content"] == "newest"
-        assert request.dropped is not None and manager.session_info("ada", "long").window_start > 0
+        assert request.dropped is not None and manager.store.get_session("ada", "long").window_start > 0
         from tutor_cli.pricing import PriceTable
 
         totals = manager.session_totals(PriceTable(), "ada", "long")

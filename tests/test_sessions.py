@@ -171,20 +171,20 @@ def test_sessions_are_listed_most_recently_used_first(manager) -> None:
     for name in ("old", "middle", "new"):
         manager.create_session("ada", name, "p")
     manager.add_message("ada", "old", "user", "bump")
-    assert [s.session_id for s in manager.list_sessions("ada")] == ["old", "new", "middle"]
-    assert manager.latest_session("ada").session_id == "old"
-    assert manager.list_sessions("nobody") == []
+    assert [s.session_id for s in manager.store.list_sessions("ada")] == ["old", "new", "middle"]
+    assert manager.store.latest_session("ada").session_id == "old"
+    assert manager.store.list_sessions("nobody") == []
 
 
 def test_deleting_a_session_removes_it_and_its_messages_only(manager) -> None:
     manager.create_session("ada", "a", "p")
     manager.create_session("ada", "b", "p")
     manager.add_message("ada", "a", "user", "x")
-    manager.delete_session("ada", "a")
+    manager.store.delete_session("ada", "a")
     assert manager.get_session("ada", "a") is None
     assert manager.get_session("ada", "b") is not None
     with pytest.raises(SessionNotFoundError):
-        manager.delete_session("ada", "a")
+        manager.store.delete_session("ada", "a")
 
 
 def test_last_question_knows_whether_it_was_answered(manager) -> None:

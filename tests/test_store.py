@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tutor_cli import SessionManager, StoreError
-from tutor_cli.store import APPLICATION_ID, MIGRATIONS, SQLiteStore, apply_migrations
+from tutor_cli.store import APPLICATION_ID, MIGRATIONS, Migration, SQLiteStore, apply_migrations
 
 HELPER = Path(__file__).parent / "helpers" / "append_messages.py"
 
@@ -49,6 +49,7 @@ EXPECTED_SCHEMA = {
         "cache_hit_tokens",
         "cache_miss_tokens",
         "tokens",
+        "student_id",
     ],
     "model_limits": ["model", "context_tokens", "learned_at"],
 }
@@ -71,7 +72,7 @@ def test_a_new_store_has_the_expected_schema_version_and_pragmas(tmp_path: Path)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
     assert conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
     names = [row[0] for row in conn.execute("SELECT name FROM schema_migrations ORDER BY version")]
-    assert names == [name for name, _ in MIGRATIONS]
+    assert names == [step.name for step in MIGRATIONS]
     indexes = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert {"sessions_by_recent_use", "messages_window"} <= indexes
     plan = " ".join(
@@ -100,7 +101,7 @@ def test_a_version_1_store_is_migrated_with_its_data_and_token_counts(tmp_path: 
         assert manager.get_conversation("ada", "old")[1]["content"] == "an old question about fractions"
         assert manager.store.schema_version() == len(MIGRATIONS)
         assert manager.store.get_turns("ada", "old")[0][3] > 4
-        assert manager.session_info("ada", "old").window_start == 0
+        assert manager.store.get_session("ada", "old").window_start == 0
 
 
 def test_a_failing_migration_leaves_the_previous_schema_intact(tmp_path: Path) -> None:
@@ -113,7 +114,7 @@ def test_a_failing_migration_leaves_the_previous_schema_intact(tmp_path: Path) -
 
     conn = sqlite3.connect(path, isolation_level=None)
     with pytest.raises(RuntimeError):
-        apply_migrations(conn, [*MIGRATIONS, ("broken", broken)])
+        apply_migrations(conn, [*MIGRATIONS, Migration("broken", broken, broken)])
     assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
     assert "half_done" not in schema_of(path)
     conn.close()
@@ -179,7 +180,7 @@ def test_six_processes_appending_at_once_lose_nothing_and_keep_their_order(tmp_p
         assert writer.wait(timeout=120) == 0
     with SessionManager(path) as manager:
         contents = [m["content"] for m in manager.get_session("ada", "shared")["messages"]]
-        assert manager.session_info("ada", "shared").message_count == 900
+        assert manager.store.get_session("ada", "shared").message_count == 900
     assert len(contents) == 900
     for n in range(6):
         mine = [c for c in contents if c.startswith(f"w{n}:")]
@@ -197,8 +198,8 @@ def test_a_process_killed_mid_write_leaves_the_store_sound(tmp_path: Path) -> No
         assert writer.stdout.readline().strip() == "ready"
         with SessionManager(path) as watcher:  # let it write at least once, then kill it mid-stream
             deadline = time.monotonic() + 20
-            before = watcher.session_info("ada", "shared").message_count
-            while watcher.session_info("ada", "shared").message_count == before and time.monotonic() < deadline:
+            before = watcher.store.get_session("ada", "shared").message_count
+            while watcher.store.get_session("ada", "shared").message_count == before and time.monotonic() < deadline:
                 time.sleep(0.005)
         time.sleep(delay)
         writer.send_signal(signal.SIGKILL)
@@ -250,4 +251,4 @@ def test_many_first_opens_at_once_all_succeed(tmp_path: Path) -> None:
         thread.join()
     assert errors == []
     with SessionManager(tmp_path / "shared.db") as manager:
-        assert len(manager.list_sessions(None)) == 60
+        assert len(manager.store.list_sessions(None)) == 60

@@ -14,11 +14,10 @@ from typing import TYPE_CHECKING
 
 from tutor_cli.client import Answer, ChatClient, ContextOverflowError
 from tutor_cli.config import shipped_system_prompt
-from tutor_cli.context import clip_to_tokens, context_window, summary_limit
 from tutor_cli.errors import APIError, StreamDroppedError, TutorError
 from tutor_cli.pricing import PriceTable, UsageTotals
 from tutor_cli.render import AnswerView
-from tutor_cli.sessions import Request, SessionManager
+from tutor_cli.sessions import SessionManager
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -38,12 +37,6 @@ class Conversation:
     context_override: int | None = None  # TUTOR_CONTEXT_TOKENS
     notify: Callable[[str], None] = field(default=lambda text: None)
 
-    def window_tokens(self) -> int:
-        """The model's context window: override, else learned from a server, else the table."""
-        return context_window(
-            self.model, override=self.context_override, learned=self.manager.learned_limit(self.model)
-        )
-
 
 def ask(conversation: Conversation, question: str | None, view: AnswerView) -> Answer:
     """One turn: store the question, send the window, stream the answer into `view`, store it.
@@ -60,7 +53,7 @@ def ask(conversation: Conversation, question: str | None, view: AnswerView) -> A
     view.start()
     try:
         for attempt in range(2):
-            request = _prepare(conversation)
+            request = manager.window.prepare(conversation)
             try:
                 for delta in conversation.client.stream(
                     request.messages, conversation.model, thinking=conversation.thinking, answer=answer
@@ -73,9 +66,9 @@ def ask(conversation: Conversation, question: str | None, view: AnswerView) -> A
             except ContextOverflowError as error:
                 if attempt == 1:
                     raise
-                manager.learn_limit(conversation.model, error.limit)
+                manager.store.learn_limit(conversation.model, error.limit)
                 if error.requested_messages:
-                    manager.calibrate(student, session, request.estimated_tokens, error.requested_messages)
+                    manager.window.calibrate(student, session, request.estimated_tokens, error.requested_messages)
     except KeyboardInterrupt:
         view.finish("(stopped)")
         _keep_partial(conversation, answer)
@@ -97,71 +90,9 @@ def ask(conversation: Conversation, question: str | None, view: AnswerView) -> A
         usage=answer.usage,
     )
     if answer.usage.get("prompt_tokens"):
-        manager.calibrate(student, session, request.estimated_tokens, answer.usage["prompt_tokens"])
+        manager.window.calibrate(student, session, request.estimated_tokens, answer.usage["prompt_tokens"])
     view.finish()
     return answer
-
-
-def _prepare(conversation: Conversation) -> Request:
-    """The request for this turn; when turns just left the window, try to summarise them first."""
-    c = conversation
-    request = c.manager.build_request(c.student_id, c.session_id, c.window_tokens())
-    if request.dropped is not None:
-        after_id, before_id = request.dropped
-        if summarise(c, after_id, before_id):
-            request = c.manager.build_request(c.student_id, c.session_id, c.window_tokens())
-    return request
-
-
-SUMMARY_INSTRUCTIONS = (
-    "You keep notes for a tutor. From the earlier notes and the conversation below, write short notes "
-    "for the tutor who will continue this session: what the student is working on, what they have "
-    "understood, what they struggled with, and anything they asked the tutor to remember. At most 200 "
-    "words, in the language of the conversation, as a few Markdown bullet points."
-)
-SUMMARY_INPUT_SHARE = 0.5  # of the context window, at most, for the turns being summarised
-
-
-def summarise(conversation: Conversation, after_id: int, before_id: int) -> bool:
-    """Summarise the earlier notes plus the turns between the ids and store the result.
-
-    Returns False (and stores nothing) when the summary call fails: trimming alone still answers.
-    """
-    c = conversation
-    record = c.manager.session_info(c.student_id, c.session_id)
-    window = c.window_tokens()
-    max_tokens = int(min(window * SUMMARY_INPUT_SHARE, 200_000) / ((record.token_scale if record else None) or 1.0))
-    turns = c.manager.turns_between(c.student_id, c.session_id, after_id, before_id, max_tokens)
-    if not turns:
-        return False
-    earlier = record.summary if record and record.summary else "(none)"
-    transcript = "\n\n".join(f"{'Student' if role == 'user' else 'Tutor'}: {content}" for role, content in turns)
-    messages = [
-        {"role": "system", "content": SUMMARY_INSTRUCTIONS},
-        {"role": "user", "content": f"Earlier notes:\n{earlier}\n\nConversation:\n{transcript}"},
-    ]
-    c.notify("Summarising earlier turns so the tutor remembers them…")
-    try:
-        summary = Answer()
-        for _ in c.client.stream(messages, c.model, thinking=c.thinking, answer=summary):
-            pass
-    except APIError:
-        c.notify("Could not summarise the earlier turns; answering from the recent ones.")
-        return False
-    if not summary.content.strip():
-        return False
-    text = clip_to_tokens(summary.content.strip(), summary_limit(window))  # a rambling summary must not crowd out turns
-    c.manager.save_summary(c.student_id, c.session_id, text, before_id)
-    return True
-
-
-def compact(conversation: Conversation) -> bool | None:
-    """/compact: summarise everything before the latest turn now. None when there is nothing to do."""
-    c = conversation
-    span = c.manager.compact_range(c.student_id, c.session_id)
-    if span is None:
-        return None
-    return summarise(c, *span)
 
 
 def _keep_partial(conversation: Conversation, answer: Answer) -> None:
@@ -336,7 +267,8 @@ class Repl:
         c = self.conversation
         totals = c.manager.usage_totals(self.prices, c.student_id)
         sessions = [
-            (s, totals.get((s.student_id, s.session_id), UsageTotals())) for s in c.manager.list_sessions(c.student_id)
+            (s, totals.get((s.student_id, s.session_id), UsageTotals()))
+            for s in c.manager.store.list_sessions(c.student_id)
         ]
         print_sessions_table(self.console, sessions, c.student_id)
 
@@ -344,11 +276,13 @@ class Repl:
         from tutor_cli.render import Transcript, print_transcript
 
         c = self.conversation
-        record = c.manager.session_info(c.student_id, c.session_id)
+        record = c.manager.store.get_session(c.student_id, c.session_id)
         if record is not None:
             print_transcript(
                 self.console,
-                Transcript(record, c.manager.messages(c.student_id, c.session_id), self._totals(), self.prices),
+                Transcript(
+                    record, c.manager.store.iter_messages(c.student_id, c.session_id), self._totals(), self.prices
+                ),
             )
 
     def _usage(self, _: str) -> None:
@@ -366,7 +300,7 @@ class Repl:
         )
 
     def _compact(self, _: str) -> None:
-        result = compact(self.conversation)
+        result = self.conversation.manager.window.compact(self.conversation)
         if result is None:
             self._notice("Nothing to compact yet: the earlier turns are already summarised or there are none.")
         elif result:
@@ -414,7 +348,7 @@ class Repl:
 
     def _greet(self) -> None:
         c = self.conversation
-        record = c.manager.session_info(c.student_id, c.session_id)
+        record = c.manager.store.get_session(c.student_id, c.session_id)
         messages = record.message_count if record else 0
         state = f"resumed, {messages} messages" if messages else "new"
         self._notice(

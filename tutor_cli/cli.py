@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
@@ -91,27 +91,9 @@ def _settings() -> Settings:
 
 
 def _student(settings: Settings, option: str | None, manager: SessionManager, *, writing: bool) -> str:
-    """Whose sessions: --student, else TUTOR_STUDENT, else the login name. In a class database the
-    connection's role decides: a student is always themselves, a teacher names whom to read."""
-    identity = getattr(manager.store, "identity", None)
-    if identity is not None and identity.kind == "student":
-        if option is not None and option != identity.name:
-            raise ConfigError(
-                f"In the class database you are signed in as {identity.name!r}; you cannot use --student {option!r}."
-            )
-        return identity.name
-    if identity is not None and identity.kind == "teacher":
-        if writing:
-            raise ConfigError(
-                "Teachers can read every student's sessions but not change them; "
-                "sign in with a student's account to chat."
-            )
-        if option is None:
-            raise ConfigError("As a teacher, name the student with --student NAME (or use --all-students).")
-    student = option if option is not None else settings.student
-    if not student.strip():
-        raise typer.BadParameter("the student id must not be empty", param_hint="--student")
-    return student
+    """Whose sessions: --student, else TUTOR_STUDENT, else the login name (the class rule decides
+    in a class database: `SessionManager.resolve_student`)."""
+    return manager.resolve_student(option, settings.student, writing=writing)
 
 
 def open_manager(settings: Settings) -> SessionManager:
@@ -137,7 +119,7 @@ def _transcript(settings: Settings, manager: SessionManager, record: SessionReco
     table = prices(settings)
     return Transcript(
         record,
-        manager.messages(record.student_id, record.session_id),
+        manager.store.iter_messages(record.student_id, record.session_id),
         manager.session_totals(table, record.student_id, record.session_id),
         table,
     )
@@ -235,23 +217,24 @@ def show_command(
     from tutor_cli import render
 
     settings = _settings()
+    on_terminal = sys.stdout.isatty()
     with open_manager(settings) as manager:
         student_id = _student(settings, student, manager, writing=False)
-        record = manager.session_info(student_id, session)
+        record = manager.store.get_session(student_id, session)
         if record is None:
             from tutor_cli.errors import SessionNotFoundError
 
             raise SessionNotFoundError(student_id, session)
         transcript = _transcript(settings, manager, record)
-    on_terminal = sys.stdout.isatty()
-    if format is TranscriptFormat.json:
-        _write(render.transcript_json(transcript) + "\n")
-    elif format is TranscriptFormat.markdown:
-        _write(render.transcript_markdown(transcript, safe=on_terminal))
-    elif format is TranscriptFormat.text or not on_terminal:
-        _write(render.transcript_text(transcript, safe=on_terminal))
-    else:
-        render.print_transcript(render.make_console(), transcript)
+        # Written while the messages are read, batch by batch: memory stays flat however long.
+        if format is TranscriptFormat.json:
+            _write_all(render.transcript_json(transcript))
+        elif format is TranscriptFormat.markdown:
+            _write_all(render.transcript_markdown(transcript, safe=on_terminal))
+        elif format is TranscriptFormat.text or not on_terminal:
+            _write_all(render.transcript_text(transcript, safe=on_terminal))
+        else:
+            render.print_transcript(render.make_console(), transcript)
 
 
 @app.command(
@@ -278,7 +261,7 @@ def sessions_command(
     settings = _settings()
     with open_manager(settings) as manager:
         student_id = None if all_students else _student(settings, student, manager, writing=False)
-        sessions = _with_totals(settings, manager, manager.list_sessions(student_id), student_id)
+        sessions = _with_totals(settings, manager, manager.store.list_sessions(student_id), student_id)
     if format is ListFormat.json:
         _write(render.sessions_json(sessions) + "\n")
     elif not sessions:
@@ -300,7 +283,7 @@ def delete_command(
     settings = _settings()
     with open_manager(settings) as manager:
         student_id = _student(settings, student, manager, writing=True)
-        record = manager.session_info(student_id, session)
+        record = manager.store.get_session(student_id, session)
         if record is None:
             from tutor_cli.errors import SessionNotFoundError
 
@@ -310,7 +293,7 @@ def delete_command(
             if not _confirm(question):
                 typer.echo("Nothing was deleted.", err=True)
                 raise typer.Exit(ExitStatus.FAILURE)
-        manager.delete_session(student_id, session)
+        manager.store.delete_session(student_id, session)
     typer.echo(f"Deleted session {session} of {student_id}.")
 
 
@@ -398,7 +381,7 @@ def chat_command(
         student_id = _student(settings, student, manager, writing=True)
         session_id = _choose_session(manager, console, student_id, session, continue_, prompt, system_prompt)
         conversation = _conversation(settings, manager, student_id, session_id, model, thinking, prompt)
-        manager.touch(student_id, session_id)
+        manager.store.touch_session(student_id, session_id)
         Repl(conversation, console, settings.history_path, prices=prices(settings), quiet=quiet).run()
 
 
@@ -417,11 +400,11 @@ def _choose_session(
 
     existing = None
     if continue_:
-        existing = manager.latest_session(student_id)
+        existing = manager.store.latest_session(student_id)
         if existing is None:
             print_notice(console, f"No earlier session for {student_id}; starting a new one.")
     elif session is not None:
-        existing = manager.session_info(student_id, session)
+        existing = manager.store.get_session(student_id, session)
     if existing is not None:
         if prompt_file is not None:
             print_notice(
@@ -469,7 +452,7 @@ def ask_command(
         raise typer.BadParameter("the question is empty", param_hint="QUESTION")
     with open_manager(settings) as manager:
         student_id = _student(settings, student, manager, writing=True)
-        if session is None or manager.session_info(student_id, session) is None:
+        if session is None or manager.store.get_session(student_id, session) is None:
             session = manager.new_session(student_id, shipped_system_prompt(), session)
         notices = make_console(stderr=True)
         conversation = _conversation(
@@ -531,7 +514,7 @@ def _class_store(settings: Settings) -> str:
 )
 def db_migrate_command() -> None:
     """Create or upgrade the class database's tables, roles and row-level security."""
-    from tutor_cli.store_postgres import MIGRATIONS, PostgresStore
+    from tutor_cli.store.postgres import MIGRATIONS, PostgresStore
 
     store = PostgresStore(_class_store(_settings()), migrate=True)
     try:
@@ -547,7 +530,7 @@ PasswordOption = Annotated[
 
 
 def _add_member(name: str, password: str | None, group: str, title: str) -> None:
-    from tutor_cli.store_postgres import PostgresStore
+    from tutor_cli.store.postgres import PostgresStore
 
     store = PostgresStore(_class_store(_settings()))
     try:
@@ -569,7 +552,7 @@ def add_student_command(
     password: PasswordOption = None,
 ) -> None:
     """Create a student account that can see and change only its own sessions."""
-    from tutor_cli.store_postgres import STUDENT_GROUP
+    from tutor_cli.store.postgres import STUDENT_GROUP
 
     _add_member(name, password, STUDENT_GROUP, "Student")
 
@@ -579,7 +562,7 @@ def add_teacher_command(
     name: Annotated[str, typer.Argument(help="The teacher's database user.")], password: PasswordOption = None
 ) -> None:
     """Create a teacher account that can read every student's sessions and change none."""
-    from tutor_cli.store_postgres import TEACHER_GROUP
+    from tutor_cli.store.postgres import TEACHER_GROUP
 
     _add_member(name, password, TEACHER_GROUP, "Teacher")
 
@@ -593,6 +576,13 @@ def _confirm(question: str) -> bool:
 
 def _write(text: str) -> None:
     sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def _write_all(pieces: Iterable[str]) -> None:
+    write = sys.stdout.write
+    for piece in pieces:
+        write(piece)
     sys.stdout.flush()
 
 

@@ -1,15 +1,24 @@
-"""The context budget: token estimates, models' context windows, and where a request's window starts.
+"""The context window, in one place: token estimates, models' context windows, where a request's
+window starts, the summary of what left it, and the request itself (`ContextWindow`).
 
-No I/O here: the store supplies rows, the chat supplies the model's answers.
+The estimates and budgets at the top are pure; `ContextWindow` reads and moves the window through
+the store it is given, and asks the model for summaries through the conversation's client.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING, Protocol
+
+from tutor_cli.errors import APIError, SessionNotFoundError
+
+if TYPE_CHECKING:
+    from tutor_cli.client import ChatClient
+    from tutor_cli.store import Store
 
 # Context windows in tokens. DeepSeek's current models have 1M; the retired names had 128K.
 CONTEXT_WINDOWS = {
@@ -127,3 +136,240 @@ def choose_start(rows_newest_first: Iterable[tuple[int, str, int]], budget: Budg
         if total > budget.limit:
             return start_in_target or newest_question
     return None
+
+
+# --- the request window: what of a session is sent, and why ----------------------------------
+
+
+def alternating(system_prompt: str, messages: list[tuple[str, str]]) -> list[dict[str, str]]:
+    """The system prompt, then user and assistant strictly alternating, each only role and content.
+
+    The store keeps every message as it happened; a question left unanswered (an API error, or
+    Ctrl-C before any text) is followed by another question, so consecutive messages of one role
+    are merged into one. Leading assistant messages (possible through the library) are skipped.
+    Reasoning is never part of what is sent.
+    """
+    request = [{"role": "system", "content": system_prompt}]
+    for role, content in messages:
+        if len(request) == 1 and role != "user":
+            continue
+        if request[-1]["role"] == role:
+            request[-1] = {"role": role, "content": request[-1]["content"] + "\n\n" + content}
+        else:
+            request.append({"role": role, "content": content})
+    return request
+
+
+SUMMARY_NOTE = "Notes on our earlier turns, which are no longer shown here in full:\n\n"
+SUMMARY_ACK = "Understood. I will keep these notes in mind."
+SUMMARY_INSTRUCTIONS = (
+    "You keep notes for a tutor. From the earlier notes and the conversation below, write short notes "
+    "for the tutor who will continue this session: what the student is working on, what they have "
+    "understood, what they struggled with, and anything they asked the tutor to remember. At most 200 "
+    "words, in the language of the conversation, as a few Markdown bullet points."
+)
+SUMMARY_INPUT_SHARE = 0.5  # of the context window, at most, for the turns being summarised
+
+
+def _summary_turns(summary: str | None) -> list[dict[str, str]]:
+    """The summary travels as a user/assistant pair right after the system prompt, which stays
+    byte-identical, and before the window, which starts with a question: alternation holds."""
+    if not summary:
+        return []
+    return [{"role": "user", "content": SUMMARY_NOTE + summary}, {"role": "assistant", "content": SUMMARY_ACK}]
+
+
+@dataclass
+class Request:
+    """A request ready to send, what it is estimated to cost, and what just left the window."""
+
+    messages: list[dict[str, str]]
+    estimated_tokens: int
+    dropped: tuple[int, int] | None = None  # (after id, before id) of turns to summarise
+
+
+class _Turns:
+    """The turns of a session's current window, as read so far: (id, role, content, tokens)."""
+
+    def __init__(self, start: int, turns: list[tuple[int, str, str, int]]) -> None:
+        self.start = start
+        self.turns = list(turns)
+        self.tokens = sum(turn[3] for turn in self.turns)
+
+    @property
+    def last_id(self) -> int:
+        return self.turns[-1][0] if self.turns else self.start - 1
+
+    def extend(self, turns: list[tuple[int, str, str, int]]) -> None:
+        self.turns.extend(turns)
+        self.tokens += sum(turn[3] for turn in turns)
+
+    def newest_first(self) -> Iterator[tuple[int, str, int]]:
+        return ((turn[0], turn[1], turn[3]) for turn in reversed(self.turns))
+
+    def cut(self, start: int) -> None:
+        self.start = start
+        self.turns = [turn for turn in self.turns if turn[0] >= start]
+        self.tokens = sum(turn[3] for turn in self.turns)
+
+
+class Asker(Protocol):
+    """What the window needs of a conversation to summarise: who, which session, which model."""
+
+    student_id: str
+    session_id: str
+    model: str
+    thinking: bool | None
+    context_override: int | None
+    client: ChatClient
+    notify: Callable[[str], None]
+
+
+class ContextWindow:
+    """Decides what of a session is sent: the one home of "why was turn 40 not sent?".
+
+    A request is the system prompt, the summary of turns that left the window (if any), then the
+    newest whole turns that fit, alternating and ending with the question. The window only moves
+    forward, in large steps (`choose_start`), so consecutive requests share their beginning and
+    DeepSeek's prefix cache keeps hitting; its start is kept in the store, so separate `tutor ask`
+    runs agree. Deciding reads only token counts; content is read only from the window's start,
+    and only what is new since the previous request.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        # Per session: the window's turns read so far, so each request reads only what is new.
+        self._turns: dict[tuple[str, str], _Turns] = {}
+
+    def tokens_for(self, model: str, override: int | None) -> int:
+        """The model's context window: override, else learned from a server, else the table."""
+        return context_window(model, override=override, learned=self.store.learned_limit(model))
+
+    def build(self, student_id: str, session_id: str, window_tokens: int | None) -> Request:
+        """What to send next, within `window_tokens` (None: no limit). Moves the stored window
+        start forward when the turns outgrow the window; `dropped` then names what left it."""
+        record = self.store.get_session(student_id, session_id)
+        key = (student_id, session_id)
+        if record is None:
+            self._turns.pop(key, None)
+            raise SessionNotFoundError(student_id, session_id)
+        prefix = _summary_turns(record.summary)
+        fixed = message_tokens(record.system_prompt) + sum(message_tokens(m["content"]) for m in prefix)
+        budget = None
+        if window_tokens is not None:
+            budget = Budget.for_window(window_tokens, fixed, record.token_scale or 1.0)
+        turns = self._turns.get(key)
+        new_start = None
+        if turns is None or turns.start != record.window_start:
+            if budget is not None:
+                rows = self.store.iter_window_newest_first(student_id, session_id, record.window_start)
+                new_start = choose_start(rows, budget)
+            start = new_start or record.window_start
+            turns = _Turns(start, self.store.get_turns(student_id, session_id, after_id=start - 1))
+        else:
+            turns.extend(self.store.get_turns(student_id, session_id, after_id=turns.last_id))
+            if budget is not None and turns.tokens > budget.limit:
+                new_start = choose_start(turns.newest_first(), budget)
+                if new_start is not None:
+                    turns.cut(new_start)
+        self._turns[key] = turns
+        dropped = None
+        if new_start is not None and new_start > record.window_start:
+            self.store.set_window(student_id, session_id, new_start)
+            dropped = (record.summary_through, new_start)
+        messages = alternating(record.system_prompt, [(role, content) for _, role, content, _ in turns.turns])
+        messages[1:1] = prefix
+        return Request(messages=messages, estimated_tokens=fixed + turns.tokens, dropped=dropped)
+
+    def prepare(self, asker: Asker) -> Request:
+        """The request for this turn; when turns just left the window, try to summarise them first."""
+        window = self.tokens_for(asker.model, asker.context_override)
+        request = self.build(asker.student_id, asker.session_id, window)
+        if request.dropped is not None and self.summarise(asker, *request.dropped):
+            request = self.build(asker.student_id, asker.session_id, window)
+        return request
+
+    def summarise(self, asker: Asker, after_id: int, before_id: int) -> bool:
+        """Summarise the earlier notes plus the turns between the ids and store the result.
+
+        Returns False (and stores nothing) when the summary call fails: trimming alone still answers.
+        """
+        from tutor_cli.client import Answer
+
+        record = self.store.get_session(asker.student_id, asker.session_id)
+        window = self.tokens_for(asker.model, asker.context_override)
+        scale = (record.token_scale if record else None) or 1.0
+        max_tokens = int(min(window * SUMMARY_INPUT_SHARE, 200_000) / scale)
+        turns = self._turns_between(asker.student_id, asker.session_id, after_id, before_id, max_tokens)
+        if not turns:
+            return False
+        earlier = record.summary if record and record.summary else "(none)"
+        transcript = "\n\n".join(f"{'Student' if role == 'user' else 'Tutor'}: {content}" for role, content in turns)
+        messages = [
+            {"role": "system", "content": SUMMARY_INSTRUCTIONS},
+            {"role": "user", "content": f"Earlier notes:\n{earlier}\n\nConversation:\n{transcript}"},
+        ]
+        asker.notify("Summarising earlier turns so the tutor remembers them…")
+        try:
+            summary = Answer()
+            for _ in asker.client.stream(messages, asker.model, thinking=asker.thinking, answer=summary):
+                pass
+        except APIError:
+            asker.notify("Could not summarise the earlier turns; answering from the recent ones.")
+            return False
+        if not summary.content.strip():
+            return False
+        text = clip_to_tokens(
+            summary.content.strip(), summary_limit(window)
+        )  # a rambling summary must not crowd out turns
+        self.store.set_window(
+            asker.student_id, asker.session_id, before_id, summary=text, summary_through=before_id - 1
+        )
+        self._turns.pop((asker.student_id, asker.session_id), None)
+        return True
+
+    def compact(self, asker: Asker) -> bool | None:
+        """/compact: summarise everything before the latest turn now. None when there is nothing to do."""
+        span = self._compact_range(asker.student_id, asker.session_id)
+        if span is None:
+            return None
+        return self.summarise(asker, *span)
+
+    def calibrate(self, student_id: str, session_id: str, estimated: int, actual: int) -> None:
+        """Learn how many server tokens one estimated token is, from what the server reported."""
+        if estimated <= 0 or actual <= 0:
+            return
+        scale = min(4.0, max(0.25, actual / estimated))
+        record = self.store.get_session(student_id, session_id)
+        if record is not None and abs((record.token_scale or 1.0) - scale) > 0.02 * scale:
+            self.store.set_token_scale(student_id, session_id, scale)
+
+    def _turns_between(
+        self, student_id: str, session_id: str, after_id: int, before_id: int, max_tokens: int
+    ) -> list[tuple[str, str]]:
+        """(role, content) of the messages strictly between the ids, the newest that fit `max_tokens`."""
+        start = after_id + 1
+        total = 0
+        for message_id, _, tokens in self.store.iter_window_newest_first(student_id, session_id, start, before_id):
+            total += tokens
+            if total > max_tokens:
+                break
+            start = message_id
+        else:
+            start = after_id + 1
+        rows = self.store.get_turns(student_id, session_id, after_id=start - 1, before_id=before_id)
+        return [(role, content) for _, role, content, _ in rows]
+
+    def _compact_range(self, student_id: str, session_id: str) -> tuple[int, int] | None:
+        """(after, before) ids of everything before the latest turn not yet summarised."""
+        record = self.store.get_session(student_id, session_id)
+        if record is None:
+            raise SessionNotFoundError(student_id, session_id)
+        latest_question = None
+        for message_id, role, _ in self.store.iter_window_newest_first(student_id, session_id, record.window_start):
+            if role == "user":
+                latest_question = message_id
+                break
+        if latest_question is None or latest_question <= max(record.window_start, record.summary_through + 1):
+            return None
+        return (record.summary_through, latest_question)

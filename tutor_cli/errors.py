@@ -15,6 +15,10 @@ class ExitStatus(IntEnum):
     INTERRUPTED = 130
 
 
+# The class rule's sentence, said by the session rules and by the store when the database refuses.
+TEACHERS_READ_ONLY = "Teachers can read every student's sessions but not change them"
+
+
 class TutorError(Exception):
     """Base of every error `tutor` reports to a user in one sentence."""
 

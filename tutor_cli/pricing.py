@@ -18,7 +18,8 @@ PEAK_PRICES: dict[str, dict[str, float]] = {
     "deepseek-v4-pro": {"cache_hit": 0.044, "cache_miss": 1.32, "output": 3.96},
 }
 OFF_PEAK_FACTOR = 0.5
-PEAK_HOURS_UTC = {1, 2, 3, 6, 7, 8, 9}
+PEAK_HOURS_UTC = (1, 2, 3, 6, 7, 8, 9)
+PEAK_WEEKDAYS = (0, 1, 2, 3, 4)  # Monday (0) to Friday
 
 TOKEN_FIELDS = ("prompt_tokens", "completion_tokens", "reasoning_tokens", "cache_hit_tokens", "cache_miss_tokens")
 
@@ -26,7 +27,15 @@ TOKEN_FIELDS = ("prompt_tokens", "completion_tokens", "reasoning_tokens", "cache
 def is_peak(timestamp: float) -> bool:
     """Whether DeepSeek bills `timestamp` at peak rates."""
     moment = time.gmtime(timestamp)
-    return moment.tm_wday < 5 and moment.tm_hour in PEAK_HOURS_UTC
+    return moment.tm_wday in PEAK_WEEKDAYS and moment.tm_hour in PEAK_HOURS_UTC
+
+
+def peak_sql(weekday: str, hour: str) -> str:
+    """The same rule as `is_peak`, as an SQL condition over a backend's weekday (Monday 0) and
+    hour expressions: the store sums usage by peak and off-peak without reading every message."""
+    days = ", ".join(map(str, PEAK_WEEKDAYS))
+    hours = ", ".join(map(str, PEAK_HOURS_UTC))
+    return f"({weekday} IN ({days}) AND {hour} IN ({hours}))"
 
 
 @dataclass

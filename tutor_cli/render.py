@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, TYPE_CHECKING, Any
@@ -54,10 +54,11 @@ def local_time(timestamp: float) -> str:
 
 @dataclass
 class Transcript:
-    """Everything a transcript view shows: the session, its messages, usage and prices."""
+    """Everything a transcript view shows: the session, its messages (read from the store as they
+    are written out, so a long session never sits in memory whole), usage and prices."""
 
     session: SessionRecord
-    messages: Sequence[MessageRecord]
+    messages: Iterable[MessageRecord]
     totals: UsageTotals
     prices: PriceTable
 
@@ -67,16 +68,21 @@ class Transcript:
         return self.prices.cost(message.model, message.usage, is_peak(message.created_at))
 
 
-def transcript_json(transcript: Transcript) -> str:
-    """One JSON object: the session, its system prompt, summary, usage and every message."""
+def transcript_json(transcript: Transcript) -> Iterator[str]:
+    """One JSON object, in pieces: the session, its system prompt, summary, usage and every message."""
     session = transcript.session
-    document = {
+    head = {
         **session_summary(session, transcript.totals),
         "system_prompt": session.system_prompt,
         "summary": _summary_json(session),
-        "messages": [_message_json(transcript, message) for message in transcript.messages],
     }
-    return json.dumps(document, ensure_ascii=False, indent=2)
+    yield json.dumps(head, ensure_ascii=False, indent=2)[:-2] + ',\n  "messages": ['
+    separator = "\n    "
+    for message in transcript.messages:
+        text = json.dumps(_message_json(transcript, message), ensure_ascii=False, indent=2)
+        yield separator + text.replace("\n", "\n    ")
+        separator = ",\n    "
+    yield ("\n  ]" if separator != "\n    " else "]") + "\n}\n"
 
 
 def _summary_json(session: SessionRecord) -> dict[str, Any] | None:
@@ -85,23 +91,22 @@ def _summary_json(session: SessionRecord) -> dict[str, Any] | None:
     return {"text": session.summary, "covers_messages_before_id": session.summary_through + 1}
 
 
-def transcript_text(transcript: Transcript, *, safe: bool) -> str:
-    """The lesson's layout: 'Role: …' / 'Message: …' for the system prompt and each message."""
+def transcript_text(transcript: Transcript, *, safe: bool) -> Iterator[str]:
+    """The lesson's layout, in pieces: 'Role: …' / 'Message: …' for the system prompt and each message."""
     clean = neutralise if safe else str
     session = transcript.session
-    blocks = [f"Role: system\nMessage: {clean(session.system_prompt)}\n"]
+    yield f"Role: system\nMessage: {clean(session.system_prompt)}\n"
     for message in transcript.messages:
         note = " (interrupted)" if message.interrupted else ""
-        blocks.append(f"Role: {message.role}{note}\nMessage: {clean(message.content)}\n")
+        yield f"\nRole: {message.role}{note}\nMessage: {clean(message.content)}\n"
     if session.summary:
-        blocks.append(f"Summary of earlier turns:\n{clean(session.summary)}\n")
+        yield f"\nSummary of earlier turns:\n{clean(session.summary)}\n"
     if transcript.totals.priced or transcript.totals.unpriced:
-        blocks.append(f"Usage: {transcript.totals.describe()}\n")
-    return "\n".join(blocks)
+        yield f"\nUsage: {transcript.totals.describe()}\n"
 
 
-def transcript_markdown(transcript: Transcript, *, safe: bool) -> str:
-    """A Markdown document a teacher can read or publish."""
+def transcript_markdown(transcript: Transcript, *, safe: bool) -> Iterator[str]:
+    """A Markdown document a teacher can read or publish, in pieces."""
     clean = neutralise if safe else str
     session = transcript.session
     lines = [
@@ -119,11 +124,11 @@ def transcript_markdown(transcript: Transcript, *, safe: bool) -> str:
     ]
     if session.summary:
         lines += ["", "## Summary of earlier turns (what the tutor remembers of them)", "", clean(session.summary)]
+    yield "\n".join(lines)
     for message in transcript.messages:
         note = " (interrupted)" if message.interrupted else ""
-        lines += ["", f"## {ROLE_TITLES[message.role]} · {local_time(message.created_at)}{note}", ""]
-        lines.append(clean(message.content))
-    return "\n".join(lines) + "\n"
+        yield f"\n\n## {ROLE_TITLES[message.role]} · {local_time(message.created_at)}{note}\n\n{clean(message.content)}"
+    yield "\n"
 
 
 def print_transcript(console: Console, transcript: Transcript) -> None:

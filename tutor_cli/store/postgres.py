@@ -10,16 +10,15 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
-from tutor_cli.errors import StoreError, TutorError
-from tutor_cli.store import Store
+from tutor_cli.errors import TEACHERS_READ_ONLY, StoreError, TutorError
+from tutor_cli.store.base import Identity, Migration
+from tutor_cli.store.rls import STUDENT_GROUP, TEACHER_GROUP
+from tutor_cli.store.schema import MIGRATIONS, Store
 
-STUDENT_GROUP = "tutor_student"
-TEACHER_GROUP = "tutor_teacher"
 MIGRATION_LOCK = 0x54555452  # advisory lock key: one migrator at a time
 
 # PostgreSQL text cannot hold NUL. Text is stored with NUL and the escape character itself
@@ -29,12 +28,6 @@ _ENCODE = {_ESCAPE: _ESCAPE + "\ue001", "\x00": _ESCAPE + "\ue002"}
 _DECODE = {"\ue001": _ESCAPE, "\ue002": "\x00"}
 _ENCODED = re.compile(_ESCAPE + "(.)", re.DOTALL)
 _RAW = re.compile("[\x00\ue000]")
-
-# DeepSeek's peak hours (UTC, Monday to Friday); PostgreSQL's dow counts Sunday as 0.
-_PEAK_SQL = (
-    "(extract(dow from to_timestamp(m.created_at) at time zone 'UTC') BETWEEN 1 AND 5"
-    " AND extract(hour from to_timestamp(m.created_at) at time zone 'UTC') IN (1, 2, 3, 6, 7, 8, 9))"
-)
 
 
 def encode_text(text: str | None) -> str | None:
@@ -51,90 +44,7 @@ def decode_text(text: str | None) -> str | None:
     return _ENCODED.sub(lambda match: _DECODE.get(match.group(1), match.group()), text)
 
 
-# --- migrations --------------------------------------------------------------------------
-
-
-def _create_tables(conn: Any) -> None:
-    conn.execute(
-        """CREATE TABLE sessions (
-            id bigserial PRIMARY KEY,
-            student_id text NOT NULL,
-            session_id text NOT NULL,
-            system_prompt text NOT NULL,
-            created_at double precision NOT NULL,
-            updated_at double precision NOT NULL,
-            message_count integer NOT NULL DEFAULT 0,
-            model text,
-            window_start bigint NOT NULL DEFAULT 0,
-            summary text,
-            summary_through bigint NOT NULL DEFAULT 0,
-            token_scale double precision,
-            UNIQUE (student_id, session_id)
-        )"""
-    )
-    conn.execute("CREATE INDEX sessions_by_recent_use ON sessions (student_id, updated_at DESC, id DESC)")
-    conn.execute(
-        """CREATE TABLE messages (
-            id bigserial PRIMARY KEY,
-            session_pk bigint NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
-            student_id text NOT NULL,
-            role text NOT NULL CHECK (role IN ('user', 'assistant')),
-            content text NOT NULL,
-            created_at double precision NOT NULL,
-            model text,
-            reasoning text,
-            interrupted integer NOT NULL DEFAULT 0,
-            tokens integer NOT NULL DEFAULT 0,
-            prompt_tokens integer,
-            completion_tokens integer,
-            reasoning_tokens integer,
-            cache_hit_tokens integer,
-            cache_miss_tokens integer
-        )"""
-    )
-    conn.execute("CREATE INDEX messages_window ON messages (session_pk, id) INCLUDE (role, tokens)")
-    conn.execute(
-        """CREATE TABLE model_limits (
-            model text PRIMARY KEY, context_tokens integer NOT NULL, learned_at double precision NOT NULL)"""
-    )
-
-
-def _isolate_students(conn: Any) -> None:
-    for group in (STUDENT_GROUP, TEACHER_GROUP):
-        conn.execute(
-            f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{group}') THEN "
-            f"CREATE ROLE {group} NOLOGIN; END IF; END $$"
-        )
-    for table in ("sessions", "messages"):
-        conn.execute(f"REVOKE ALL ON {table} FROM PUBLIC")
-        conn.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
-        conn.execute(
-            f"CREATE POLICY own_rows ON {table} TO {STUDENT_GROUP}"
-            " USING (student_id = current_user) WITH CHECK (student_id = current_user)"
-        )
-        conn.execute(f"CREATE POLICY teacher_reads ON {table} FOR SELECT TO {TEACHER_GROUP} USING (true)")
-        conn.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO {STUDENT_GROUP}")
-        conn.execute(f"GRANT SELECT ON {table} TO {TEACHER_GROUP}")
-        conn.execute(f"GRANT USAGE ON SEQUENCE {table}_id_seq TO {STUDENT_GROUP}")
-    conn.execute(f"GRANT SELECT, INSERT, UPDATE ON model_limits TO {STUDENT_GROUP}")
-    conn.execute(f"GRANT SELECT ON model_limits, schema_migrations TO {STUDENT_GROUP}, {TEACHER_GROUP}")
-
-
-MIGRATIONS: list[tuple[str, Callable[[Any], None]]] = [
-    ("create_tables", _create_tables),
-    ("isolate_students", _isolate_students),
-]
-
-
 # --- the store ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Identity:
-    """Who the connection is: 'student', 'teacher' or 'admin', and the role's name."""
-
-    kind: str
-    name: str
 
 
 class PostgresStore(Store):
@@ -149,10 +59,10 @@ class PostgresStore(Store):
             ) from None
         self._psycopg = psycopg
         self.path = _describe(url)
-        self.peak_sql = _PEAK_SQL
         self._lock = threading.RLock()
         try:
             self._conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
+            _register_text_adapters(self._conn)
         except psycopg.OperationalError as error:
             raise StoreError(self.path, _connection_problem(str(error), url)) from None
         except psycopg.ProgrammingError as error:  # e.g. a malformed URL
@@ -184,23 +94,18 @@ class PostgresStore(Store):
     def _sql(self, sql: str) -> str:
         return sql.replace("?", "%s")
 
-    def _in(self, text: str | None) -> str | None:
-        return encode_text(text)
-
-    def _out(self, text: str | None) -> str | None:
-        return decode_text(text)
-
     def _is_unique_violation(self, error: Exception) -> bool:
         return isinstance(error, self._psycopg.errors.UniqueViolation)
 
-    def _insert_message(self, conn: Any, session_pk: int, student_id: str, values: tuple) -> int:
-        row = conn.execute(
-            "INSERT INTO messages (session_pk, student_id, role, content, created_at, model, reasoning, interrupted,"
-            " tokens, prompt_tokens, completion_tokens, reasoning_tokens, cache_hit_tokens, cache_miss_tokens)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
-            (session_pk, student_id, *values),
-        ).fetchone()
-        return int(row[0])
+    def _insert(self, conn: Any, sql: str, params: tuple | list) -> int:
+        return int(conn.execute(self._sql(sql) + " RETURNING id", params).fetchone()[0])
+
+    def weekday_sql(self, column: str) -> str:
+        # isodow counts Monday as 1; shifted so that Monday is 0, as Python's tm_wday.
+        return f"(extract(isodow from to_timestamp({column}) at time zone 'UTC')::int - 1)"
+
+    def hour_sql(self, column: str) -> str:
+        return f"extract(hour from to_timestamp({column}) at time zone 'UTC')::int"
 
     @contextmanager
     def _translated(self) -> Iterator[None]:
@@ -209,9 +114,9 @@ class PostgresStore(Store):
         try:
             yield
         except errors.InsufficientPrivilege as error:
-            who = getattr(self, "identity", None)
+            who = self.identity
             if who is not None and who.kind == "teacher":
-                raise TutorError("Teachers can read every student's sessions but not change them.") from None
+                raise TutorError(TEACHERS_READ_ONLY + ".") from None
             raise TutorError(
                 f"The class database does not allow this for {who.name if who else 'you'!r} "
                 f"({str(error).splitlines()[0]})."
@@ -244,7 +149,7 @@ class PostgresStore(Store):
                 return 0
             return int(self._conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0])
 
-    def migrate(self) -> int:
+    def migrate(self, migrations: Sequence[Migration] = MIGRATIONS) -> int:
         """Apply the migrations not yet applied, each in one transaction with its version row."""
         with self._lock, self._translated():
             while True:
@@ -257,13 +162,13 @@ class PostgresStore(Store):
                     version = int(
                         self._conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0]
                     )
-                    if version >= len(MIGRATIONS):
+                    if version >= len(migrations):
                         return version
-                    name, apply = MIGRATIONS[version]
-                    apply(self._conn)
+                    step = migrations[version]
+                    step.postgres(self._conn)
                     self._conn.execute(
                         "INSERT INTO schema_migrations (version, name, applied_at) VALUES (%s, %s, %s)",
-                        (version + 1, name, time.time()),
+                        (version + 1, step.name, time.time()),
                     )
 
     def add_member(self, name: str, password: str, group: str) -> None:
@@ -297,6 +202,38 @@ class PostgresStore(Store):
             if row[1]:
                 return Identity("student", name)
         return Identity("admin", name)
+
+
+def _register_text_adapters(conn: Any) -> None:
+    """Every text parameter and result passes through `encode_text`/`decode_text`, registered
+    once on the connection (psycopg's adapters), so no query or future column can forget it."""
+    # The pure-Python adapter classes: the C-accelerated ones cannot be subclassed.
+    from psycopg.types.string import StrBinaryDumper, StrDumperUnknown, TextBinaryLoader, TextLoader
+
+    adapters = conn.adapters
+
+    class Dumper(StrDumperUnknown):
+        def dump(self, obj: str) -> Any:
+            return super().dump(encode_text(obj))
+
+    class BinaryDumper(StrBinaryDumper):
+        def dump(self, obj: str) -> Any:
+            return super().dump(encode_text(obj))
+
+    adapters.register_dumper(str, BinaryDumper)
+    adapters.register_dumper(str, Dumper)  # registered last: the default for %s
+
+    class Loader(TextLoader):
+        def load(self, data: Any) -> str:
+            return decode_text(super().load(data))
+
+    class BinaryLoader(TextBinaryLoader):
+        def load(self, data: Any) -> str:
+            return decode_text(super().load(data))
+
+    for type_name in ("text", "varchar"):
+        adapters.register_loader(type_name, Loader)
+        adapters.register_loader(type_name, BinaryLoader)
 
 
 def _describe(url: str) -> str:

@@ -1,0 +1,27 @@
+"""The whole schema: every domain's queries in one Store, and the migrations of both backends in order.
+
+Adding a table: a domain module (DDL for both backends, its row-level security, its queries as a
+mixin), its mixin in `Store`, and its step at the end of `MIGRATIONS`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC
+
+from tutor_cli.store import sessions
+from tutor_cli.store.base import Migration, nothing
+
+
+class Store(sessions.SessionQueries, ABC):
+    """Every query of the package, written once; a backend subclass supplies the connection."""
+
+
+# Migration N (1-based) brings a store from version N-1 to N. Each backend runs its side of a step
+# in one transaction with its version record, so a crash part-way leaves the previous schema intact.
+# (The first two steps predate the shared list: PostgreSQL's tables were born with what SQLite's
+# second step adds, and its second step is the row-level security.)
+MIGRATIONS: list[Migration] = [
+    Migration("create_sessions_and_messages", sessions.sqlite_create, sessions.postgres_create),
+    Migration("add_context_window", sessions.sqlite_add_context_window, sessions.postgres_isolate),
+    Migration("messages_name_their_student", sessions.sqlite_messages_name_their_student, nothing),
+]

@@ -1,0 +1,430 @@
+"""Sessions, their messages and learned model limits: tables, policies and queries for both backends."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from tutor_cli.context import message_tokens
+from tutor_cli.errors import SessionExistsError, SessionNotFoundError
+from tutor_cli.pricing import TOKEN_FIELDS, peak_sql
+from tutor_cli.store.base import Backend
+
+MAX_ID_LENGTH = 200  # student and session ids; longer ones are refused in one sentence
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    """One session's metadata, without its messages."""
+
+    student_id: str
+    session_id: str
+    system_prompt: str
+    created_at: float
+    updated_at: float
+    message_count: int
+    model: str | None = None
+    window_start: int = 0  # id of the first message the next request may include
+    summary: str | None = None  # summary of the turns before the window
+    summary_through: int = 0  # id of the last message the summary covers
+    token_scale: float | None = None  # server tokens per estimated token, learned from usage
+
+
+@dataclass(frozen=True)
+class MessageRecord:
+    """One stored message with everything the chat recorded about it."""
+
+    id: int
+    role: str
+    content: str
+    created_at: float
+    model: str | None = None
+    reasoning: str | None = None
+    interrupted: bool = False
+    usage: dict[str, int] = field(default_factory=dict)
+
+
+SESSION_COLUMNS = (
+    "student_id, session_id, system_prompt, created_at, updated_at, message_count, model,"
+    " window_start, summary, summary_through, token_scale"
+)
+MESSAGE_COLUMNS = "id, role, content, created_at, model, reasoning, interrupted, " + ", ".join(TOKEN_FIELDS)
+
+
+# --- SQLite schema ------------------------------------------------------------------------
+
+
+def sqlite_create(conn: Any) -> None:
+    from tutor_cli.store.sqlite import APPLICATION_ID
+
+    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    conn.execute(
+        """CREATE TABLE sessions (
+            id INTEGER PRIMARY KEY,
+            student_id TEXT NOT NULL,
+            session_id TEXT NOT NULL,
+            system_prompt TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL,
+            message_count INTEGER NOT NULL DEFAULT 0,
+            model TEXT,
+            UNIQUE (student_id, session_id)
+        )"""
+    )
+    conn.execute("CREATE INDEX sessions_by_recent_use ON sessions (student_id, updated_at DESC, id DESC)")
+    conn.execute(
+        """CREATE TABLE messages (
+            id INTEGER PRIMARY KEY,
+            session_pk INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+            role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+            content TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            model TEXT,
+            reasoning TEXT,
+            interrupted INTEGER NOT NULL DEFAULT 0,
+            prompt_tokens INTEGER,
+            completion_tokens INTEGER,
+            reasoning_tokens INTEGER,
+            cache_hit_tokens INTEGER,
+            cache_miss_tokens INTEGER
+        )"""
+    )
+    conn.execute("CREATE INDEX messages_by_session ON messages (session_pk, id)")
+
+
+def sqlite_add_context_window(conn: Any) -> None:
+    conn.execute("ALTER TABLE sessions ADD COLUMN window_start INTEGER NOT NULL DEFAULT 0")
+    conn.execute("ALTER TABLE sessions ADD COLUMN summary TEXT")
+    conn.execute("ALTER TABLE sessions ADD COLUMN summary_through INTEGER NOT NULL DEFAULT 0")
+    conn.execute("ALTER TABLE sessions ADD COLUMN token_scale REAL")
+    conn.execute("ALTER TABLE messages ADD COLUMN tokens INTEGER NOT NULL DEFAULT 0")
+    conn.create_function("tutor_message_tokens", 1, message_tokens, deterministic=True)
+    conn.execute("UPDATE messages SET tokens = tutor_message_tokens(content)")
+    # Covers the window walk (newest back, reading only role and token counts, never content).
+    conn.execute("CREATE INDEX messages_window ON messages (session_pk, id, role, tokens)")
+    conn.execute("DROP INDEX messages_by_session")
+    conn.execute(
+        """CREATE TABLE model_limits (
+            model TEXT PRIMARY KEY, context_tokens INTEGER NOT NULL, learned_at REAL NOT NULL)"""
+    )
+
+
+def sqlite_messages_name_their_student(conn: Any) -> None:
+    """Messages carry their student's id, as in PostgreSQL, so both backends share one INSERT and
+    per-student queries need no join."""
+    conn.execute("ALTER TABLE messages ADD COLUMN student_id TEXT NOT NULL DEFAULT ''")
+    conn.execute("UPDATE messages SET student_id = (SELECT student_id FROM sessions WHERE sessions.id = session_pk)")
+
+
+# --- PostgreSQL schema --------------------------------------------------------------------
+
+
+def postgres_create(conn: Any) -> None:
+    conn.execute(
+        """CREATE TABLE sessions (
+            id bigserial PRIMARY KEY,
+            student_id text NOT NULL,
+            session_id text NOT NULL,
+            system_prompt text NOT NULL,
+            created_at double precision NOT NULL,
+            updated_at double precision NOT NULL,
+            message_count integer NOT NULL DEFAULT 0,
+            model text,
+            window_start bigint NOT NULL DEFAULT 0,
+            summary text,
+            summary_through bigint NOT NULL DEFAULT 0,
+            token_scale double precision,
+            UNIQUE (student_id, session_id)
+        )"""
+    )
+    conn.execute("CREATE INDEX sessions_by_recent_use ON sessions (student_id, updated_at DESC, id DESC)")
+    conn.execute(
+        """CREATE TABLE messages (
+            id bigserial PRIMARY KEY,
+            session_pk bigint NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+            student_id text NOT NULL,
+            role text NOT NULL CHECK (role IN ('user', 'assistant')),
+            content text NOT NULL,
+            created_at double precision NOT NULL,
+            model text,
+            reasoning text,
+            interrupted integer NOT NULL DEFAULT 0,
+            tokens integer NOT NULL DEFAULT 0,
+            prompt_tokens integer,
+            completion_tokens integer,
+            reasoning_tokens integer,
+            cache_hit_tokens integer,
+            cache_miss_tokens integer
+        )"""
+    )
+    conn.execute("CREATE INDEX messages_window ON messages (session_pk, id) INCLUDE (role, tokens)")
+    conn.execute(
+        """CREATE TABLE model_limits (
+            model text PRIMARY KEY, context_tokens integer NOT NULL, learned_at double precision NOT NULL)"""
+    )
+
+
+def postgres_isolate(conn: Any) -> None:
+    from tutor_cli.store import rls
+
+    rls.create_groups(conn)
+    for table in ("sessions", "messages"):
+        rls.students_own_rows(conn, table)
+    rls.grant_legacy_model_limits(conn)
+
+
+# --- queries ------------------------------------------------------------------------------
+
+
+class SessionQueries(Backend):
+    """Sessions and messages: what the chat, the CLI and the lesson's API ask of the store."""
+
+    def _session_record(self, row: tuple) -> SessionRecord:
+        return SessionRecord(*row)
+
+    def _message_record(self, row: tuple) -> MessageRecord:
+        return MessageRecord(
+            id=row[0],
+            role=row[1],
+            content=row[2],
+            created_at=row[3],
+            model=row[4],
+            reasoning=row[5],
+            interrupted=bool(row[6]),
+            usage=_usage(row[7:]),
+        )
+
+    def _session_pk(self, conn: Any, student_id: str, session_id: str) -> int:
+        row = self._run(
+            conn, "SELECT id FROM sessions WHERE student_id = ? AND session_id = ?", (student_id, session_id)
+        ).fetchone()
+        if row is None:
+            raise SessionNotFoundError(student_id, session_id)
+        return row[0]
+
+    # -- sessions --
+
+    def create_session(self, student_id: str, session_id: str, system_prompt: str) -> None:
+        """Create a session; raise SessionExistsError (leaving the old one) if the pair exists."""
+        now = time.time()
+        with self._transaction() as conn:
+            try:
+                self._run(
+                    conn,
+                    "INSERT INTO sessions (student_id, session_id, system_prompt, created_at, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (student_id, session_id, system_prompt, now, now),
+                )
+            except Exception as error:
+                if self._is_unique_violation(error):
+                    raise SessionExistsError(student_id, session_id) from None
+                raise
+
+    def get_session(self, student_id: str, session_id: str) -> SessionRecord | None:
+        """The session's metadata, or None."""
+        with self._reading() as conn:
+            row = self._run(
+                conn,
+                f"SELECT {SESSION_COLUMNS} FROM sessions WHERE student_id = ? AND session_id = ?",
+                (student_id, session_id),
+            ).fetchone()
+            return self._session_record(row) if row else None
+
+    def list_sessions(self, student_id: str | None) -> list[SessionRecord]:
+        """A student's sessions (everyone's when None), most recently used first."""
+        where, args = ("WHERE student_id = ?", (student_id,)) if student_id is not None else ("", ())
+        with self._reading() as conn:
+            rows = self._run(
+                conn, f"SELECT {SESSION_COLUMNS} FROM sessions {where} ORDER BY updated_at DESC, id DESC", args
+            ).fetchall()
+            return [self._session_record(row) for row in rows]
+
+    def latest_session(self, student_id: str) -> SessionRecord | None:
+        """The student's most recently used session, or None."""
+        with self._reading() as conn:
+            row = self._run(
+                conn,
+                f"SELECT {SESSION_COLUMNS} FROM sessions WHERE student_id = ?"
+                " ORDER BY updated_at DESC, id DESC LIMIT 1",
+                (student_id,),
+            ).fetchone()
+            return self._session_record(row) if row else None
+
+    def delete_session(self, student_id: str, session_id: str) -> None:
+        """Delete a session and its messages; SessionNotFoundError if it does not exist."""
+        with self._transaction() as conn:
+            pk = self._session_pk(conn, student_id, session_id)
+            self._run(conn, "DELETE FROM sessions WHERE id = ?", (pk,))
+
+    def touch_session(self, student_id: str, session_id: str, model: str | None = None) -> None:
+        """Mark the session as just used (and remember the model it now talks to)."""
+        with self._transaction() as conn:
+            pk = self._session_pk(conn, student_id, session_id)
+            self._run(
+                conn,
+                "UPDATE sessions SET updated_at = ?, model = coalesce(?, model) WHERE id = ?",
+                (time.time(), model, pk),
+            )
+
+    # -- messages --
+
+    def add_message(
+        self,
+        student_id: str,
+        session_id: str,
+        role: str,
+        content: str,
+        *,
+        model: str | None = None,
+        reasoning: str | None = None,
+        interrupted: bool = False,
+        usage: dict[str, int] | None = None,
+    ) -> int:
+        """Append one message in its own durable transaction; return its id."""
+        usage = usage or {}
+        now = time.time()
+        with self._transaction() as conn:
+            pk = self._session_pk(conn, student_id, session_id)
+            # The session row is updated (and so locked) first: ids then follow commit order.
+            self._run(
+                conn,
+                "UPDATE sessions SET updated_at = ?, message_count = message_count + 1,"
+                " model = coalesce(?, model) WHERE id = ?",
+                (now, model, pk),
+            )
+            columns = ("session_pk", "student_id", "role", "content", "created_at", "model", "reasoning")
+            columns += ("interrupted", "tokens", *TOKEN_FIELDS)
+            values = (pk, student_id, role, content, now, model, reasoning, int(interrupted), message_tokens(content))
+            values += tuple(usage.get(name) for name in TOKEN_FIELDS)
+            return self._insert(
+                conn,
+                f"INSERT INTO messages ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                values,
+            )
+
+    def iter_messages(self, student_id: str, session_id: str, batch: int = 2000) -> Iterator[MessageRecord]:
+        """Every message of the session, oldest first, read in batches as consumed (so a long
+        session never sits in memory whole); SessionNotFoundError if the session is missing."""
+        with self._reading() as conn:
+            pk = self._session_pk(conn, student_id, session_id)
+        after = 0
+        while True:
+            with self._reading() as conn:
+                rows = self._run(
+                    conn,
+                    f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE session_pk = ? AND id > ? ORDER BY id LIMIT ?",
+                    (pk, after, batch),
+                ).fetchall()
+            for row in rows:
+                yield self._message_record(row)
+            if len(rows) < batch:
+                return
+            after = rows[-1][0]
+
+    def get_messages(self, student_id: str, session_id: str) -> list[MessageRecord]:
+        """Every message of the session, oldest first; SessionNotFoundError if missing."""
+        return list(self.iter_messages(student_id, session_id))
+
+    def get_turns(
+        self, student_id: str, session_id: str, after_id: int = 0, before_id: int | None = None
+    ) -> list[tuple[int, str, str, int]]:
+        """(id, role, content, tokens) of the messages after `after_id` (and before `before_id`), oldest first."""
+        with self._reading() as conn:
+            pk = self._session_pk(conn, student_id, session_id)
+            return [
+                tuple(row)
+                for row in self._run(
+                    conn,
+                    "SELECT id, role, content, tokens FROM messages WHERE session_pk = ? AND id > ? AND id < ?"
+                    " ORDER BY id",
+                    (pk, after_id, before_id if before_id is not None else 2**62),
+                ).fetchall()
+            ]
+
+    def iter_window_newest_first(
+        self, student_id: str, session_id: str, start_id: int, before_id: int | None = None, batch: int = 2000
+    ) -> Iterator[tuple[int, str, int]]:
+        """(id, role, tokens) from the newest message back to `start_id`, read in batches as consumed."""
+        upper = before_id if before_id is not None else 2**62
+        while True:
+            with self._reading() as conn:
+                pk = self._session_pk(conn, student_id, session_id)
+                rows = self._run(
+                    conn,
+                    "SELECT id, role, tokens FROM messages WHERE session_pk = ? AND id >= ? AND id < ?"
+                    " ORDER BY id DESC LIMIT ?",
+                    (pk, start_id, upper, batch),
+                ).fetchall()
+            yield from (tuple(row) for row in rows)
+            if len(rows) < batch:
+                return
+            upper = rows[-1][0]
+
+    def set_window(
+        self,
+        student_id: str,
+        session_id: str,
+        start_id: int,
+        summary: str | None = None,
+        summary_through: int | None = None,
+    ) -> None:
+        """Move the window's start (and, when given, store the summary of what it left behind)."""
+        with self._transaction() as conn:
+            pk = self._session_pk(conn, student_id, session_id)
+            self._run(conn, "UPDATE sessions SET window_start = ? WHERE id = ?", (start_id, pk))
+            if summary is not None:
+                self._run(
+                    conn,
+                    "UPDATE sessions SET summary = ?, summary_through = ? WHERE id = ?",
+                    (summary, summary_through or 0, pk),
+                )
+
+    def set_token_scale(self, student_id: str, session_id: str, scale: float) -> None:
+        """Remember how many server tokens one estimated token is, for this session."""
+        with self._transaction() as conn:
+            pk = self._session_pk(conn, student_id, session_id)
+            self._run(conn, "UPDATE sessions SET token_scale = ? WHERE id = ?", (scale, pk))
+
+    def learned_limit(self, model: str) -> int | None:
+        """The context window a server reported for `model`, if one did."""
+        with self._reading() as conn:
+            row = self._run(conn, "SELECT context_tokens FROM model_limits WHERE model = ?", (model,)).fetchone()
+            return row[0] if row else None
+
+    def learn_limit(self, model: str, context_tokens: int) -> None:
+        """Record the context window a server reported for `model`."""
+        with self._transaction() as conn:
+            self._run(
+                conn,
+                "INSERT INTO model_limits (model, context_tokens, learned_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (model) DO UPDATE SET context_tokens = excluded.context_tokens,"
+                " learned_at = excluded.learned_at",
+                (model, context_tokens, time.time()),
+            )
+
+    def usage_rows(self, student_id: str | None, session_id: str | None = None) -> list[tuple]:
+        """Token sums per (student, session, model, peak-hours) over answers: what costs are computed from."""
+        conditions = ["m.role = 'assistant'", "m.prompt_tokens IS NOT NULL"]
+        args: list[str] = []
+        if student_id is not None:
+            conditions.append("s.student_id = ?")
+            args.append(student_id)
+        if session_id is not None:
+            conditions.append("s.session_id = ?")
+            args.append(session_id)
+        sums = ", ".join(f"sum(m.{name})" for name in TOKEN_FIELDS)
+        peak = peak_sql(self.weekday_sql("m.created_at"), self.hour_sql("m.created_at"))
+        with self._reading() as conn:
+            return self._run(
+                conn,
+                f"SELECT s.student_id, s.session_id, m.model, {peak} AS peak, {sums}"
+                " FROM sessions s JOIN messages m ON m.session_pk = s.id"
+                f" WHERE {' AND '.join(conditions)} GROUP BY s.id, s.student_id, s.session_id, m.model, peak",
+                args,
+            ).fetchall()
+
+
+def _usage(values: tuple[int | None, ...]) -> dict[str, int]:
+    return {name: value for name, value in zip(TOKEN_FIELDS, values, strict=True) if value is not None}
