@@ -22,8 +22,21 @@ def create_groups(conn: Any) -> None:
         )
 
 
-def students_own_rows(conn: Any, table: str, *, privileges: str = "SELECT, INSERT, UPDATE, DELETE") -> None:
-    """A student sees and changes only the rows whose `student_id` is their login; a teacher reads all."""
+def students_own_rows(
+    conn: Any,
+    table: str,
+    *,
+    insert: tuple[str, ...] = (),
+    update: tuple[str, ...] = (),
+    delete: bool = False,
+    sequence: bool = True,
+) -> None:
+    """A student reads, and changes as granted, only the rows whose `student_id` is their login;
+    a teacher reads every row and changes none.
+
+    Privileges are by column: a student may INSERT only the columns named in `insert` (never an
+    id, so no student can claim ids ahead of the sequence) and UPDATE only those in `update`.
+    """
     conn.execute(f"REVOKE ALL ON {table} FROM PUBLIC")
     conn.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
     conn.execute(
@@ -31,12 +44,12 @@ def students_own_rows(conn: Any, table: str, *, privileges: str = "SELECT, INSER
         " USING (student_id = current_user) WITH CHECK (student_id = current_user)"
     )
     conn.execute(f"CREATE POLICY teacher_reads ON {table} FOR SELECT TO {TEACHER_GROUP} USING (true)")
-    conn.execute(f"GRANT {privileges} ON {table} TO {STUDENT_GROUP}")
-    conn.execute(f"GRANT SELECT ON {table} TO {TEACHER_GROUP}")
-    conn.execute(f"GRANT USAGE ON SEQUENCE {table}_id_seq TO {STUDENT_GROUP}")
-
-
-def grant_legacy_model_limits(conn: Any) -> None:
-    """Schema 2's shared table of learned limits (see the class-store hardening)."""
-    conn.execute(f"GRANT SELECT, INSERT, UPDATE ON model_limits TO {STUDENT_GROUP}")
-    conn.execute(f"GRANT SELECT ON model_limits, schema_migrations TO {STUDENT_GROUP}, {TEACHER_GROUP}")
+    conn.execute(f"GRANT SELECT ON {table} TO {STUDENT_GROUP}, {TEACHER_GROUP}")
+    if insert:
+        conn.execute(f"GRANT INSERT ({', '.join(insert)}) ON {table} TO {STUDENT_GROUP}")
+    if update:
+        conn.execute(f"GRANT UPDATE ({', '.join(update)}) ON {table} TO {STUDENT_GROUP}")
+    if delete:
+        conn.execute(f"GRANT DELETE ON {table} TO {STUDENT_GROUP}")
+    if sequence and insert:
+        conn.execute(f"GRANT USAGE ON SEQUENCE {table}_id_seq TO {STUDENT_GROUP}")

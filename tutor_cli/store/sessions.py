@@ -167,12 +167,26 @@ def postgres_create(conn: Any) -> None:
 
 
 def postgres_isolate(conn: Any) -> None:
-    from tutor_cli.store import rls
-
-    rls.create_groups(conn)
+    """Schema 2 as it shipped (kept as it was: a migration never changes once released; the
+    class-store hardening later narrows it)."""
+    for group in ("tutor_student", "tutor_teacher"):
+        conn.execute(
+            f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{group}') THEN "
+            f"CREATE ROLE {group} NOLOGIN; END IF; END $$"
+        )
     for table in ("sessions", "messages"):
-        rls.students_own_rows(conn, table)
-    rls.grant_legacy_model_limits(conn)
+        conn.execute(f"REVOKE ALL ON {table} FROM PUBLIC")
+        conn.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
+        conn.execute(
+            f"CREATE POLICY own_rows ON {table} TO tutor_student"
+            " USING (student_id = current_user) WITH CHECK (student_id = current_user)"
+        )
+        conn.execute(f"CREATE POLICY teacher_reads ON {table} FOR SELECT TO tutor_teacher USING (true)")
+        conn.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO tutor_student")
+        conn.execute(f"GRANT SELECT ON {table} TO tutor_teacher")
+        conn.execute(f"GRANT USAGE ON SEQUENCE {table}_id_seq TO tutor_student")
+    conn.execute("GRANT SELECT, INSERT, UPDATE ON model_limits TO tutor_student")
+    conn.execute("GRANT SELECT ON model_limits, schema_migrations TO tutor_student, tutor_teacher")
 
 
 # --- queries ------------------------------------------------------------------------------
