@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,6 +115,25 @@ def read_system_prompt(path: Path | None) -> str:
     if not text.strip():
         raise ConfigError(f"The system prompt file {path} is empty.")
     return text
+
+
+def now(environ: Mapping[str, str] | None = None) -> float:
+    """The current time (unix seconds): TUTOR_NOW, an ISO 8601 UTC time, when set (repeatable
+    scripts and tests), else the clock. Every rule that depends on "now" (review scheduling,
+    progress, daily limits, purge) asks here."""
+    env = os.environ if environ is None else environ
+    value = env.get("TUTOR_NOW")
+    if not value:
+        return time.time()
+    from datetime import UTC, datetime
+
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigError(f"TUTOR_NOW must be an ISO 8601 time such as 2026-11-25T09:00:00Z, not {value!r}.") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
 
 
 def _home_folder(env: Mapping[str, str]) -> Path:

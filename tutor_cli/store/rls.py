@@ -11,11 +11,19 @@ from typing import Any
 
 STUDENT_GROUP = "tutor_student"
 TEACHER_GROUP = "tutor_teacher"
+# Whose rows a connection may touch: the SQL expression every policy compares `student_id` with.
+OWNER = "current_user"
+
+
+def groups(conn: Any) -> tuple[str, str]:
+    """The (student, teacher) group roles of the database `conn` is connected to. Every policy
+    names its groups through this function."""
+    return STUDENT_GROUP, TEACHER_GROUP
 
 
 def create_groups(conn: Any) -> None:
     """The student and teacher groups (roles without login); members inherit their rights."""
-    for group in (STUDENT_GROUP, TEACHER_GROUP):
+    for group in groups(conn):
         conn.execute(
             f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{group}') THEN "
             f"CREATE ROLE {group} NOLOGIN; END IF; END $$"
@@ -37,19 +45,19 @@ def students_own_rows(
     Privileges are by column: a student may INSERT only the columns named in `insert` (never an
     id, so no student can claim ids ahead of the sequence) and UPDATE only those in `update`.
     """
+    student, teacher = groups(conn)
     conn.execute(f"REVOKE ALL ON {table} FROM PUBLIC")
     conn.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
     conn.execute(
-        f"CREATE POLICY own_rows ON {table} TO {STUDENT_GROUP}"
-        " USING (student_id = current_user) WITH CHECK (student_id = current_user)"
+        f"CREATE POLICY own_rows ON {table} TO {student} USING (student_id = {OWNER}) WITH CHECK (student_id = {OWNER})"
     )
-    conn.execute(f"CREATE POLICY teacher_reads ON {table} FOR SELECT TO {TEACHER_GROUP} USING (true)")
-    conn.execute(f"GRANT SELECT ON {table} TO {STUDENT_GROUP}, {TEACHER_GROUP}")
+    conn.execute(f"CREATE POLICY teacher_reads ON {table} FOR SELECT TO {teacher} USING (true)")
+    conn.execute(f"GRANT SELECT ON {table} TO {student}, {teacher}")
     if insert:
-        conn.execute(f"GRANT INSERT ({', '.join(insert)}) ON {table} TO {STUDENT_GROUP}")
+        conn.execute(f"GRANT INSERT ({', '.join(insert)}) ON {table} TO {student}")
     if update:
-        conn.execute(f"GRANT UPDATE ({', '.join(update)}) ON {table} TO {STUDENT_GROUP}")
+        conn.execute(f"GRANT UPDATE ({', '.join(update)}) ON {table} TO {student}")
     if delete:
-        conn.execute(f"GRANT DELETE ON {table} TO {STUDENT_GROUP}")
+        conn.execute(f"GRANT DELETE ON {table} TO {student}")
     if sequence and insert:
-        conn.execute(f"GRANT USAGE ON SEQUENCE {table}_id_seq TO {STUDENT_GROUP}")
+        conn.execute(f"GRANT USAGE ON SEQUENCE {table}_id_seq TO {student}")
