@@ -344,7 +344,7 @@ def _conversation(
     from tutor_cli.chat import Conversation
     from tutor_cli.client import ChatClient
 
-    client = ChatClient(settings.base_url, settings.require_api_key())
+    client = ChatClient(settings.base_url, settings.require_api_key(), retry_scale=settings.retry_scale)
     conversation = Conversation(
         manager=manager,
         client=client,
@@ -497,7 +497,7 @@ def models_command() -> None:
     from tutor_cli.client import ChatClient
 
     settings = _settings()
-    client = ChatClient(settings.base_url, settings.require_api_key())
+    client = ChatClient(settings.base_url, settings.require_api_key(), retry_scale=settings.retry_scale)
     models = client.list_models()
     for name in models:
         typer.echo(f"{'*' if name == settings.model else ' '} {name}")
