@@ -457,6 +457,7 @@ def ask_command(
     """Ask one question without the interactive prompt; the answer goes to standard output."""
     from tutor_cli.chat import ask
     from tutor_cli.config import shipped_system_prompt
+    from tutor_cli.errors import APIError, StreamDroppedError
     from tutor_cli.render import AnswerView, LiveAnswerView, make_console, usage_line
 
     settings = _settings()
@@ -469,7 +470,8 @@ def ask_command(
         raise typer.BadParameter("the question is empty", param_hint="QUESTION")
     with open_manager(settings) as manager:
         student_id = _student(settings, student, manager, writing=True)
-        if session is None or manager.session_info(student_id, session) is None:
+        created = session is None or manager.session_info(student_id, session) is None
+        if created:
             session = manager.new_session(student_id, shipped_system_prompt(), session)
         notices = make_console(stderr=True)
         conversation = _conversation(
@@ -482,7 +484,17 @@ def ask_command(
             notify=lambda text: notices.print(text, style="dim", markup=False),
         )
         view = LiveAnswerView(make_console()) if sys.stdout.isatty() else AnswerView(sys.stdout)
-        answer = ask(conversation, question, view)
+        try:
+            answer = ask(conversation, question, view)
+        except APIError as error:
+            if not created or isinstance(error, StreamDroppedError):
+                raise
+            # Nothing is lost, but a fresh session per failed try would pile up unseen: name it.
+            raise APIError(
+                f"{error} Your question is kept in session {session}: `tutor chat --session {session}` "
+                f"then /retry sends it again, or `tutor ask --session {session} ...` adds to it.",
+                status=error.status,
+            ) from None
         if not quiet and answer.usage and sys.stderr.isatty():
             notices.print(
                 usage_line(answer.usage, answer.model or conversation.model, prices(settings)),
