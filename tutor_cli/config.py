@@ -94,13 +94,13 @@ def parse_thinking(value: str | None, source: str) -> bool | None:
 
 
 def shipped_system_prompt() -> str:
-    """The tutor's own system prompt, packaged with it (or beside the source in a checkout)."""
-    packaged = Path(__file__).parent / "data" / PROMPT_FILE_NAME
-    checkout = Path(__file__).parent.parent / "data" / PROMPT_FILE_NAME
-    for candidate in (packaged, checkout):
-        if candidate.is_file():
-            return candidate.read_text(encoding="utf-8")
-    raise ConfigError("The shipped system prompt is missing from this installation; reinstall tutor.")
+    """The tutor's own system prompt, packaged with it (tutor_cli/data/system_prompt.txt)."""
+    from importlib.resources import files
+
+    try:
+        return files("tutor_cli").joinpath("data", PROMPT_FILE_NAME).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        raise ConfigError("The shipped system prompt is missing from this installation; reinstall tutor.") from None
 
 
 def read_system_prompt(path: Path | None) -> str:
