@@ -146,10 +146,9 @@ def _transcript(settings: Settings, manager: SessionManager, record: SessionReco
 def _with_totals(
     settings: Settings, manager: SessionManager, sessions: list[SessionRecord], student_id: str | None
 ) -> list[tuple[SessionRecord, UsageTotals]]:
-    from tutor_cli.pricing import UsageTotals
+    from tutor_cli.pricing import sessions_with_totals
 
-    totals = manager.usage_totals(prices(settings), student_id)
-    return [(s, totals.get((s.student_id, s.session_id), UsageTotals())) for s in sessions]
+    return sessions_with_totals(sessions, manager.usage_totals(prices(settings), student_id))
 
 
 def _version_callback(value: bool) -> None:
