@@ -30,6 +30,7 @@ def tutor_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]
     monkeypatch.setenv("TUTOR_HOME", str(home))
     monkeypatch.setenv("TUTOR_STUDENT", "ada")
     monkeypatch.setenv("TUTOR_DEBUG", "1")  # unexpected exceptions surface as tracebacks in tests
+    monkeypatch.setenv("TUTOR_RETRY_SCALE", "0")  # retries without backoff pauses (Retry-After still honoured)
     return {"home": str(home)}
 
 

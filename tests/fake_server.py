@@ -34,6 +34,7 @@ class Reply:
     drop_after: int | None = None  # close the connection after this many content characters
     status: int = 200
     error_message: str = ""
+    headers: dict[str, str] = field(default_factory=dict)  # extra headers on an error (Retry-After, ...)
     usage: bool = True
     finish: bool = True  # send finish_reason / [DONE]
 
@@ -118,7 +119,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.fake.requests.append({"path": self.path, "body": body, "received_at": received_at})
         reply = self.fake.replies.popleft() if self.fake.replies else Reply()
         if reply.status != 200:
-            self._error(reply.status, reply.error_message or f"status {reply.status}")
+            self._error(reply.status, reply.error_message or f"status {reply.status}", reply.headers)
             return
         problem = self._validate(body)
         if problem:
@@ -177,16 +178,18 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- responses --
 
-    def _json(self, status: int, document: dict[str, Any]) -> None:
+    def _json(self, status: int, document: dict[str, Any], headers: dict[str, str] | None = None) -> None:
         data = json.dumps(document).encode()
         self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
 
-    def _error(self, status: int, message: str) -> None:
-        self._json(status, {"error": {"message": message, "type": "invalid_request_error", "code": None}})
+    def _error(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        self._json(status, {"error": {"message": message, "type": "invalid_request_error", "code": None}}, headers)
 
     def _chunk(self, data: bytes) -> None:
         self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")

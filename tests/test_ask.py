@@ -46,6 +46,30 @@ def test_ask_api_failure_is_exit_1_with_the_plain_reason(run_tutor, api_env, fak
     assert_no_traceback(result)
 
 
+def test_ask_that_fails_in_a_new_session_names_the_session_holding_the_question(
+    run_tutor, api_env, fake_server, home
+) -> None:
+    fake_server.reply(status=402, error_message="Insufficient Balance")
+    result = run_tutor("ask", "What is a prime?")
+    assert result.returncode == 1
+    sessions = json.loads(run_tutor("sessions", "-f", "json").stdout)
+    assert len(sessions) == 1
+    session = sessions[0]["session_id"]
+    assert "balance is used up" in result.stderr
+    assert f"kept in session {session}" in result.stderr and f"--session {session}" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    with SessionManager(home / "tutor.db") as manager:
+        assert [m.content for m in manager.store.get_messages("ada", session)] == ["What is a prime?"]
+
+
+def test_ask_that_fails_in_an_existing_session_does_not_repeat_its_name(run_tutor, api_env, fake_server) -> None:
+    assert run_tutor("ask", "--session", "hw", "first").returncode == 0
+    fake_server.reply(status=402, error_message="Insufficient Balance")
+    result = run_tutor("ask", "--session", "hw", "second")
+    assert result.returncode == 1 and "balance is used up" in result.stderr
+    assert "kept in session" not in result.stderr
+
+
 def test_ask_with_an_unknown_model(run_tutor, api_env) -> None:
     result = run_tutor("ask", "--model", "deepseek-gone", "hi")
     assert result.returncode == 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tests.fake_server import API_KEY, FakeServer, Reply
@@ -13,7 +15,7 @@ HISTORY = [{"role": "system", "content": "Be kind."}, {"role": "user", "content"
 
 @pytest.fixture
 def client(fake_server: FakeServer) -> ChatClient:
-    return ChatClient(fake_server.base_url, API_KEY, retry_delays=(0.01, 0.02, 0.04))
+    return ChatClient(fake_server.base_url, API_KEY, retry_scale=0)
 
 
 def collect(client: ChatClient, **options) -> tuple[list[tuple[str, str]], Answer]:
@@ -101,7 +103,7 @@ def test_non_retryable_errors_are_one_sentence_without_retry(client, fake_server
 
 
 def test_the_key_is_never_in_an_error(fake_server) -> None:
-    client = ChatClient(fake_server.base_url, "sk-wrong-secret-key")
+    client = ChatClient(fake_server.base_url, "sk-wrong-secret-key", retry_scale=0)
     fake_server.reply(status=400, error_message="bad key sk-wrong-secret-key given")
     with pytest.raises(APIError) as caught:
         list(client.stream(HISTORY, "deepseek-flash"))
@@ -125,6 +127,62 @@ def test_retired_model_names_still_work_where_served(client) -> None:
 def test_a_drop_before_any_text_is_retried(client, fake_server) -> None:
     fake_server.reply(Reply(drop_after=0), Reply(content="second try"))
     assert collect(client)[1].content == "second try"
+    assert len(fake_server.chat_requests) == 2
+
+
+def test_a_stream_that_keeps_dying_before_text_is_reported_after_the_retry_budget(client, fake_server) -> None:
+    fake_server.reply(*[Reply(drop_after=0)] * 5)
+    with pytest.raises(APIError) as caught:
+        collect(client)
+    assert "connection failed or dropped" in str(caught.value)
+    assert len(fake_server.chat_requests) == 4  # the first try and three retries
+
+
+def test_sdk_retries_and_stream_retries_share_one_budget(client, fake_server) -> None:
+    fake_server.reply(Reply(status=500), Reply(status=500), Reply(drop_after=0), Reply(drop_after=0), Reply())
+    with pytest.raises(APIError):
+        collect(client)
+    assert len(fake_server.chat_requests) == 4
+
+
+def test_retry_after_is_honoured(client, fake_server) -> None:
+    fake_server.reply(Reply(status=429, headers={"Retry-After": "1"}), Reply(content="patience"))
+    started = time.perf_counter()
+    assert collect(client)[1].content == "patience"
+    assert time.perf_counter() - started >= 0.95  # backoff alone is 0 here (retry_scale=0)
+    first, second = fake_server.chat_requests
+    assert second["received_at"] - first["received_at"] >= 0.95
+
+
+def test_retry_after_ms_is_honoured(client, fake_server) -> None:
+    fake_server.reply(Reply(status=503, headers={"retry-after-ms": "400"}), Reply(content="ok"))
+    assert collect(client)[1].content == "ok"
+    first, second = fake_server.chat_requests
+    assert second["received_at"] - first["received_at"] >= 0.38
+
+
+def test_a_retry_after_too_long_to_wait_is_reported_at_once(client, fake_server) -> None:
+    fake_server.reply(Reply(status=429, headers={"Retry-After": "60"}), Reply(content="too late"))
+    started = time.perf_counter()
+    with pytest.raises(APIError) as caught:
+        collect(client)
+    assert time.perf_counter() - started < 2
+    assert "rate limit" in str(caught.value) and len(fake_server.chat_requests) == 1
+
+
+def test_x_should_retry_false_is_obeyed(client, fake_server) -> None:
+    fake_server.reply(Reply(status=500, headers={"x-should-retry": "false"}), Reply(content="unused"))
+    with pytest.raises(APIError) as caught:
+        collect(client)
+    assert "server failed (500)" in str(caught.value) and len(fake_server.chat_requests) == 1
+
+
+def test_backoff_pauses_scale_with_the_setting(fake_server) -> None:
+    pauses: list[float] = []
+    client = ChatClient(fake_server.base_url, API_KEY, retry_scale=0.5, sleep=pauses.append)
+    fake_server.reply(Reply(drop_after=0), Reply(drop_after=0), Reply(content="third"))
+    assert collect(client)[1].content == "third"
+    assert len(pauses) == 2 and 0.15 <= pauses[0] <= 0.25 and 0.3 <= pauses[1] <= 0.5
 
 
 def test_a_drop_after_text_is_not_retried_and_keeps_the_partial_answer(client, fake_server) -> None:
@@ -144,7 +202,7 @@ def test_a_stream_that_ends_without_finishing_counts_as_a_drop(client, fake_serv
 
 
 def test_an_unreachable_server_names_the_base_url(fake_server) -> None:
-    client = ChatClient("http://127.0.0.1:9", API_KEY, retry_delays=(0.01,))
+    client = ChatClient("http://127.0.0.1:9", API_KEY, retry_scale=0)
     with pytest.raises(APIError) as caught:
         collect(client)
     assert "http://127.0.0.1:9" in str(caught.value) and "refused" in str(caught.value)

@@ -8,7 +8,9 @@ import random
 import pytest
 from rich.console import Console
 
-from tutor_cli.render import AnswerView, LiveAnswerView, MarkdownBlocks, neutralise
+from tutor_cli.pricing import UsageTotals
+from tutor_cli.render import AnswerView, LiveAnswerView, MarkdownBlocks, neutralise, print_sessions_table
+from tutor_cli.store import SessionRecord
 
 SAMPLE = (
     "# Fractions\n\nA fraction has a **numerator** and a denominator.\n\n"
@@ -107,3 +109,39 @@ def test_plain_view_writes_text_as_it_arrives_without_escapes() -> None:
     view.content("**bold** \x1b[1mtext")
     view.finish()
     assert out.getvalue() == "**bold** text\n"
+
+
+def _sessions_table(width: int, student_id: str | None) -> list[str]:
+    import time
+
+    used = UsageTotals()
+    used.add({"prompt_tokens": 1_234_567, "completion_tokens": 45_678, "cache_hit_tokens": 1_000_000}, 1.2345)
+    now = time.time()
+    rows = [
+        (SessionRecord("ada", "20261125-091502-3fa1", "p", now, now, 1234, "deepseek-v4-pro"), used),
+        (SessionRecord("ada", "algebra-homework-week-12", "p", now, now, 4, "deepseek-flash"), UsageTotals()),
+    ]
+    out = io.StringIO()
+    print_sessions_table(Console(file=out, width=width), rows, student_id)
+    return out.getvalue().splitlines()
+
+
+@pytest.mark.parametrize("student_id", ["ada", None])
+def test_sessions_table_at_80_columns_keeps_every_header_and_id_whole(student_id) -> None:
+    lines = _sessions_table(80, student_id)
+    headers = ["Session", "Msgs", "Last used", "Model", "Tokens", "Cached", "Cost"]
+    if student_id is None:
+        headers.insert(0, "Student")
+    header_line = next(line for line in lines if line.startswith(headers[0] + " "))
+    assert [h for h in headers if h in header_line] == headers, header_line
+    assert "…" not in "".join(lines)
+    assert all(len(line) <= 80 for line in lines)
+    assert any("20261125-091502-3fa1" in line for line in lines)  # a generated id on one line
+    if student_id is not None:  # with no Student column there is room for a longer one too
+        assert any("algebra-homework-week-12" in line for line in lines)
+    assert "$1.2345" in "".join(lines) and "1.28M" in "".join(lines)
+
+
+def test_sessions_table_on_a_wide_terminal_keeps_long_ids_on_one_line() -> None:
+    lines = _sessions_table(120, "ada")
+    assert any("algebra-homework-week-12" in line and "deepseek-flash" in line for line in lines)

@@ -14,7 +14,7 @@ from tutor_cli.errors import (
 )
 from tutor_cli.sessions import SessionManager
 
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the one place: pyproject.toml reads it (hatch's version source)
 
 __all__ = [
     "APIError",

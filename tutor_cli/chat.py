@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from tutor_cli.client import Answer, ChatClient, ContextOverflowError
 from tutor_cli.config import shipped_system_prompt
 from tutor_cli.errors import APIError, StreamDroppedError, TutorError
-from tutor_cli.pricing import PriceTable, UsageTotals
+from tutor_cli.pricing import PriceTable, UsageTotals, sessions_with_totals
 from tutor_cli.render import AnswerView
 from tutor_cli.sessions import SessionManager
 
@@ -266,10 +266,7 @@ class Repl:
 
         c = self.conversation
         totals = c.manager.usage_totals(self.prices, c.student_id)
-        sessions = [
-            (s, totals.get((s.student_id, s.session_id), UsageTotals()))
-            for s in c.manager.store.list_sessions(c.student_id)
-        ]
+        sessions = sessions_with_totals(c.manager.store.list_sessions(c.student_id), totals)
         print_sessions_table(self.console, sessions, c.student_id)
 
     def _show(self, _: str) -> None:

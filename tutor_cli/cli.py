@@ -128,10 +128,9 @@ def _transcript(settings: Settings, manager: SessionManager, record: SessionReco
 def _with_totals(
     settings: Settings, manager: SessionManager, sessions: list[SessionRecord], student_id: str | None
 ) -> list[tuple[SessionRecord, UsageTotals]]:
-    from tutor_cli.pricing import UsageTotals
+    from tutor_cli.pricing import sessions_with_totals
 
-    totals = manager.usage_totals(prices(settings), student_id)
-    return [(s, totals.get((s.student_id, s.session_id), UsageTotals())) for s in sessions]
+    return sessions_with_totals(sessions, manager.usage_totals(prices(settings), student_id))
 
 
 def _version_callback(value: bool) -> None:
@@ -327,7 +326,7 @@ def _conversation(
     from tutor_cli.chat import Conversation
     from tutor_cli.client import ChatClient
 
-    client = ChatClient(settings.base_url, settings.require_api_key())
+    client = ChatClient(settings.base_url, settings.require_api_key(), retry_scale=settings.retry_scale)
     conversation = Conversation(
         manager=manager,
         client=client,
@@ -440,6 +439,7 @@ def ask_command(
     """Ask one question without the interactive prompt; the answer goes to standard output."""
     from tutor_cli.chat import ask
     from tutor_cli.config import shipped_system_prompt
+    from tutor_cli.errors import APIError, StreamDroppedError
     from tutor_cli.render import AnswerView, LiveAnswerView, make_console, usage_line
 
     settings = _settings()
@@ -452,7 +452,8 @@ def ask_command(
         raise typer.BadParameter("the question is empty", param_hint="QUESTION")
     with open_manager(settings) as manager:
         student_id = _student(settings, student, manager, writing=True)
-        if session is None or manager.store.get_session(student_id, session) is None:
+        created = session is None or manager.store.get_session(student_id, session) is None
+        if created:
             session = manager.new_session(student_id, shipped_system_prompt(), session)
         notices = make_console(stderr=True)
         conversation = _conversation(
@@ -465,7 +466,17 @@ def ask_command(
             notify=lambda text: notices.print(text, style="dim", markup=False),
         )
         view = LiveAnswerView(make_console()) if sys.stdout.isatty() else AnswerView(sys.stdout)
-        answer = ask(conversation, question, view)
+        try:
+            answer = ask(conversation, question, view)
+        except APIError as error:
+            if not created or isinstance(error, StreamDroppedError):
+                raise
+            # Nothing is lost, but a fresh session per failed try would pile up unseen: name it.
+            raise APIError(
+                f"{error} Your question is kept in session {session}: `tutor chat --session {session}` "
+                f"then /retry sends it again, or `tutor ask --session {session} ...` adds to it.",
+                status=error.status,
+            ) from None
         if not quiet and answer.usage and sys.stderr.isatty():
             notices.print(
                 usage_line(answer.usage, answer.model or conversation.model, prices(settings)),
@@ -480,7 +491,7 @@ def models_command() -> None:
     from tutor_cli.client import ChatClient
 
     settings = _settings()
-    client = ChatClient(settings.base_url, settings.require_api_key())
+    client = ChatClient(settings.base_url, settings.require_api_key(), retry_scale=settings.retry_scale)
     models = client.list_models()
     for name in models:
         typer.echo(f"{'*' if name == settings.model else ' '} {name}")

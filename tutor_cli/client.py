@@ -8,7 +8,7 @@ import json
 import random
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -17,13 +17,19 @@ from tutor_cli.errors import APIError, StreamDroppedError
 if TYPE_CHECKING:
     import openai
 
-# Pauses before each retry of a request that failed before any text arrived (jitter added):
-# about three seconds in all, then the failure is reported.
+# Retries. The SDK retries a request whose response never started (connection errors, timeouts,
+# 408/409/429/5xx), honouring `Retry-After`/`retry-after-ms` and `x-should-retry`: we let it.
+# It cannot retry a stream that opened and then died before its first text: that one is ours.
+# Both share one budget of MAX_RETRIES, so a request is tried at most 1 + MAX_RETRIES times.
+MAX_RETRIES = 3
+# Pauses before we reopen a stream that died before any text (jitter added). The SDK's own
+# backoff is 0.5, 1, 2 s less up to 25%: about three seconds in all, then the failure is reported.
 RETRY_DELAYS = (0.4, 0.8, 1.6)
+# A server that asks for a longer wait than this is not sat through: the student hears at once.
+MAX_RETRY_AFTER = 5.0
 RETRYABLE_STATUSES = {429, 500, 502, 503, 504}
 CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 120.0  # between two chunks; a thinking model can be silent for a while
-TRANSPORT_MODULES = {"httpx", "httpx2", "httpcore", "httpcore2", "h11", "anyio", "ssl", "socket"}
 CONTEXT_LIMIT = re.compile(r"maximum context length is (\d+)")
 MESSAGE_TOKENS = re.compile(r"(\d+) in the messages")
 
@@ -74,12 +80,16 @@ class ChatClient:
         base_url: str,
         api_key: str,
         *,
-        retry_delays: Sequence[float] = RETRY_DELAYS,
+        retry_scale: float = 1.0,
+        max_retries: int = MAX_RETRIES,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        """`retry_scale` multiplies every backoff pause, the SDK's and ours (0 in the tests);
+        a server's own `Retry-After` is honoured as given."""
         self.base_url = base_url
         self._api_key = api_key
-        self._retry_delays = tuple(retry_delays)
+        self._retry_scale = retry_scale
+        self._max_retries = max_retries
         self._sleep = sleep
         self._sdk: openai.OpenAI | None = None
 
@@ -89,10 +99,10 @@ class ChatClient:
         if self._sdk is None:
             import openai
 
-            self._sdk = openai.OpenAI(
+            self._sdk = _sdk_class(self._retry_scale)(
                 base_url=self.base_url,
                 api_key=self._api_key,
-                max_retries=0,  # we retry ourselves: only before any text, only what is worth it
+                max_retries=self._max_retries,
                 timeout=openai.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT),
             )
         return self._sdk
@@ -133,19 +143,21 @@ class ChatClient:
         extra_body: dict[str, Any] = {"messages": messages}
         if thinking is not None:
             extra_body["thinking"] = {"type": "enabled" if thinking else "disabled"}
-        attempt = 0
+        retries_left = self._max_retries
+        sdk = self.sdk
         while True:
             received_any = False
             try:
                 # The raw event stream, parsed here: building the SDK's pydantic objects for every
                 # chunk costs more CPU than all of our rendering.
-                with self.sdk.chat.completions.with_streaming_response.create(
+                with sdk.chat.completions.with_streaming_response.create(
                     model=model,
                     messages=[],  # replaced by extra_body["messages"]
                     stream=True,
                     stream_options={"include_usage": True},
                     extra_body=extra_body,
                 ) as response:
+                    retries_left -= response.retries_taken  # the SDK's retries count against ours
                     for event in _server_sent_events(response.iter_lines()):
                         for delta in _read_chunk(event, answer):
                             received_any = True
@@ -153,22 +165,26 @@ class ChatClient:
                 if not answer.finished:
                     raise _Truncated()
                 return
+            # The SDK has already retried these as far as they were worth retrying.
             except openai.APIStatusError as error:
-                failure: APIError = self._status_error(error, model=model)
-            except (openai.APIConnectionError, _Truncated) as error:
-                failure = self._connection_error(error)
-            except Exception as error:  # a transport error surfacing from the stream itself
-                if type(error).__module__.split(".")[0] not in TRANSPORT_MODULES and not isinstance(error, OSError):
-                    raise
+                raise self._status_error(error, model=model) from None
+            except openai.APIConnectionError as error:  # APITimeoutError included
+                raise self._connection_error(error) from None
+            # The stream opened and then broke: the transport's own errors surface unwrapped from
+            # the body's iteration (openai/openai-python#1384, #2065: RemoteProtocolError).
+            except (_Truncated, *_transport_errors()) as error:
                 failure = self._connection_error(error)
             if received_any or answer.content_parts or answer.reasoning_parts:
                 raise StreamDroppedError(
                     "The connection dropped in the middle of the answer; what arrived is kept."
                 ) from None
-            if not failure.retryable or attempt >= len(self._retry_delays):
+            if retries_left <= 0:
                 raise failure
-            self._sleep(self._retry_delays[attempt] * (0.75 + random.random() / 2))
-            attempt += 1
+            attempt = self._max_retries - retries_left
+            delay = RETRY_DELAYS[min(attempt, len(RETRY_DELAYS) - 1)]
+            self._sleep(delay * self._retry_scale * (0.75 + random.random() / 2))
+            retries_left -= 1
+            sdk = self.sdk.with_options(max_retries=retries_left)
 
     # -- error sentences --
 
@@ -239,6 +255,52 @@ class ChatClient:
 
 class _Truncated(Exception):
     """The stream ended without saying the answer was finished."""
+
+
+def _transport_errors() -> tuple[type[BaseException], ...]:
+    """What a broken response body raises: the documented base of the SDK's transport errors.
+
+    openai 3.x runs on httpx2, older releases on httpx; both define `RequestError` (the base of
+    `TransportError`: network, timeout and protocol errors). Like the SDK's own list
+    (`openai._httpx2.request_exceptions`), TLS failures and AnyIO's end of stream are added:
+    httpx2 does not map them yet (pydantic/httpx2#854).
+    """
+    import ssl
+    import sys
+
+    errors: list[type[BaseException]] = [ssl.SSLError]
+    for name in ("httpx2", "httpx"):  # whichever the SDK loaded; never imported here
+        module = sys.modules.get(name)
+        if module is not None:
+            errors.append(module.RequestError)
+    anyio = sys.modules.get("anyio")
+    if anyio is not None:
+        errors.append(anyio.EndOfStream)
+    return tuple(errors)
+
+
+def _sdk_class(retry_scale: float) -> type[openai.OpenAI]:
+    """The SDK's client with its backoff scaled and over-long `Retry-After` waits refused.
+
+    These are the two hooks the SDK's retry loop calls (`_calculate_retry_timeout`,
+    `_should_retry`); their behaviour otherwise stays the SDK's.
+    """
+    import openai
+
+    class TutorOpenAI(openai.OpenAI):
+        def _calculate_retry_timeout(self, remaining_retries: int, options: Any, response_headers: Any = None) -> float:
+            asked = self._parse_retry_after_header(response_headers)
+            if asked is not None and 0 < asked <= MAX_RETRY_AFTER:
+                return asked  # the server's word, never scaled
+            return super()._calculate_retry_timeout(remaining_retries, options, None) * retry_scale
+
+        def _should_retry(self, response: Any) -> bool:
+            asked = self._parse_retry_after_header(response.headers)
+            if asked is not None and asked > MAX_RETRY_AFTER:
+                return False  # report now rather than keep the student waiting for minutes
+            return super()._should_retry(response)
+
+    return TutorOpenAI
 
 
 def _server_sent_events(lines: Iterator[str]) -> Iterator[dict[str, Any]]:

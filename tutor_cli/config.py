@@ -29,6 +29,7 @@ class Settings:
     api_key: str | None
     context_tokens: int | None = None
     database_url: str | None = None  # a class's PostgreSQL store instead of tutor.db
+    retry_scale: float = 1.0  # multiplies the pauses between retries (the tests set 0)
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -43,6 +44,7 @@ class Settings:
             api_key=env.get(API_KEY_VARIABLE) or None,
             context_tokens=_positive_int(env.get("TUTOR_CONTEXT_TOKENS"), "TUTOR_CONTEXT_TOKENS"),
             database_url=parse_database_url(env.get("TUTOR_DATABASE_URL")),
+            retry_scale=_scale(env.get("TUTOR_RETRY_SCALE"), "TUTOR_RETRY_SCALE"),
         )
 
     @property
@@ -93,13 +95,13 @@ def parse_thinking(value: str | None, source: str) -> bool | None:
 
 
 def shipped_system_prompt() -> str:
-    """The tutor's own system prompt, packaged with it (or beside the source in a checkout)."""
-    packaged = Path(__file__).parent / "data" / PROMPT_FILE_NAME
-    checkout = Path(__file__).parent.parent / "data" / PROMPT_FILE_NAME
-    for candidate in (packaged, checkout):
-        if candidate.is_file():
-            return candidate.read_text(encoding="utf-8")
-    raise ConfigError("The shipped system prompt is missing from this installation; reinstall tutor.")
+    """The tutor's own system prompt, packaged with it (tutor_cli/data/system_prompt.txt)."""
+    from importlib.resources import files
+
+    try:
+        return files("tutor_cli").joinpath("data", PROMPT_FILE_NAME).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        raise ConfigError("The shipped system prompt is missing from this installation; reinstall tutor.") from None
 
 
 def read_system_prompt(path: Path | None) -> str:
@@ -168,4 +170,16 @@ def _positive_int(value: str | None, source: str) -> int | None:
         number = 0
     if number <= 0:
         raise ConfigError(f"{source} must be a positive whole number of tokens, not {value!r}.")
+    return number
+
+
+def _scale(value: str | None, source: str) -> float:
+    if not value:
+        return 1.0
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not 0 <= number < float("inf"):
+        raise ConfigError(f"{source} must be a number of 0 or more (1 is normal, 0 retries at once), not {value!r}.")
     return number

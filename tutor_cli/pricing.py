@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tutor_cli.errors import ConfigError
+
+if TYPE_CHECKING:
+    from tutor_cli.store import SessionRecord
 
 # USD per 1M tokens at DeepSeek's peak rates (off-peak is half), as published for 2026-11.
 # Peak hours: 01:00-04:00 and 06:00-10:00 UTC, Monday to Friday.
@@ -144,3 +148,11 @@ def totals_by_session(rows: list[tuple], table: PriceTable) -> dict[tuple[str, s
         usage = {name: int(value) for name, value in zip(TOKEN_FIELDS, sums, strict=True) if value is not None}
         totals.setdefault((student, session), UsageTotals()).add(usage, table.cost(model, usage, bool(peak)))
     return totals
+
+
+def sessions_with_totals(
+    sessions: Iterable[SessionRecord], totals: Mapping[tuple[str, str], UsageTotals]
+) -> list[tuple[SessionRecord, UsageTotals]]:
+    """Each session with its totals (empty ones for a session without answers), for the session
+    lists of `tutor sessions` and `/sessions` alike."""
+    return [(s, totals.get((s.student_id, s.session_id)) or UsageTotals()) for s in sessions]

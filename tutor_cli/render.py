@@ -49,6 +49,23 @@ def local_time(timestamp: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp))
 
 
+def short_time(timestamp: float) -> str:
+    """Local time to the minute, the year left out when it is this year's (for narrow tables)."""
+    moment = time.localtime(timestamp)
+    if moment.tm_year == time.localtime().tm_year:
+        return time.strftime("%m-%d %H:%M", moment)
+    return time.strftime("%Y-%m-%d", moment)
+
+
+def short_count(number: int) -> str:
+    """A count in at most six characters: 9,999 then 12.3k, 123k, 1.28M."""
+    if number < 10_000:
+        return f"{number:,}"
+    if number < 1_000_000:
+        return f"{number / 1000:.1f}k" if number < 100_000 else f"{number // 1000}k"
+    return f"{number / 1_000_000:.2f}M" if number < 100_000_000 else f"{number // 1_000_000}M"
+
+
 # --- transcripts ---------------------------------------------------------------------------
 
 
@@ -212,15 +229,34 @@ def print_sessions_table(
 ) -> None:
     """A table of sessions, most recently used first, with tokens and estimated cost
     (with a Student column when it lists every student: `student_id` None)."""
+    from rich import box
     from rich.table import Table
 
-    table = Table(title=f"Sessions of {student_id or 'all students'}", title_justify="left")
+    # Light chrome (a rule under the headers, no side borders) and short cells, so the columns fit
+    # 80 terminal columns with every header whole. Ids keep every character (they are what the
+    # student types next; a long one continues on a second line); when space runs out, Model wraps.
+    table = Table(
+        title=f"Sessions of {student_id or 'all students'}",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+
+    def id_column(header: str, values: list[str], room: int, style: str | None = None) -> int:
+        width = min(max([len(header), *map(len, values)]), max(room, 20))  # 20: a generated id
+        table.add_column(header, style=style, overflow="fold", width=width)
+        return width + 2
+
+    # Ids get what the other columns leave (their cells' widths, a narrow Model, the gaps).
+    room = console.width - 51
     if student_id is None:
-        table.add_column("Student", no_wrap=True)
-    table.add_column("Session", style="bold", no_wrap=True)
+        room -= id_column("Student", [s.student_id for s, _ in sessions], room // 2)
+    id_column("Session", [s.session_id for s, _ in sessions], room, style="bold")
     table.add_column("Msgs", justify="right", no_wrap=True)
     table.add_column("Last used", no_wrap=True)
-    table.add_column("Model", overflow="ellipsis")
+    table.add_column("Model", overflow="fold", min_width=5)
     table.add_column("Tokens", justify="right", no_wrap=True)
     table.add_column("Cached", justify="right", no_wrap=True)
     table.add_column("Cost", justify="right", no_wrap=True)
@@ -231,9 +267,9 @@ def print_sessions_table(
             *([neutralise(session.student_id)] if student_id is None else []),
             neutralise(session.session_id),
             str(session.message_count),
-            local_time(session.updated_at),
+            short_time(session.updated_at),
             session.model or "",
-            f"{tokens:,}" if tokens else "",
+            short_count(tokens) if tokens else "",
             f"{share:.0%}" if share is not None else "",
             f"${totals.cost:.4f}" if totals.priced else "",
         )
