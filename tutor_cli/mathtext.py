@@ -255,6 +255,7 @@ _SYNONYMS = {
 _FUNCTIONS = "arcsin|arccos|arctan|sinh|cosh|tanh|sin|cos|tan|cot|sec|csc|ln|log|exp|det|gcd|deg|arg"
 _FUNCTION_SPACE = re.compile(rf"\\({_FUNCTIONS})(?![A-Za-z])\s*(?=[A-Za-z0-9]|\\[A-Za-z])")
 _ATOM = re.compile(r"\s*(-?\d+(\.\d+)?|[A-Za-z]|\\[A-Za-z]+|[A-Za-z](\^|_)(\d|\{\d+\}))\s*")
+_SUPERSCRIPT_DIGITS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 _BIG_OPERATORS = {"sum": "∑", "prod": "∏", "int": "∫", "iint": "∬", "iiint": "∭", "oint": "∮"}
 _LIMIT_WORDS = ("lim", "max", "min", "sup", "inf", "limsup", "liminf")
 
@@ -417,11 +418,17 @@ class _Rewriter:
             if vulgar:
                 return self.mark(vulgar), j
             return f"{self._wrap(top)}/{self._wrap(bottom)}", j
-        if name == "sqrt" and not tex[i:].lstrip().startswith("["):
+        if name == "sqrt":
+            index = re.match(r"\s*\[\s*(\d+)\s*\]", tex[i:])
+            if index:
+                i += index.end()
+            elif tex[i:].lstrip().startswith("["):
+                return None
             got = self._args(tex, i, 1)
             if not got:
                 return None
-            return self.mark("√") + self._wrap(got[0][0]), got[1]
+            small = index.group(1).translate(_SUPERSCRIPT_DIGITS) if index else ""
+            return self.mark(small + "√") + self._wrap(got[0][0]), got[1]
         if name == "binom":
             got = self._args(tex, i, 2)
             if not got:
