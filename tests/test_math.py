@@ -280,3 +280,11 @@ def test_an_open_display_formula_is_not_cut_while_it_grows() -> None:
     finished.append(blocks.flush())
     assert "".join(finished) == text
     assert any(b.startswith("$$") and b.rstrip().endswith("$$") for b in finished)
+
+
+def test_the_live_region_holds_back_a_formula_until_it_closes() -> None:
+    view = LiveAnswerView(Console(file=io.StringIO(), width=80, force_terminal=True), math=True)
+    view.content("Money $5 is shown, and so $\\fr")
+    assert view.unprinted == "Money $5 is shown, and so "
+    view.content("ac{1}{2}$ is done")
+    assert view.unprinted.endswith("$\\frac{1}{2}$ is done")

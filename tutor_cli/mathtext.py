@@ -181,7 +181,29 @@ def _inline_close(text: str, i: int, hi: int, final: bool) -> int | None:
     return close
 
 
-# --- display formulas in a stream ----------------------------------------------------------------
+# --- formulas in a stream ------------------------------------------------------------------------
+
+_OPENER = re.compile(r"\$\$|\\[(\[]|\$(?=[^\s\d])|\$$|\\$")
+
+
+def pending_start(text: str) -> int | None:
+    """Where a formula that has not closed yet starts in a growing text (or a trailing `$` or `\\`
+    that may start one), so a live view can hold it back instead of showing half of it; None if
+    there is none. `$` followed by a digit or a space is taken for money and never held."""
+    spans = find_math(text, final=False)
+    position = spans[-1].end if spans else 0
+    regions = _code_regions(text)
+    for match in _OPENER.finditer(text, position):
+        start = match.start()
+        if _escaped(text, start) or any(lo <= start < hi for lo, hi in regions):
+            continue
+        line_start = text.rfind("\n", 0, start) + 1
+        if text.count("`", line_start, start) % 2:
+            continue  # inside inline code
+        if "\n\n" in text[start:].replace(" ", "").replace("\t", ""):
+            continue  # a blank line followed: whatever it was, it is no formula
+        return start
+    return None
 
 
 def opens_display(line: str, open_kind: str | None) -> str | None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, TYPE_CHECKING, Any
 
-from tutor_cli.mathtext import opens_display
+from tutor_cli.mathtext import opens_display, pending_start
 from tutor_cli.pricing import PriceTable, UsageTotals, is_peak
 from tutor_cli.store import MessageRecord, SessionRecord
 
@@ -499,8 +499,14 @@ class LiveAnswerView(AnswerView):
 
     @property
     def unprinted(self) -> str:
-        """Text received but not yet printed for good: shown in the live region."""
-        return "".join(self._finished) + self.blocks.tail
+        """Text received but not yet printed for good: shown in the live region. A formula that
+        has not closed yet is held back, so no half-drawn math (or its source) flickers in and out."""
+        tail = self.blocks.tail
+        if self.math:
+            held = pending_start(tail)
+            if held is not None:
+                tail = tail[:held]
+        return "".join(self._finished) + tail
 
     def _print_finished(self) -> None:
         block, self._finished = "".join(self._finished), []
