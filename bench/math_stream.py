@@ -39,10 +39,8 @@ def math_answer(size: int, per_40k: int = 200) -> str:
     while len(text) < size:
         formula = FORMULAS[n % len(FORMULAS)]
         prose = f"Step {n}: the **common denominator**; it costs $5 not $10. "
-        if formula.startswith(("$$", "\\[")):
-            piece = f"{prose}\n\n{formula}\n\n"
-        else:
-            piece = f"{prose}Here {formula} holds. "
+        display = formula.startswith(("$$", "\\["))
+        piece = f"{prose}\n\n{formula}\n\n" if display else f"{prose}Here {formula} holds. "
         piece += "More words about fractions and `code`. " * max(0, (step - len(piece)) // 40)
         piece += "\n\n" if n % 3 == 2 else ""
         if n % 25 == 24:
