@@ -24,6 +24,7 @@ def tutor_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]
         "TUTOR_THINKING",
         "TUTOR_DATABASE_URL",
         "TUTOR_CONTEXT_TOKENS",
+        "TUTOR_MATH",
         "NO_COLOR",
     ):
         monkeypatch.delenv(name, raising=False)

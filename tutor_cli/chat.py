@@ -142,8 +142,10 @@ class Repl:
         *,
         prices: PriceTable | None = None,
         quiet: bool = False,
+        math: bool = True,
     ) -> None:
         self.conversation = conversation
+        self.math = math  # draw LaTeX in answers as Unicode (TUTOR_MATH)
         self.console = console
         self.history_path = history_path
         self.prices = prices or PriceTable()
@@ -208,7 +210,7 @@ class Repl:
         from tutor_cli.render import LiveAnswerView, usage_line
 
         try:
-            answer = ask(self.conversation, question, LiveAnswerView(self.console))
+            answer = ask(self.conversation, question, LiveAnswerView(self.console, math=self.math))
             if not self.quiet and answer.usage:
                 self._notice(usage_line(answer.usage, answer.model or self.conversation.model, self.prices), "dim")
         except StreamDroppedError as error:
@@ -280,6 +282,7 @@ class Repl:
                 Transcript(
                     record, c.manager.store.iter_messages(c.student_id, c.session_id), self._totals(), self.prices
                 ),
+                math=self.math,
             )
 
     def _usage(self, _: str) -> None:

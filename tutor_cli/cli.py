@@ -233,7 +233,7 @@ def show_command(
         elif format is TranscriptFormat.text or not on_terminal:
             _write_all(render.transcript_text(transcript, safe=on_terminal))
         else:
-            render.print_transcript(render.make_console(), transcript)
+            render.print_transcript(render.make_console(), transcript, math=settings.render_math)
 
 
 @app.command(
@@ -381,7 +381,8 @@ def chat_command(
         session_id = _choose_session(manager, console, student_id, session, continue_, prompt, system_prompt)
         conversation = _conversation(settings, manager, student_id, session_id, model, thinking, prompt)
         manager.store.touch_session(student_id, session_id)
-        Repl(conversation, console, settings.history_path, prices=prices(settings), quiet=quiet).run()
+        math = settings.render_math
+        Repl(conversation, console, settings.history_path, prices=prices(settings), quiet=quiet, math=math).run()
 
 
 def _choose_session(
@@ -465,7 +466,10 @@ def ask_command(
             thinking,
             notify=lambda text: notices.print(text, style="dim", markup=False),
         )
-        view = LiveAnswerView(make_console()) if sys.stdout.isatty() else AnswerView(sys.stdout)
+        # Only a terminal draws mathematics; a pipe or file gets the model's exact text.
+        view = (
+            LiveAnswerView(make_console(), math=settings.render_math) if sys.stdout.isatty() else AnswerView(sys.stdout)
+        )
         try:
             answer = ask(conversation, question, view)
         except APIError as error:

@@ -30,6 +30,7 @@ class Settings:
     context_tokens: int | None = None
     database_url: str | None = None  # a class's PostgreSQL store instead of tutor.db
     retry_scale: float = 1.0  # multiplies the pauses between retries (the tests set 0)
+    math: str = "unicode"  # TUTOR_MATH: "unicode" draws LaTeX on a terminal, "raw" shows it as written
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -45,7 +46,13 @@ class Settings:
             context_tokens=_positive_int(env.get("TUTOR_CONTEXT_TOKENS"), "TUTOR_CONTEXT_TOKENS"),
             database_url=parse_database_url(env.get("TUTOR_DATABASE_URL")),
             retry_scale=_scale(env.get("TUTOR_RETRY_SCALE"), "TUTOR_RETRY_SCALE"),
+            math=parse_math(env.get("TUTOR_MATH")),
         )
+
+    @property
+    def render_math(self) -> bool:
+        """Whether a terminal shows LaTeX in answers as Unicode mathematics."""
+        return self.math == "unicode"
 
     @property
     def database_path(self) -> Path:
@@ -92,6 +99,16 @@ def parse_thinking(value: str | None, source: str) -> bool | None:
     if lowered in {"off", "0", "false", "no", "disabled"}:
         return False
     raise ConfigError(f"{source} must be 'on' or 'off', not {value!r}.")
+
+
+def parse_math(value: str | None) -> str:
+    """TUTOR_MATH: 'unicode' (the default) or 'raw'."""
+    if value is None or value.strip() == "":
+        return "unicode"
+    lowered = value.strip().lower()
+    if lowered not in ("unicode", "raw"):
+        raise ConfigError(f"TUTOR_MATH must be 'unicode' or 'raw', not {value!r}.")
+    return lowered
 
 
 def shipped_system_prompt() -> str:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, TYPE_CHECKING, Any
 
+from tutor_cli.mathtext import opens_display, pending_start
 from tutor_cli.pricing import PriceTable, UsageTotals, is_peak
 from tutor_cli.store import MessageRecord, SessionRecord
 
@@ -148,8 +149,9 @@ def transcript_markdown(transcript: Transcript, *, safe: bool) -> Iterator[str]:
     yield "\n"
 
 
-def print_transcript(console: Console, transcript: Transcript) -> None:
-    """The readable terminal view: headed turns, the tutor's answers rendered as Markdown."""
+def print_transcript(console: Console, transcript: Transcript, *, math: bool = True) -> None:
+    """The readable terminal view: headed turns, the tutor's answers rendered as Markdown
+    (with their mathematics drawn as Unicode when `math`)."""
     from rich.markdown import Markdown
     from rich.padding import Padding
     from rich.rule import Rule
@@ -179,7 +181,8 @@ def print_transcript(console: Console, transcript: Transcript) -> None:
         if message.reasoning:
             console.print(Padding(Text(neutralise(message.reasoning), style="dim italic"), (0, 2)))
         if message.role == "assistant":
-            console.print(Markdown(neutralise(message.content), code_theme=CODE_THEME))
+            for part in answer_renderables(neutralise(message.content), math=math, width=console.width):
+                console.print(part)
         else:
             console.print(Text(neutralise(message.content)))
 
@@ -283,6 +286,68 @@ def make_console(file: IO[str] | None = None, *, stderr: bool = False) -> Consol
     return Console(file=file, stderr=stderr, highlight=False)
 
 
+# --- answers: Markdown with mathematics ------------------------------------------------------
+
+_MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+_DISPLAY_SUFFIX = re.compile(r"[ \t]*([.,;:!?]?)[ \t]*(?:\n|$)")
+DISPLAY_INDENT = 4
+
+
+def answer_renderables(text: str, *, math: bool, width: int, final: bool = True) -> list[Any]:
+    """An answer as rich renderables: Markdown, with its LaTeX mathematics cut out first (so
+    Markdown never mangles it) and, when `math`, drawn as Unicode: display formulas as their own
+    blocks of rows, inline ones in place, escaped for Markdown. A formula that cannot be drawn
+    (or any, without `math`) shows its source exactly.
+    With `final` False the text is still growing (see `mathtext.find_math`)."""
+    from rich.cells import cell_len
+    from rich.markdown import Markdown
+    from rich.padding import Padding
+    from rich.text import Text
+
+    from tutor_cli import mathtext
+
+    # With math off (TUTOR_MATH=raw) formulas are still cut out, to show their source as written.
+    spans = mathtext.find_math(text, final=final)
+    if not spans:
+        return [Markdown(text, code_theme=CODE_THEME)]
+    parts: list[Any] = []
+    markdown: list[str] = []
+    position = 0
+
+    def flush_markdown() -> None:
+        chunk = "".join(markdown)
+        markdown.clear()
+        if chunk.strip():
+            parts.append(Markdown(chunk, code_theme=CODE_THEME))
+
+    for span in spans:
+        line_start = text.rfind("\n", 0, span.start) + 1
+        prefix = text[line_start : span.start]
+        suffix = _DISPLAY_SUFFIX.match(text, span.end)
+        if span.display and not prefix.strip() and suffix and line_start >= position:
+            rows = mathtext.to_unicode(span.tex, True) if math else None
+            indent = len(prefix.expandtabs()) + DISPLAY_INDENT
+            if rows is not None and max(cell_len(row) for row in rows) + indent > width:
+                line = mathtext.to_line(span.tex)
+                rows = (line,) if line is not None else None
+            if rows is None:
+                rows, indent = tuple(text[span.start : span.end].splitlines()), len(prefix.expandtabs())
+            markdown.append(text[position:line_start])
+            flush_markdown()
+            rows = (*rows[:-1], rows[-1] + suffix.group(1))
+            parts.append(Padding(Text("\n".join(rows)), (1 if parts else 0, 0, 1, indent)))
+            position = suffix.end()
+            continue
+        line = mathtext.to_line(span.tex) if math else None
+        shown = line if line is not None else text[span.start : span.end]
+        markdown.append(text[position : span.start])
+        markdown.append(_MARKDOWN_PUNCTUATION.sub(r"\\\1", shown))
+        position = span.end
+    markdown.append(text[position:])
+    flush_markdown()
+    return parts
+
+
 # --- streaming answers -----------------------------------------------------------------------
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
@@ -302,6 +367,7 @@ class MarkdownBlocks:
     def __init__(self) -> None:
         self.tail = ""
         self._fence: str | None = None  # the open fence marker, e.g. "```"
+        self._display: str | None = None  # an open display formula's delimiter ("$$" or "\\[")
         self._fence_line = ""  # the line that opened it, repeated when a long fence is cut
         self._scan = 0  # tail offset up to which complete lines were examined
 
@@ -344,14 +410,20 @@ class MarkdownBlocks:
                 if previous.endswith("\n\n") and previous.strip():
                     finished.append(self._cut(line_start))
                     self._scan = end + 1 - line_start
+                    self._display = opens_display(line, None)
                     continue
-            if self._scan > MAX_LIVE_CHARS and line.strip():
+            self._display = opens_display(line, self._display)
+            # A display formula is not cut while open (cut, it would show as source), unless it
+            # grows far past the limit: a stray `$$` must not keep the whole answer live.
+            display_open = self._display is not None and self._scan <= 4 * MAX_LIVE_CHARS
+            if self._scan > MAX_LIVE_CHARS and line.strip() and not display_open:
                 finished.append(self._cut(self._scan))
+                self._display = None
         return finished
 
     def flush(self) -> str:
         """The rest, at the end of the answer."""
-        rest, self.tail, self._scan, self._fence = self.tail, "", 0, None
+        rest, self.tail, self._scan, self._fence, self._display = self.tail, "", 0, None, None
         return rest
 
     def _cut(self, position: int) -> str:
@@ -368,7 +440,6 @@ class _LazyMarkdown:
         self._cache: tuple[str, Any] | None = None
 
     def __rich_console__(self, console: Console, options: Any) -> Any:
-        from rich.markdown import Markdown
         from rich.text import Text
 
         reasoning_tail = self._view.reasoning_tail
@@ -377,8 +448,9 @@ class _LazyMarkdown:
         tail = self._view.unprinted
         if tail.strip():
             if self._cache is None or self._cache[0] != tail:
-                self._cache = (tail, Markdown(tail, code_theme=CODE_THEME))
-            yield self._cache[1]
+                parts = answer_renderables(tail, math=self._view.math, width=options.max_width, final=False)
+                self._cache = (tail, parts)
+            yield from self._cache[1]
         elif not reasoning_tail and self._view.waiting:
             yield self._view.spinner
 
@@ -418,9 +490,10 @@ class LiveAnswerView(AnswerView):
     """Terminal view: a spinner, then reasoning (dimmed) and Markdown blocks printed once each,
     with only the unfinished tail in a live region."""
 
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: Console, *, math: bool = True) -> None:
         super().__init__(console.file)
         self.console = console
+        self.math = math  # draw LaTeX as Unicode (TUTOR_MATH=unicode)
         self.blocks = MarkdownBlocks()
         self.reasoning_tail = ""
         self.waiting = True
@@ -467,8 +540,14 @@ class LiveAnswerView(AnswerView):
 
     @property
     def unprinted(self) -> str:
-        """Text received but not yet printed for good: shown in the live region."""
-        return "".join(self._finished) + self.blocks.tail
+        """Text received but not yet printed for good: shown in the live region. A formula that
+        has not closed yet is held back, so no half-drawn math (or its source) flickers in and out."""
+        tail = self.blocks.tail
+        if self.math:
+            held = pending_start(tail)
+            if held is not None:
+                tail = tail[:held]
+        return "".join(self._finished) + tail
 
     def _print_finished(self) -> None:
         block, self._finished = "".join(self._finished), []
@@ -500,10 +579,9 @@ class LiveAnswerView(AnswerView):
             self._print(Text(""))
 
     def _print_markdown(self, block: str) -> None:
-        from rich.markdown import Markdown
-
         if block.strip():
-            self._print(Markdown(block, code_theme=CODE_THEME))
+            for part in answer_renderables(block, math=self.math, width=self.console.width):
+                self._print(part)
 
     def _print(self, renderable: Any) -> None:
         (self._live.console if self._live is not None else self.console).print(renderable)

@@ -1,0 +1,581 @@
+"""LaTeX mathematics in answers, found in Markdown text and turned into Unicode for a terminal.
+
+Two jobs, kept apart:
+
+- `find_math` finds the formulas (`$…$`, `\\(…\\)`, `$$…$$`, `\\[…\\]`) in Markdown text, skipping
+  inline code, fenced code, escaped `\\$`, money (`$5 and $10`) and shell variables (`$HOME`).
+  The rules are pandoc's: an opening `$` is not followed by a space, a closing `$` is not preceded
+  by one nor followed by a digit, and no formula runs across a blank line.
+- `to_unicode` turns one formula into rows of Unicode text with `texicode` (pinned; it draws stacked
+  fractions, roots, big operators, matrices and `cases`). What it lacks (`\\boxed`, `\\implies`,
+  `\\overline`, `\\tag`, `\\cancel`, `\\underbrace`, `\\operatorname`, …) is rewritten into what it
+  has before the call; anything it still cannot draw comes back as None, and the caller shows the
+  source. Inline formulas must fit on one line, so fractions, roots and limits are first rewritten
+  to their linear forms (`½`, `(a+b)/2`, `√(b²−4ac)`, `∑ₖ₌₁ⁿ`).
+
+This module has no rich or typer imports and imports texicode only when a formula is converted.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+MATH_MODES = ("unicode", "raw")
+
+
+@dataclass(frozen=True)
+class Span:
+    """A formula in a text: `text[start:end]` is the formula with its delimiters, `tex` its inside."""
+
+    start: int
+    end: int
+    tex: str
+    display: bool  # written with $$ or \[ (whether it stands alone on its line is decided by the caller)
+
+
+# --- finding formulas ---------------------------------------------------------------------------
+
+_FENCE_LINE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+
+
+def _code_regions(text: str) -> list[tuple[int, int]]:
+    """(start, end) of fenced code blocks; an unclosed fence runs to the end of the text."""
+    regions: list[tuple[int, int]] = []
+    fence: str | None = None
+    fence_start = 0
+    position = 0
+    for line in text.splitlines(keepends=True):
+        match = _FENCE_LINE.match(line)
+        if fence is None:
+            if match:
+                fence, fence_start = match.group(1), position
+        elif (
+            match
+            and match.group(1)[0] == fence[0]
+            and len(match.group(1)) >= len(fence)
+            and not line.strip()[len(match.group(1)) :].strip()
+        ):
+            regions.append((fence_start, position + len(line)))
+            fence = None
+        position += len(line)
+    if fence is not None:
+        regions.append((fence_start, len(text)))
+    return regions
+
+
+def _escaped(text: str, index: int) -> bool:
+    """Whether the character at `index` is escaped by an odd run of backslashes before it."""
+    count = 0
+    while index - count - 1 >= 0 and text[index - count - 1] == "\\":
+        count += 1
+    return count % 2 == 1
+
+
+def _find_closer(text: str, closer: str, start: int, limit: int) -> int:
+    """Index of the first unescaped `closer` at or after `start`, before `limit`, a blank line
+    and a backtick (inline code wins over math, as in pandoc: `$5 and `$HOME`` is no formula)."""
+    blank = _BLANK_LINE.search(text, start, limit)
+    if blank:
+        limit = blank.start()
+    tick = text.find("`", start, limit)
+    if tick >= 0:
+        limit = tick
+    position = start
+    while True:
+        found = text.find(closer, position, limit)
+        if found < 0:
+            return -1
+        # For `\)` and `\]` the backslash is part of the closer: it must itself be unescaped.
+        if not _escaped(text, found):
+            return found
+        position = found + 1
+
+
+def find_math(text: str, *, final: bool = True) -> list[Span]:
+    """The formulas in `text`, in order. With `final` False (a growing stream), a `$` at the
+    very end cannot close a formula yet: the next character might be a digit (money)."""
+    if "$" not in text and "\\(" not in text and "\\[" not in text:
+        return []
+    spans: list[Span] = []
+    regions = _code_regions(text)
+    bounds = [(0, len(text))] if not regions else _outside(regions, len(text))
+    for lo, hi in bounds:
+        _scan(text, lo, hi, final, spans)
+    return spans
+
+
+def _outside(regions: list[tuple[int, int]], length: int) -> list[tuple[int, int]]:
+    parts, position = [], 0
+    for start, end in regions:
+        if start > position:
+            parts.append((position, start))
+        position = end
+    if position < length:
+        parts.append((position, length))
+    return parts
+
+
+def _scan(text: str, i: int, hi: int, final: bool, spans: list[Span]) -> None:
+    while i < hi:
+        char = text[i]
+        if char == "`":
+            run = len(text[i:hi]) - len(text[i:hi].lstrip("`"))
+            ticks = "`" * run
+            close = text.find(ticks, i + run, hi)
+            # a run of backticks matches only a run of exactly the same length
+            while close >= 0 and close + run < hi and text[close + run] == "`":
+                close = text.find(ticks, close + run + 1, hi)
+            i = close + run if close >= 0 else i + run
+            continue
+        if char == "\\":
+            if i + 1 < hi and text[i + 1] in "([" and not _escaped(text, i):
+                closer = "\\)" if text[i + 1] == "(" else "\\]"
+                close = _find_closer(text, closer, i + 2, hi)
+                if close >= 0 and text[i + 2 : close].strip():
+                    spans.append(Span(i, close + 2, text[i + 2 : close], display=closer == "\\]"))
+                    i = close + 2
+                    continue
+            i += 2  # a backslash escapes the next character (`\$` is a dollar, not math)
+            continue
+        if char == "$":
+            if text.startswith("$$", i):
+                close = _find_closer(text, "$$", i + 2, hi)
+                if close >= 0 and text[i + 2 : close].strip():
+                    spans.append(Span(i, close + 2, text[i + 2 : close], display=True))
+                    i = close + 2
+                else:
+                    i += 2
+                continue
+            close = _inline_close(text, i, hi, final)
+            if close is None:
+                i += 1
+                continue
+            if close < 0:
+                # Not an opener; the next `$` may be one.
+                i = -close
+                continue
+            spans.append(Span(i, close + 1, text[i + 1 : close], display=False))
+            i = close + 1
+            continue
+        i += 1
+
+
+def _inline_close(text: str, i: int, hi: int, final: bool) -> int | None:
+    """For a `$` at i: the index of its closing `$`; None if it opens nothing; minus the index
+    of the next `$` when that `$` does not close this one (so the scan resumes there)."""
+    if i + 1 >= hi or text[i + 1].isspace():
+        return None
+    close = _find_closer(text, "$", i + 1, hi)
+    if close < 0:
+        return None
+    if text[close - 1].isspace() or (close + 1 < hi and text[close + 1].isdigit()):
+        return -close
+    if close + 1 == len(text) and not final:
+        return None  # a digit may still come: undecided until more text arrives
+    if text.startswith("$$", close):
+        return -close
+    return close
+
+
+# --- formulas in a stream ------------------------------------------------------------------------
+
+_OPENER = re.compile(r"\$\$|\\[(\[]|\$(?=[^\s\d])|\$$|\\$")
+
+
+def pending_start(text: str) -> int | None:
+    """Where a formula that has not closed yet starts in a growing text (or a trailing `$` or `\\`
+    that may start one), so a live view can hold it back instead of showing half of it; None if
+    there is none. `$` followed by a digit or a space is taken for money and never held."""
+    spans = find_math(text, final=False)
+    position = spans[-1].end if spans else 0
+    regions = _code_regions(text)
+    for match in _OPENER.finditer(text, position):
+        start = match.start()
+        if _escaped(text, start) or any(lo <= start < hi for lo, hi in regions):
+            continue
+        line_start = text.rfind("\n", 0, start) + 1
+        if text.count("`", line_start, start) % 2:
+            continue  # inside inline code
+        if "\n\n" in text[start:].replace(" ", "").replace("\t", ""):
+            continue  # a blank line followed: whatever it was, it is no formula
+        return start
+    return None
+
+
+def opens_display(line: str, open_kind: str | None) -> str | None:
+    """Track display math across lines: given the delimiter left open before `line` ("$$", "\\[" or
+    None), return the one left open after it. Inline code and escaped characters are skipped."""
+    line = re.sub(r"`+[^`]*`+", "", line)
+    i = 0
+    while i < len(line):
+        if line[i] == "\\" and i + 1 < len(line):
+            pair = line[i : i + 2]
+            if open_kind is None and pair == "\\[":
+                open_kind = "\\["
+            elif open_kind == "\\[" and pair == "\\]":
+                open_kind = None
+            i += 2
+            continue
+        if line.startswith("$$", i) and open_kind in (None, "$$"):
+            open_kind = None if open_kind == "$$" else "$$"
+            i += 2
+            continue
+        i += 1
+    return open_kind
+
+
+# --- converting one formula ----------------------------------------------------------------------
+
+_MARK = "QZQ"  # rare letters that texicode copies through unchanged, replaced after rendering
+_VULGAR = {
+    ("1", "2"): "½",
+    ("1", "3"): "⅓",
+    ("2", "3"): "⅔",
+    ("1", "4"): "¼",
+    ("3", "4"): "¾",
+    ("1", "5"): "⅕",
+    ("2", "5"): "⅖",
+    ("3", "5"): "⅗",
+    ("4", "5"): "⅘",
+    ("1", "6"): "⅙",
+    ("5", "6"): "⅚",
+    ("1", "7"): "⅐",
+    ("1", "8"): "⅛",
+    ("3", "8"): "⅜",
+    ("5", "8"): "⅝",
+    ("7", "8"): "⅞",
+    ("1", "9"): "⅑",
+    ("1", "10"): "⅒",
+}
+# Commands texicode does not know, as the ones it does (same meaning, or the usual plain form).
+_SYNONYMS = {
+    "implies": r"\Rightarrow ",
+    "impliedby": r"\Leftarrow ",
+    "Longrightarrow": r"\Rightarrow ",
+    "Longleftarrow": r"\Leftarrow ",
+    "Longleftrightarrow": r"\Leftrightarrow ",
+    "iff": r"\Leftrightarrow ",
+    "leqslant": r"\le ",
+    "geqslant": r"\ge ",
+    "lt": "<",
+    "gt": ">",
+    "degree": r"^\circ ",
+    "bmod": r"\text{ mod }",
+    "mod": r"\text{ mod }",
+    "middle": "",
+    "displaystyle": "",
+    "textstyle": "",
+    "limits": "",
+    "nolimits": "",
+    "cfrac": r"\frac",
+    "checkmark": r"\text{(ok)}",
+}
+_FUNCTIONS = "arcsin|arccos|arctan|sinh|cosh|tanh|sin|cos|tan|cot|sec|csc|ln|log|exp|det|gcd|deg|arg"
+_FUNCTION_SPACE = re.compile(rf"\\({_FUNCTIONS})(?![A-Za-z])\s*(?=[A-Za-z0-9]|\\[A-Za-z])")
+_ATOM = re.compile(r"\s*(-?\d+(\.\d+)?|[A-Za-z]|\\[A-Za-z]+|[A-Za-z](\^|_)(\d|\{\d+\}))\s*")
+_SUPERSCRIPT_DIGITS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+_BIG_OPERATORS = {"sum": "∑", "prod": "∏", "int": "∫", "iint": "∬", "iiint": "∭", "oint": "∮"}
+_LIMIT_WORDS = ("lim", "max", "min", "sup", "inf", "limsup", "liminf")
+
+
+def _read_arg(tex: str, i: int) -> tuple[str, int] | None:
+    """The argument starting at `i` (a {group}, a \\command or one character) and the index after it."""
+    while i < len(tex) and tex[i] == " ":
+        i += 1
+    if i >= len(tex):
+        return None
+    if tex[i] == "{":
+        depth, j = 0, i
+        while j < len(tex):
+            if tex[j] == "\\":
+                j += 2
+                continue
+            if tex[j] == "{":
+                depth += 1
+            elif tex[j] == "}":
+                depth -= 1
+                if depth == 0:
+                    return tex[i + 1 : j], j + 1
+            j += 1
+        return None
+    if tex[i] == "\\":
+        match = re.match(r"\\([A-Za-z]+|.)", tex[i:])
+        assert match is not None
+        return match.group(0), i + len(match.group(0))
+    if tex[i] in "}^_&":
+        return None
+    return tex[i], i + 1
+
+
+class _Rewriter:
+    """Rewrites the commands texicode lacks into ones it has (and, for one line, linear forms).
+
+    Hand-written glue, not a TeX parser: it only matches braces to find the arguments of the few
+    commands it rewrites, and leaves everything else to texicode.
+    """
+
+    def __init__(self, linear: bool) -> None:
+        self.linear = linear
+        self.marks: list[str] = []
+
+    def mark(self, shown: str) -> str:
+        """A placeholder texicode copies as letters; replaced by `shown` after rendering."""
+        self.marks.append(shown)
+        return rf"\mathrm{{{self._mark_name(len(self.marks) - 1)}}}"
+
+    @staticmethod
+    def _mark_name(index: int) -> str:
+        letters = ""
+        index += 1
+        while index:
+            index, rest = divmod(index - 1, 26)
+            letters = chr(ord("a") + rest) + letters
+        return f"{_MARK}{letters}Q"
+
+    def unmark(self, row: str) -> str:
+        for index in range(len(self.marks) - 1, -1, -1):
+            row = row.replace(self._mark_name(index), self.marks[index])
+        return row
+
+    def rewrite(self, tex: str) -> str:
+        tex = _FUNCTION_SPACE.sub(lambda m: f"\\{m.group(1)}\\,", tex)
+        out: list[str] = []
+        i = 0
+        while i < len(tex):
+            char = tex[i]
+            if char == "\\":
+                match = re.match(r"\\([A-Za-z]+\*?|.)", tex[i:])
+                if match is None:
+                    out.append(char)
+                    i += 1
+                    continue
+                name, after = match.group(1), i + len(match.group(0))
+                done = self._command(tex, name, after)
+                if done is None:
+                    out.append(match.group(0))
+                    i = after
+                else:
+                    out.append(done[0])
+                    i = done[1]
+                continue
+            if self.linear and char in "^_":
+                done = self._script(tex, i)
+                if done is not None:
+                    out.append(done[0])
+                    i = done[1]
+                    continue
+            out.append(char)
+            i += 1
+        return "".join(out)
+
+    def _args(self, tex: str, i: int, count: int) -> tuple[list[str], int] | None:
+        args = []
+        for _ in range(count):
+            read = _read_arg(tex, i)
+            if read is None:
+                return None
+            args.append(read[0])
+            i = read[1]
+        return args, i
+
+    def _command(self, tex: str, name: str, i: int) -> tuple[str, int] | None:
+        if name in _SYNONYMS:
+            return _SYNONYMS[name], i
+        if name in ("operatorname", "operatorname*", "textbf", "textit", "textrm", "mathit", "textsf"):
+            got = self._args(tex, i, 1)
+            return (rf"\text{{{got[0][0]}}}", got[1]) if got else None
+        if name == "pmod":
+            got = self._args(tex, i, 1)
+            return (rf"\ (\text{{mod }}{self.rewrite(got[0][0])})", got[1]) if got else None
+        if name == "overline":
+            got = self._args(tex, i, 1)
+            if got and re.fullmatch(r"[A-Za-z0-9]+", got[0][0].strip()):
+                return "".join(rf"\bar{{{c}}}" for c in got[0][0].strip()), got[1]
+            return None
+        if name in ("cancel", "bcancel", "xcancel", "sout"):
+            got = self._args(tex, i, 1)
+            return (rf"{{\not {self.rewrite(got[0][0])}}}", got[1]) if got else None
+        if name in ("underbrace", "overbrace"):
+            got = self._args(tex, i, 1)
+            if not got:
+                return None
+            body, j = self.rewrite(got[0][0]), got[1]
+            while j < len(tex) and tex[j] == " ":
+                j += 1
+            if j < len(tex) and tex[j] in "_^":
+                label = _read_arg(tex, j + 1)
+                if label is not None:
+                    return rf"{{{body}}}\ ({self.rewrite(label[0])})", label[1]
+            return rf"{{{body}}}", j
+        if name in ("underset", "overset", "stackrel"):
+            got = self._args(tex, i, 2)
+            if not got:
+                return None
+            (script, base), j = got
+            mark = "_" if name == "underset" else "^"
+            return rf"{{{self.rewrite(base)}}}{mark}{{{self.rewrite(script)}}}", j
+        if name in ("tag", "tag*"):
+            got = self._args(tex, i, 1)
+            return (rf"\qquad ({self.rewrite(got[0][0])})", got[1]) if got else None
+        if name == "boxed":
+            got = self._args(tex, i, 1)
+            if not got:
+                return None
+            return rf"\left[ {self.rewrite(got[0][0])} \right]", got[1]
+        if name in ("color", "textcolor"):
+            got = self._args(tex, i, 2)
+            return (rf"{{{self.rewrite(got[0][1])}}}", got[1]) if got else None
+        if not self.linear:
+            return None
+        if name in ("frac", "dfrac", "tfrac"):
+            got = self._args(tex, i, 2)
+            if not got:
+                return None
+            (top, bottom), j = got
+            vulgar = _VULGAR.get((top.strip(), bottom.strip()))
+            if vulgar:
+                return self.mark(vulgar), j
+            return f"{self._wrap(top)}/{self._wrap(bottom)}", j
+        if name == "sqrt":
+            index = re.match(r"\s*\[\s*(\d+)\s*\]", tex[i:])
+            if index:
+                i += index.end()
+            elif tex[i:].lstrip().startswith("["):
+                return None
+            got = self._args(tex, i, 1)
+            if not got:
+                return None
+            small = index.group(1).translate(_SUPERSCRIPT_DIGITS) if index else ""
+            return self.mark(small + "√") + self._wrap(got[0][0]), got[1]
+        if name == "binom":
+            got = self._args(tex, i, 2)
+            if not got:
+                return None
+            return rf"\text{{C}}({self.rewrite(got[0][0])},{self.rewrite(got[0][1])})", got[1]
+        if name in _BIG_OPERATORS:
+            return self.mark(_BIG_OPERATORS[name]), i
+        if name in _LIMIT_WORDS:
+            return rf"\text{{{name}}}", i
+        return None
+
+    def _wrap(self, tex: str) -> str:
+        inner = self.rewrite(tex)
+        if _ATOM.fullmatch(tex):
+            return f"{{{inner}}}"
+        return f"({inner})"
+
+    def _script(self, tex: str, i: int) -> tuple[str, int] | None:
+        """`^{…}`/`_{…}` in one line: kept when texicode has small letters for all of it,
+        otherwise written `^(…)`; a lower and an upper script together are put side by side."""
+        read = _read_arg(tex, i + 1)
+        if read is None:
+            return None
+        body, j = read
+        inner = self.rewrite(body)
+        if _renders_on_one_line(f"x{tex[i]}{{{inner}}}"):
+            text = f"{tex[i]}{{{inner}}}"
+        else:
+            text = self.mark(tex[i]) + f"({inner})"
+        k = j
+        while k < len(tex) and tex[k] == " ":
+            k += 1
+        if k < len(tex) and tex[k] in "^_" and tex[k] != tex[i]:
+            text += "{}"  # texicode stacks x_a^b; x_a{}^b keeps them on one line
+        return text, j
+
+
+@lru_cache(maxsize=4096)
+def _renders_on_one_line(tex: str) -> bool:
+    rows = _texicode_rows(tex)
+    return rows is not None and len(rows) == 1
+
+
+@lru_cache(maxsize=4096)
+def _texicode_rows(tex: str) -> tuple[str, ...] | None:
+    """texicode's rows for `tex`, without its one-space margin and blank rows; None on failure."""
+    from texicode import arts
+    from texicode.pipeline import render_tex_rows
+
+    arts.font = arts.font_normal  # plain letters (the default is a serif italic alphabet)
+    try:
+        rows = render_tex_rows(tex, False)
+    except Exception:  # texicode raises KeyError and friends on some inputs: the source is shown
+        return None
+    if not rows or rows[0].startswith("TeXicode:"):
+        return None
+    rows = [row.rstrip() for row in rows if row.strip()]
+    if not rows:
+        return None
+    margin = min(len(row) - len(row.lstrip(" ")) for row in rows)
+    return tuple(row[margin:] for row in rows)
+
+
+def _placeholders_left(source: str, rows: tuple[str, ...] | list[str]) -> bool:
+    """texicode writes `?` for a command it does not know."""
+    return sum(row.count("?") for row in rows) > source.count("?")
+
+
+@lru_cache(maxsize=4096)
+def to_unicode(tex: str, display: bool) -> tuple[str, ...] | None:
+    """The formula as rows of Unicode (one row for inline math), or None when it cannot be
+    drawn faithfully; the caller then shows the source."""
+    source = tex.strip()
+    if not source or not source.isascii():
+        return None  # texicode reads ASCII only; a formula holding other text is shown as written
+    if display:
+        return _display_rows(source)
+    line = _line(source)
+    return None if line is None else (line,)
+
+
+def _display_rows(source: str) -> tuple[str, ...] | None:
+    boxed = re.fullmatch(r"\\boxed\s*(\{.*\})", source, re.DOTALL)
+    inner = _read_arg(boxed.group(1), 0) if boxed else None
+    if inner is not None and inner[1] == len(boxed.group(1)):  # type: ignore[union-attr]
+        rows = _display_rows(inner[0].strip())
+        if rows is None:
+            return None
+        width = max(_width(row) for row in rows)
+        return (
+            "┌" + "─" * (width + 2) + "┐",
+            *(f"│ {row}{' ' * (width - _width(row))} │" for row in rows),
+            "└" + "─" * (width + 2) + "┘",
+        )
+    rewritten = _Rewriter(linear=False).rewrite(source)
+    rows = _texicode_rows(rewritten)
+    if rows is None or _placeholders_left(source, rows) or any("\\" in row for row in rows):
+        return None
+    return rows
+
+
+def _width(row: str) -> int:
+    """Columns on screen: combining marks (x̄, √x̅) take none."""
+    return sum(1 for char in row if not unicodedata.combining(char))
+
+
+@lru_cache(maxsize=4096)
+def to_line(tex: str) -> str | None:
+    """The formula on one line (inline math, or display math too wide for the screen)."""
+    source = tex.strip()
+    if not source or not source.isascii():
+        return None
+    return _line(source)
+
+
+def _line(source: str) -> str | None:
+    result = _one_line(source, linear=False)
+    return result if result is not None else _one_line(source, linear=True)
+
+
+def _one_line(source: str, *, linear: bool) -> str | None:
+    if _MARK in source:
+        return None
+    rewriter = _Rewriter(linear=linear)
+    rows = _texicode_rows(rewriter.rewrite(source))
+    if rows is None or len(rows) != 1 or _placeholders_left(source, rows) or "\\" in rows[0]:
+        return None
+    return rewriter.unmark(rows[0])
