@@ -3,7 +3,7 @@
 It enforces what DeepSeek enforces (bearer key, message shape, no reasoning in input,
 user/assistant alternation, known models, a context limit with DeepSeek's own 400 message)
 and can be told, reply by reply, to answer slowly, drop mid-stream, send keep-alives,
-reasoning, a usage-only final chunk, or any error status.
+reasoning, a usage-only final chunk (with cache hits), or any error status.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ class Reply:
     status: int = 200
     error_message: str = ""
     usage: bool = True
+    cache_hit_tokens: int = 0  # prompt tokens the usage reports as served from the context cache
     finish: bool = True  # send finish_reason / [DONE]
 
 
@@ -240,6 +241,7 @@ class _Handler(BaseHTTPRequestHandler):
             if reply.usage:
                 prompt_tokens = estimate_tokens(body["messages"])
                 completion = len(content) // 4 + 1
+                hits = min(reply.cache_hit_tokens, prompt_tokens)
                 self._event(
                     {
                         **base,
@@ -248,8 +250,8 @@ class _Handler(BaseHTTPRequestHandler):
                             "prompt_tokens": prompt_tokens,
                             "completion_tokens": completion,
                             "total_tokens": prompt_tokens + completion,
-                            "prompt_cache_hit_tokens": 0,
-                            "prompt_cache_miss_tokens": prompt_tokens,
+                            "prompt_cache_hit_tokens": hits,
+                            "prompt_cache_miss_tokens": prompt_tokens - hits,
                             "completion_tokens_details": {"reasoning_tokens": len(reasoning) // 4},
                         },
                     }
