@@ -107,3 +107,19 @@ def test_plain_view_writes_text_as_it_arrives_without_escapes() -> None:
     view.content("**bold** \x1b[1mtext")
     view.finish()
     assert out.getvalue() == "**bold** text\n"
+
+
+@pytest.mark.parametrize("terminal", [False, True], ids=["pipe", "terminal"])
+def test_live_view_shows_reasoning_markup_literally(terminal: bool) -> None:
+    file = io.StringIO()
+    console = Console(file=file, width=80, force_terminal=terminal, color_system="truecolor" if terminal else None)
+    view = LiveAnswerView(console)
+    view.start()
+    reasoning = "Maybe [bold red]x[/bold red] is wrong.\nCheck [italic]y[/italic] too"
+    for start in range(0, len(reasoning), 5):
+        view.reasoning(reasoning[start : start + 5])
+    view.content("Both are fine.\n")
+    view.finish()
+    plain = neutralise(file.getvalue())
+    assert "Maybe [bold red]x[/bold red] is wrong." in plain  # a finished line
+    assert "Check [italic]y[/italic] too" in plain  # the unfinished last line
