@@ -217,3 +217,20 @@ def pg_url(postgres_cluster: str) -> str:
     yield url
     with psycopg.connect(postgres_cluster, autocommit=True) as admin:
         admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+def set_message_times(database: Path, session_id: str, created_at: float) -> None:
+    """Move every message of a session to one moment, straight in the SQLite file.
+
+    Costs depend on when an answer was given (DeepSeek's peak hours); the store stamps messages
+    with the clock, so tests that need a given hour set it here."""
+    import sqlite3
+
+    conn = sqlite3.connect(database)
+    with conn:
+        changed = conn.execute(
+            "UPDATE messages SET created_at = ? WHERE session_pk IN (SELECT id FROM sessions WHERE session_id = ?)",
+            (created_at, session_id),
+        ).rowcount
+    conn.close()
+    assert changed > 0, f"no messages in session {session_id}"

@@ -3,7 +3,7 @@
 It enforces what DeepSeek enforces (bearer key, message shape, no reasoning in input,
 user/assistant alternation, known models, a context limit with DeepSeek's own 400 message)
 and can be told, reply by reply, to answer slowly, drop mid-stream, send keep-alives,
-reasoning, a usage-only final chunk, or any error status.
+reasoning, a usage-only final chunk (with cache hits), or any error status.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ class Reply:
     error_message: str = ""
     headers: dict[str, str] = field(default_factory=dict)  # extra headers on an error (Retry-After, ...)
     usage: bool = True
+    cache_hit_tokens: int = 0  # prompt tokens the usage reports as served from the context cache
     finish: bool = True  # send finish_reason / [DONE]
 
 
@@ -243,6 +244,7 @@ class _Handler(BaseHTTPRequestHandler):
             if reply.usage:
                 prompt_tokens = estimate_tokens(body["messages"])
                 completion = len(content) // 4 + 1
+                hits = min(reply.cache_hit_tokens, prompt_tokens)
                 self._event(
                     {
                         **base,
@@ -251,8 +253,8 @@ class _Handler(BaseHTTPRequestHandler):
                             "prompt_tokens": prompt_tokens,
                             "completion_tokens": completion,
                             "total_tokens": prompt_tokens + completion,
-                            "prompt_cache_hit_tokens": 0,
-                            "prompt_cache_miss_tokens": prompt_tokens,
+                            "prompt_cache_hit_tokens": hits,
+                            "prompt_cache_miss_tokens": prompt_tokens - hits,
                             "completion_tokens_details": {"reasoning_tokens": len(reasoning) // 4},
                         },
                     }

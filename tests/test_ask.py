@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 from tests.conftest import assert_no_traceback
-from tests.fake_server import FakeServer, Reply
+from tests.fake_server import API_KEY, FakeServer, Reply
 from tutor_cli import SessionManager
 
 
@@ -138,3 +142,39 @@ def test_models_names_an_unserved_default(run_tutor, api_env, fake_server: FakeS
 def test_home_and_db_unaffected_by_a_bad_key(run_tutor, api_env, home: Path) -> None:
     run_tutor("ask", "hi", env={"DEEPSEEK_API_KEY": "sk-bad"})
     assert "sk-bad" not in (home / "tutor.db").read_bytes().decode("latin-1")
+
+
+def test_ask_never_shows_the_key_a_server_echoes(run_tutor, api_env, fake_server, home) -> None:
+    fake_server.reply(status=400, error_message=f"Invalid request: header was 'Bearer {API_KEY}'")
+    result = run_tutor("ask", "--session", "k", "hi")
+    assert result.returncode == 1 and "refused (400)" in result.stderr
+    assert API_KEY not in result.stdout + result.stderr
+    assert API_KEY.encode() not in (home / "tutor.db").read_bytes()
+
+
+def test_ask_interrupted_mid_answer_exits_130_and_keeps_the_partial_answer(api_env, fake_server, home) -> None:
+    fake_server.reply(Reply(content="0123456789" * 100, chunk_size=10, delay=0.05))
+    child = subprocess.Popen(
+        [sys.executable, "-m", "tutor_cli", "ask", "--session", "stopped", "count slowly"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        # Ctrl-C as from a shell in the foreground, whatever disposition the test runner left.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    shown = os.read(child.stdout.fileno(), 20)  # part of the answer is on screen
+    assert shown.startswith(b"0123456789")
+    child.send_signal(signal.SIGINT)
+    rest, errors = child.communicate(timeout=30)
+    assert child.returncode == 130, errors.decode()
+    assert "Traceback" not in errors.decode()
+    printed = (shown + rest).decode().strip()
+    assert 0 < len(printed) < 1000
+    with SessionManager(home / "tutor.db") as manager:
+        question, partial = manager.store.get_messages("ada", "stopped")
+    assert (question.role, question.content) == ("user", "count slowly")
+    assert partial.role == "assistant" and partial.interrupted
+    assert partial.content and ("0123456789" * 100).startswith(partial.content)
+    # What was kept is what was shown (give or take the chunk in flight when Ctrl-C came).
+    assert printed.startswith(partial.content) or partial.content.startswith(printed)
+    assert abs(len(printed) - len(partial.content)) <= 10

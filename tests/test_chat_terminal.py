@@ -297,6 +297,35 @@ def test_model_text_cannot_control_the_terminal_and_markup_is_literal(terminal, 
     assert stored(home)[1].content == evil  # what is stored is the model's exact text
 
 
+def test_reasoning_markup_is_shown_literally(terminal, fake_server, home) -> None:
+    reasoning = "Maybe [bold red]x[/bold red] is wrong.\nCheck [italic]y[/italic] too"
+    fake_server.reply(reasoning=reasoning, content="Both are fine.")
+    term = terminal("chat", "--thinking")
+    term.prompt()
+    term.type("check x and y")
+    term.expect("Both are fine.")
+    term.prompt()
+    term.ctrl("d")
+    term.finish()
+    assert "[bold red]x[/bold red]" in term.screen  # a finished line of reasoning
+    assert "[italic]y[/italic]" in term.screen  # the last line, printed when the answer begins
+    assert stored(home)[1].reasoning == reasoning
+
+
+def test_show_on_a_terminal_prints_reasoning_markup_literally(terminal, home) -> None:
+    home.mkdir(parents=True, exist_ok=True)
+    with SessionManager(home / "tutor.db") as manager:
+        manager.create_session("ada", "marked", "prompt")
+        manager.add_message("ada", "marked", "user", "check x")
+        manager.record_message(
+            "ada", "marked", "assistant", "Fine.", model="deepseek-flash", reasoning="Is [bold red]x[/bold red] right?"
+        )
+    term = terminal("show", "marked")
+    term.expect("Fine.")
+    assert term.finish() == 0
+    assert "[bold red]x[/bold red]" in term.screen
+
+
 def test_kill_9_mid_answer_keeps_the_question_and_a_sound_store(terminal, fake_server, home) -> None:
     fake_server.reply(content="slow " * 500, chunk_size=5, delay=0.02)
     term = terminal("chat")

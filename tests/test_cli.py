@@ -64,15 +64,24 @@ def test_new_session_without_id_prints_a_fresh_one(run_tutor, home: Path) -> Non
 
 def test_new_session_with_an_existing_id_fails_and_changes_nothing(run_tutor, home: Path) -> None:
     seed(home)
-    before = (home / "tutor.db").read_bytes()
+    with SessionManager(home / "tutor.db") as manager:
+        before = (
+            manager.store.get_session("ada", "s1"),
+            manager.store.get_messages("ada", "s1"),
+            manager.store.list_sessions(None),
+        )
     result = run_tutor("new-session", "--session", "s1")
     assert result.returncode == 1
     assert "already exists" in result.stderr
     assert_no_traceback(result)
-    with SessionManager(home / "tutor.db") as manager:
-        assert len(manager.get_session("ada", "s1")["messages"]) == 4
-        assert manager.get_session("ada", "s1")["system_prompt"] == "Be a patient tutor."
-    assert len(before) > 0
+    with SessionManager(home / "tutor.db") as manager:  # exactly as it was: prompt, messages, times, usage
+        after = (
+            manager.store.get_session("ada", "s1"),
+            manager.store.get_messages("ada", "s1"),
+            manager.store.list_sessions(None),
+        )
+    assert after == before
+    assert before[0].system_prompt == "Be a patient tutor." and len(before[1]) == 4
 
 
 def test_new_session_uses_the_given_prompt_file(run_tutor, home: Path, tmp_path: Path) -> None:
@@ -170,6 +179,16 @@ def test_delete_asks_first_and_declining_keeps_the_session(run_tutor, home: Path
     assert result.returncode == 0
     with SessionManager(home / "tutor.db") as manager:
         assert manager.get_session("ada", "s1") is None
+
+
+@pytest.mark.parametrize("answer", ["", "\n"], ids=["end-of-input", "enter"])
+def test_delete_with_no_answer_keeps_the_session(run_tutor, home: Path, answer: str) -> None:
+    seed(home)
+    result = run_tutor("delete", "s1", input=answer)
+    assert result.returncode == 1
+    assert "Delete session s1" in result.stderr and "Nothing was deleted" in result.stderr
+    with SessionManager(home / "tutor.db") as manager:
+        assert len(manager.get_session("ada", "s1")["messages"]) == 4
 
 
 def test_delete_with_yes_and_unknown_session(run_tutor, home: Path) -> None:

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from tests.fake_server import API_KEY, FakeServer, Reply
+from tests.fake_server import API_KEY, FakeServer, Reply, estimate_tokens
 from tutor_cli.client import Answer, ChatClient
 from tutor_cli.errors import APIError, StreamDroppedError
 
@@ -61,9 +61,26 @@ def test_keepalive_comments_are_skipped(client, fake_server) -> None:
     assert collect(client)[1].content == "fine"
 
 
-def test_a_usage_chunk_without_choices_is_handled(client, fake_server) -> None:
-    fake_server.reply(content="x", usage=True)
-    assert collect(client)[1].usage["prompt_tokens"] > 0
+def test_usage_from_a_final_chunk_without_choices_is_recorded_exactly(client, fake_server) -> None:
+    """DeepSeek sends usage after the finish, in a chunk whose `choices` is empty: it must be read,
+    cache hits included, and add nothing to the answer."""
+    fake_server.reply(content="Four.", cache_hit_tokens=10)
+    pieces, answer = collect(client)
+    prompt = estimate_tokens(HISTORY)
+    assert answer.usage == {
+        "prompt_tokens": prompt,
+        "completion_tokens": len("Four.") // 4 + 1,
+        "reasoning_tokens": 0,
+        "cache_hit_tokens": 10,
+        "cache_miss_tokens": prompt - 10,
+    }
+    assert pieces == [("content", "Four.")] and answer.content == "Four." and answer.finished
+
+
+def test_a_stream_without_a_usage_chunk_finishes_with_no_usage(client, fake_server) -> None:
+    fake_server.reply(content="Four.", usage=False)
+    answer = collect(client)[1]
+    assert answer.content == "Four." and answer.finished and answer.usage == {}
 
 
 @pytest.mark.parametrize("status", [429, 500, 503])
@@ -102,12 +119,18 @@ def test_non_retryable_errors_are_one_sentence_without_retry(client, fake_server
     assert len(fake_server.chat_requests) == 1
 
 
-def test_the_key_is_never_in_an_error(fake_server) -> None:
-    client = ChatClient(fake_server.base_url, "sk-wrong-secret-key", retry_scale=0)
-    fake_server.reply(status=400, error_message="bad key sk-wrong-secret-key given")
+def test_the_key_echoed_in_a_servers_refusal_is_never_shown(client, fake_server) -> None:
+    """The right key, so the server gets as far as a 400 whose message repeats it."""
+    fake_server.reply(status=400, error_message=f"Invalid request: header was 'Bearer {API_KEY}'")
     with pytest.raises(APIError) as caught:
-        list(client.stream(HISTORY, "deepseek-flash"))
-    assert "sk-wrong-secret-key" not in str(caught.value)
+        collect(client)
+    shown = str(caught.value)
+    assert "refused (400)" in shown and "Invalid request" in shown
+    assert API_KEY not in shown and API_KEY not in repr(caught.value.args)
+
+
+def test_a_refused_key_is_one_sentence_without_the_key(fake_server) -> None:
+    client = ChatClient(fake_server.base_url, "sk-wrong-secret-key")
     with pytest.raises(APIError) as caught:
         list(client.stream(HISTORY, "deepseek-flash"))
     assert "key was refused" in str(caught.value) and "sk-wrong" not in str(caught.value)

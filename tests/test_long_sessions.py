@@ -112,6 +112,63 @@ def test_consecutive_asks_after_a_trim_keep_the_prefix(run_tutor, api_env, fake_
         assert estimate_tokens(request) <= LIMIT and request[0]["content"] == SYSTEM
 
 
+def test_a_cut_leaves_about_60_percent_of_the_budget_and_every_follow_up_extends_the_last_request(
+    run_tutor, api_env, fake_server, home
+) -> None:
+    """Trimming in large steps: one deep cut, then the requests only grow, so the cache keeps hitting.
+
+    A shallow cut (say to 97% of the budget) would trim a little on almost every turn instead."""
+    seed_long_session(home)
+    fake_server.context_limit = LIMIT
+    budget = LIMIT - LIMIT // 4  # the context, less the quarter kept free for the answer
+    env = {"TUTOR_CONTEXT_TOKENS": str(LIMIT)}
+    for turn in range(12):
+        result = run_tutor("ask", "--session", "long", f"Follow-up {turn}: " + "tell me more " * 40, env=env)
+        assert result.returncode == 0, result.stderr
+    requests = answer_requests(fake_server)
+    assert len(requests) == 12
+    after_cut = estimate_tokens(requests[0])  # the 300 seeded turns did not fit: the first request is a cut
+    assert 0.5 * budget <= after_cut <= 0.7 * budget, f"the cut left {after_cut} of {budget} tokens"
+    for turn, (previous, request) in enumerate(zip(requests, requests[1:], strict=False), start=1):
+        assert request[: len(previous)] == previous, f"follow-up {turn} was trimmed again"
+
+
+def test_after_a_cut_whose_summary_failed_the_next_ask_starts_where_the_first_did(
+    run_tutor, api_env, fake_server, home
+) -> None:
+    """The window's start is kept in the store, so a second `tutor ask` run sends the same prefix."""
+    seed_long_session(home)
+    fake_server.context_limit = LIMIT
+    fake_server.reply(Reply(status=400, error_message="summaries are broken today"))
+    env = {"TUTOR_CONTEXT_TOKENS": str(LIMIT)}
+    assert run_tutor("ask", "--session", "long", "First after the cut?", env=env).returncode == 0
+    assert run_tutor("ask", "--session", "long", "And the second?", env=env).returncode == 0
+    first, second = answer_requests(fake_server)
+    assert len(first) < 600  # the first request was cut
+    assert second[1] == first[1]  # same first turn: the window did not move
+    assert second[: len(first)] == first
+    assert second[-3:] == [
+        {"role": "user", "content": "First after the cut?"},
+        {"role": "assistant", "content": "Answer to: First after the cut?"},
+        {"role": "user", "content": "And the second?"},
+    ]
+
+
+def test_a_context_override_lower_than_a_learned_limit_wins(run_tutor, api_env, fake_server, home) -> None:
+    """TUTOR_CONTEXT_TOKENS caps what is sent even after a server taught a larger limit."""
+    seed_long_session(home)
+    fake_server.context_limit = LIMIT
+    assert run_tutor("ask", "--session", "long", "Learn the limit").returncode == 0
+    with SessionManager(home / "tutor.db") as manager:
+        assert manager.learned_limit("deepseek-flash") == LIMIT
+    override = LIMIT // 4
+    result = run_tutor("ask", "--session", "long", "Now a smaller window", env={"TUTOR_CONTEXT_TOKENS": str(override)})
+    assert result.returncode == 0, result.stderr
+    request = answer_requests(fake_server)[-1]
+    assert_valid_window(request, "Now a smaller window")
+    assert estimate_tokens(request) <= override
+
+
 def test_the_repl_answers_a_long_session_and_keeps_the_prefix(terminal, fake_server, home) -> None:
     seed_long_session(home)
     fake_server.context_limit = LIMIT

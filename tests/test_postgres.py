@@ -226,3 +226,29 @@ def test_wrong_password_and_unreachable_server_are_one_sentence(classroom) -> No
     assert "wrong-password" not in str(caught.value)
     with pytest.raises(StoreError, match="cannot reach"):
         SessionManager("postgresql://nobody:secret@127.0.0.1:9/tutor")
+
+
+def test_a_failing_migration_leaves_no_half_made_tables_and_no_version_row(pg_url: str) -> None:
+    """As on SQLite: a migration runs in one transaction with its version row, or not at all."""
+    from tutor_cli.store import MIGRATIONS, Migration
+
+    applied = list(MIGRATIONS)
+
+    def broken(conn) -> None:
+        conn.execute("CREATE TABLE half_done (x integer)")
+        conn.execute("ALTER TABLE sessions ADD COLUMN half_column text")
+        raise RuntimeError("power cut")
+
+    store = PostgresStore(pg_url)
+    with pytest.raises(RuntimeError, match="power cut"):
+        store.migrate([*applied, Migration("broken", broken, broken)])
+    store.close()
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        assert conn.execute("SELECT to_regclass('half_done')").fetchone()[0] is None
+        columns = [
+            row[0]
+            for row in conn.execute("SELECT column_name FROM information_schema.columns WHERE table_name = 'sessions'")
+        ]
+        assert "half_column" not in columns
+        versions = [row[0] for row in conn.execute("SELECT version FROM schema_migrations ORDER BY version")]
+    assert versions == list(range(1, len(applied) + 1))

@@ -145,3 +145,19 @@ def test_sessions_table_at_80_columns_keeps_every_header_and_id_whole(student_id
 def test_sessions_table_on_a_wide_terminal_keeps_long_ids_on_one_line() -> None:
     lines = _sessions_table(120, "ada")
     assert any("algebra-homework-week-12" in line and "deepseek-flash" in line for line in lines)
+
+
+@pytest.mark.parametrize("terminal", [False, True], ids=["pipe", "terminal"])
+def test_live_view_shows_reasoning_markup_literally(terminal: bool) -> None:
+    file = io.StringIO()
+    console = Console(file=file, width=80, force_terminal=terminal, color_system="truecolor" if terminal else None)
+    view = LiveAnswerView(console)
+    view.start()
+    reasoning = "Maybe [bold red]x[/bold red] is wrong.\nCheck [italic]y[/italic] too"
+    for start in range(0, len(reasoning), 5):
+        view.reasoning(reasoning[start : start + 5])
+    view.content("Both are fine.\n")
+    view.finish()
+    plain = neutralise(file.getvalue())
+    assert "Maybe [bold red]x[/bold red] is wrong." in plain  # a finished line
+    assert "Check [italic]y[/italic] too" in plain  # the unfinished last line

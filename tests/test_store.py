@@ -219,16 +219,32 @@ def test_a_process_killed_mid_write_leaves_the_store_sound(tmp_path: Path) -> No
     store.close()
 
 
-def test_reading_a_session_uses_the_index_not_a_scan(tmp_path: Path) -> None:
+def query_plan(path: Path, sql: str) -> str:
+    conn = sqlite3.connect(path)
+    plan = " | ".join(row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql))
+    conn.close()
+    return plan
+
+
+def test_the_window_walk_reads_only_the_covering_index(tmp_path: Path) -> None:
+    """Deciding where a request starts reads ids, roles and token counts, never the messages' rows."""
     path = tmp_path / "tutor.db"
-    with SessionManager(path) as manager:
-        manager.create_session("ada", "long", "p")
-        conn = sqlite3.connect(path)
-        plan = " ".join(
-            str(r) for r in conn.execute("EXPLAIN QUERY PLAN SELECT * FROM messages WHERE session_pk = 1 ORDER BY id")
-        )
-        conn.close()
-    assert "messages_window" in plan or "PRIMARY KEY" in plan
+    SessionManager(path).close()
+    plan = query_plan(
+        path,
+        "SELECT id, role, tokens FROM messages WHERE session_pk = 1 AND id >= 0 AND id < 1000"
+        " ORDER BY id DESC LIMIT 50",
+    )
+    assert "COVERING INDEX messages_window" in plan, plan
+    assert "SCAN messages" not in plan and "TEMP B-TREE" not in plan, plan
+
+
+def test_reading_a_session_searches_the_index_not_a_scan(tmp_path: Path) -> None:
+    path = tmp_path / "tutor.db"
+    SessionManager(path).close()
+    plan = query_plan(path, "SELECT * FROM messages WHERE session_pk = 1 ORDER BY id")
+    assert "SEARCH messages USING INDEX messages_window (session_pk=?)" in plan, plan
+    assert "SCAN messages" not in plan and "TEMP B-TREE" not in plan, plan
 
 
 def test_many_first_opens_at_once_all_succeed(tmp_path: Path) -> None:
