@@ -141,8 +141,9 @@ def test_the_same_session_id_under_two_students_is_two_sessions(manager) -> None
         "🙂" * 80_000,
         "",
         "\r\n line endings \r kept \t tabs",
+        "private-use \ue000\ue002 and \ue000\ue001 escape look-alikes \ue000",
     ],
-    ids=["unicode", "nul", "rtl", "300k-ascii", "300k-emoji", "empty", "line-endings"],
+    ids=["unicode", "nul", "rtl", "300k-ascii", "300k-emoji", "empty", "line-endings", "escape-lookalikes"],
 )
 def test_any_text_round_trips_exactly(manager, text: str) -> None:
     manager.create_session("ada", "s1", text)
@@ -150,6 +151,17 @@ def test_any_text_round_trips_exactly(manager, text: str) -> None:
     session = manager.get_session("ada", "s1")
     assert session["system_prompt"] == text
     assert session["messages"][0]["content"] == text
+
+
+@pytest.mark.parametrize("text", ["a NUL \x00 in a summary", "private-use \ue000\ue002 stays itself"])
+def test_summaries_and_the_window_round_trip_any_text(manager, text: str) -> None:
+    """Every column goes through the same text adapters: a summary holding NUL or the escape's
+    look-alikes is stored and read back exactly (set_window once forgot the encoding)."""
+    manager.create_session("ada", "s1", "p")
+    first = manager.store.add_message("ada", "s1", "user", "q")
+    manager.store.set_window("ada", "s1", first, summary=text, summary_through=first - 1)
+    record = manager.store.get_session("ada", "s1")
+    assert record.summary == text and record.window_start == first
 
 
 def test_a_durable_store_keeps_everything_across_instances(tmp_path: Path) -> None:

@@ -268,3 +268,25 @@ def test_many_first_opens_at_once_all_succeed(tmp_path: Path) -> None:
     assert errors == []
     with SessionManager(tmp_path / "shared.db") as manager:
         assert len(manager.store.list_sessions(None)) == 60
+
+
+def test_a_transaction_re_raises_the_original_error_even_when_rollback_fails(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "tutor.db")
+    with pytest.raises(ValueError, match="the original"), store._transaction() as conn:
+        conn.execute("ROLLBACK")  # whatever ended the transaction, the first error is what is reported
+        raise ValueError("the original")
+    assert not store._conn.in_transaction
+    store.close()
+
+
+def test_a_failed_commit_leaves_no_transaction_open(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "tutor.db")
+    with pytest.raises(StoreError), store._transaction() as conn:
+        conn.execute("PRAGMA defer_foreign_keys = ON")  # the violation surfaces at COMMIT
+        conn.execute(
+            "INSERT INTO messages (session_pk, student_id, role, content, created_at) VALUES (999, 'x', 'user', 'x', 0)"
+        )
+    assert not store._conn.in_transaction
+    store.create_session("ada", "after", "p")  # the connection is usable again
+    assert store.get_session("ada", "after") is not None
+    store.close()
