@@ -14,6 +14,9 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
+# Written into the SQLite header so a tutor store can be told from any other database.
+APPLICATION_ID = 0x54555452  # "TUTR"
+
 
 @dataclass(frozen=True)
 class Identity:

@@ -10,7 +10,7 @@ from typing import Any
 from tutor_cli.context import message_tokens
 from tutor_cli.errors import SessionExistsError, SessionNotFoundError
 from tutor_cli.pricing import TOKEN_FIELDS, peak_sql
-from tutor_cli.store.base import Backend
+from tutor_cli.store.base import APPLICATION_ID, Backend
 
 MAX_ID_LENGTH = 200  # student and session ids; longer ones are refused in one sentence
 
@@ -57,8 +57,6 @@ MESSAGE_COLUMNS = "id, role, content, created_at, model, reasoning, interrupted,
 
 
 def sqlite_create(conn: Any) -> None:
-    from tutor_cli.store.sqlite import APPLICATION_ID
-
     conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
     conn.execute(
         """CREATE TABLE sessions (

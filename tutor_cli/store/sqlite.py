@@ -12,11 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from tutor_cli.errors import StoreError
-from tutor_cli.store.base import Migration
+from tutor_cli.store.base import APPLICATION_ID, Migration
 from tutor_cli.store.schema import MIGRATIONS, Store
 
-# Written into the SQLite header so a tutor store can be told from any other database.
-APPLICATION_ID = 0x54555452  # "TUTR"
 SQLITE_HEADER = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 30_000
 
