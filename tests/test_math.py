@@ -148,10 +148,24 @@ def test_golden_display_forms(tex: str, rows: tuple[str, ...]) -> None:
     assert to_unicode(tex, True) == rows
 
 
-@pytest.mark.parametrize("tex", [r"\frac{1}{", r"\color{red}{x}", r"\unknowncommand x", "x = 3 € 4", r"\begin{foo} x"])
+@pytest.mark.parametrize(
+    "tex",
+    [r"\frac{1}{", r"\color{red}{x}", r"\unknowncommand x", "x = 3 € 4", r"\begin{foo} x", "\\frac\\\nx", "x \\"],
+)
 def test_what_cannot_be_drawn_comes_back_as_none_never_an_error(tex: str) -> None:
     assert to_unicode(tex, True) is None or not any("?" in row or "\\" in row for row in to_unicode(tex, True))
     assert to_line(tex) is None or ("?" not in to_line(tex) and "\\" not in to_line(tex))
+
+
+def test_a_backslash_before_a_line_break_in_a_formula_shows_the_source_in_every_view() -> None:
+    text = "Look: $\\frac\\\nx$ and $$\\frac\\\ny$$ done."
+    console = Console(file=io.StringIO(), width=80, force_terminal=True)
+    view = LiveAnswerView(console, math=True)
+    view.start()
+    view.content(text)
+    view.finish()
+    shown = console.file.getvalue()
+    assert "Look:" in shown and "done." in shown
 
 
 # --- finding formulas ---------------------------------------------------------------------------

@@ -303,8 +303,9 @@ def _read_arg(tex: str, i: int) -> tuple[str, int] | None:
             j += 1
         return None
     if tex[i] == "\\":
-        match = re.match(r"\\([A-Za-z]+|.)", tex[i:])
-        assert match is not None
+        match = re.match(r"\\([A-Za-z]+|.)", tex[i:], re.DOTALL)
+        if match is None:  # a lone backslash at the very end
+            return None
         return match.group(0), i + len(match.group(0))
     if tex[i] in "}^_&":
         return None
@@ -526,9 +527,12 @@ def to_unicode(tex: str, display: bool) -> tuple[str, ...] | None:
     source = tex.strip()
     if not source or not source.isascii():
         return None  # texicode reads ASCII only; a formula holding other text is shown as written
-    if display:
-        return _display_rows(source)
-    line = _line(source)
+    try:
+        if display:
+            return _display_rows(source)
+        line = _line(source)
+    except Exception:  # whatever a formula holds, it is shown as written, never an error
+        return None
     return None if line is None else (line,)
 
 
@@ -563,7 +567,10 @@ def to_line(tex: str) -> str | None:
     source = tex.strip()
     if not source or not source.isascii():
         return None
-    return _line(source)
+    try:
+        return _line(source)
+    except Exception:  # shown as written, never an error
+        return None
 
 
 def _line(source: str) -> str | None:
