@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from tutor_cli import SessionManager
-from tutor_cli.context import message_tokens
+from tutor_cli.tokens import message_tokens
 
 
 def fill(manager: SessionManager, count: int) -> None:

@@ -10,7 +10,7 @@ import pytest
 from tests.fake_server import FakeServer, Reply, estimate_tokens
 from tutor_cli import SessionManager
 from tutor_cli.context import Budget, choose_start
-from tutor_cli.context import estimate_tokens as our_estimate
+from tutor_cli.tokens import estimate_tokens as our_estimate
 
 LIMIT = 20_000
 SYSTEM = "You are a patient tutor."
@@ -160,7 +160,7 @@ def test_a_context_override_lower_than_a_learned_limit_wins(run_tutor, api_env, 
     fake_server.context_limit = LIMIT
     assert run_tutor("ask", "--session", "long", "Learn the limit").returncode == 0
     with SessionManager(home / "tutor.db") as manager:
-        assert manager.learned_limit("deepseek-flash") == LIMIT
+        assert manager.store.learned_limit("deepseek-flash") == LIMIT
     override = LIMIT // 4
     result = run_tutor("ask", "--session", "long", "Now a smaller window", env={"TUTOR_CONTEXT_TOKENS": str(override)})
     assert result.returncode == 0, result.stderr

@@ -25,8 +25,8 @@ MAX_RETRIES = 3
 # Pauses before we reopen a stream that died before any text (jitter added). The SDK's own
 # backoff is 0.5, 1, 2 s less up to 25%: about three seconds in all, then the failure is reported.
 RETRY_DELAYS = (0.4, 0.8, 1.6)
-# A server that asks for a longer wait than this is not sat through: the student hears at once.
-MAX_RETRY_AFTER = 5.0
+# A server that asks for a longer wait than this is not sat through: the student hears at once,
+MAX_RETRY_AFTER = 2.0  # so three honoured waits stay within a few seconds in all
 RETRYABLE_STATUSES = {429, 500, 502, 503, 504}
 CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 120.0  # between two chunks; a thinking model can be silent for a while

@@ -62,12 +62,12 @@ class PostgresStore(Store):
         self._lock = threading.RLock()
         try:
             self._conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
-            _register_text_adapters(self._conn)
         except psycopg.OperationalError as error:
             raise StoreError(self.path, _connection_problem(str(error), url)) from None
         except psycopg.ProgrammingError as error:  # e.g. a malformed URL
             raise StoreError(self.path, f"the database URL is not usable ({error}).") from None
         try:
+            _register_text_adapters(self._conn)
             if migrate:
                 self.migrate()
             version = self.schema_version()
@@ -207,33 +207,39 @@ class PostgresStore(Store):
 def _register_text_adapters(conn: Any) -> None:
     """Every text parameter and result passes through `encode_text`/`decode_text`, registered
     once on the connection (psycopg's adapters), so no query or future column can forget it."""
-    # The pure-Python adapter classes: the C-accelerated ones cannot be subclassed.
-    from psycopg.types.string import StrBinaryDumper, StrDumperUnknown, TextBinaryLoader, TextLoader
+    # The pure-Python adapter classes: the C-accelerated ones cannot be subclassed. Every str
+    # dumper (by oid: text, varchar, name, unknown; text and binary) and every text loader.
+    from psycopg.types import string
 
     adapters = conn.adapters
+    for base in (
+        string.StrBinaryDumperName,
+        string.StrBinaryDumperVarchar,
+        string.StrBinaryDumper,
+        string.StrDumperName,
+        string.StrDumperVarchar,
+        string.StrDumper,
+        string.StrDumperUnknown,  # registered last: the default for a str parameter
+    ):
+        adapters.register_dumper(str, type(base.__name__, (base,), {"dump": _encoding_dump(base)}))
+    for base in (string.TextLoader, string.TextBinaryLoader):
+        loader = type(base.__name__, (base,), {"load": _decoding_load(base)})
+        for type_name in ("text", "varchar", "bpchar", "name"):
+            adapters.register_loader(type_name, loader)
 
-    class Dumper(StrDumperUnknown):
-        def dump(self, obj: str) -> Any:
-            return super().dump(encode_text(obj))
 
-    class BinaryDumper(StrBinaryDumper):
-        def dump(self, obj: str) -> Any:
-            return super().dump(encode_text(obj))
+def _encoding_dump(base: type) -> Any:
+    def dump(self: Any, obj: str) -> Any:
+        return base.dump(self, encode_text(obj))
 
-    adapters.register_dumper(str, BinaryDumper)
-    adapters.register_dumper(str, Dumper)  # registered last: the default for %s
+    return dump
 
-    class Loader(TextLoader):
-        def load(self, data: Any) -> str:
-            return decode_text(super().load(data))
 
-    class BinaryLoader(TextBinaryLoader):
-        def load(self, data: Any) -> str:
-            return decode_text(super().load(data))
+def _decoding_load(base: type) -> Any:
+    def load(self: Any, data: Any) -> str:
+        return decode_text(base.load(self, data))
 
-    for type_name in ("text", "varchar"):
-        adapters.register_loader(type_name, Loader)
-        adapters.register_loader(type_name, BinaryLoader)
+    return load
 
 
 def _describe(url: str) -> str:

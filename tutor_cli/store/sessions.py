@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from tutor_cli.context import message_tokens
 from tutor_cli.errors import SessionExistsError, SessionNotFoundError
 from tutor_cli.pricing import TOKEN_FIELDS, peak_sql
 from tutor_cli.store.base import APPLICATION_ID, Backend
+from tutor_cli.tokens import message_tokens
 
 MAX_ID_LENGTH = 200  # student and session ids; longer ones are refused in one sentence
 
@@ -318,9 +318,13 @@ class SessionQueries(Backend):
 
     def iter_messages(self, student_id: str, session_id: str, batch: int = 2000) -> Iterator[MessageRecord]:
         """Every message of the session, oldest first, read in batches as consumed (so a long
-        session never sits in memory whole); SessionNotFoundError if the session is missing."""
+        session never sits in memory whole). The session is looked up now, not at the first
+        message: a missing one raises SessionNotFoundError before anything is written."""
         with self._reading() as conn:
             pk = self._session_pk(conn, student_id, session_id)
+        return self._message_batches(pk, batch)
+
+    def _message_batches(self, pk: int, batch: int) -> Iterator[MessageRecord]:
         after = 0
         while True:
             with self._reading() as conn:

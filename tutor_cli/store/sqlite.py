@@ -123,8 +123,14 @@ class SQLiteStore(Store):
         try:
             app_id = self._conn.execute("PRAGMA application_id").fetchone()[0]
             objects = self._conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-        finally:
-            self._conn.execute("COMMIT")
+        except BaseException:
+            if self._conn.in_transaction:
+                try:
+                    self._conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass  # the first error is the one worth reporting
+            raise
+        self._conn.execute("COMMIT")
         if app_id == APPLICATION_ID:
             return
         if app_id != 0 or objects:
