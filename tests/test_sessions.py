@@ -225,3 +225,9 @@ def test_requests_alternate_whatever_was_stored(manager) -> None:
         {"role": "assistant", "content": "a\n\na2"},
         {"role": "user", "content": "q3"},
     ]
+
+
+def test_reading_a_missing_sessions_messages_fails_before_the_first_one_is_asked_for(manager) -> None:
+    """`show` writes its header only after this call returned: a missing session must raise here."""
+    with pytest.raises(SessionNotFoundError):
+        manager.store.iter_messages("ada", "nowhere")
