@@ -195,28 +195,104 @@ def postgres_cluster(tmp_path_factory: pytest.TempPathFactory):
     # Not under pytest's own temp folder: that is private to root, and the server runs as 'postgres'.
     base = Path(tempfile.mkdtemp(prefix="tutor-pg-"))
     url = pg_server.start(base)
+    global _started_cluster_log
+    _started_cluster_log = base / "log"
     yield url
     pg_server.stop(base)
     shutil.rmtree(base, ignore_errors=True)
 
 
-@pytest.fixture
-def pg_url(postgres_cluster: str) -> str:
-    """A fresh, migrated database on the test server, as the administrator; dropped afterwards."""
+@pytest.fixture(scope="session")
+def postgres_log(postgres_cluster: str) -> Path:
+    """The test server's log file: TUTOR_TEST_POSTGRES_LOG (set by .ci/run beside the URL), else the
+    log of the cluster the tests started."""
+    named = os.environ.get("TUTOR_TEST_POSTGRES_LOG")
+    if named:
+        return Path(named)
+    if os.environ.get("TUTOR_TEST_POSTGRES_URL"):
+        reason = "TUTOR_TEST_POSTGRES_URL is set without TUTOR_TEST_POSTGRES_LOG: the server log cannot be read"
+        if os.environ.get("TUTOR_REQUIRE_POSTGRES") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return _started_cluster_log
+
+
+_started_cluster_log = Path("/nonexistent")
+
+
+def as_user(url: str, user: str, password: str | None = None) -> str:
+    """The URL `url` with another user (and password): how a student or teacher connects."""
+    from urllib.parse import quote, urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    login = quote(user, safe="") + (f":{quote(password, safe='')}" if password is not None else "")
+    return urlunsplit(parts._replace(netloc=f"{login}@{parts.hostname}:{parts.port}"))
+
+
+def create_database(postgres_cluster: str, prefix: str = "t_") -> str:
+    """A new, empty database on the test server; returns the administrator's URL of it."""
     import secrets as _secrets
 
     import psycopg
 
-    from tutor_cli.store.postgres import PostgresStore
-
-    name = "t_" + _secrets.token_hex(6)
+    name = prefix + _secrets.token_hex(6)
     with psycopg.connect(postgres_cluster, autocommit=True) as admin:
         admin.execute(f"CREATE DATABASE {name}")
-    url = postgres_cluster.rsplit("/", 1)[0] + "/" + name
-    PostgresStore(url, migrate=True).close()
-    yield url
+    return postgres_cluster.rsplit("/", 1)[0] + "/" + name
+
+
+def drop_database(postgres_cluster: str, url: str) -> None:
+    """Drop a test database, its class members and its groups."""
+    import psycopg
+
+    from tutor_cli.store.rls import group_names
+
+    name = url.rsplit("/", 1)[1]
     with psycopg.connect(postgres_cluster, autocommit=True) as admin:
         admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+        for group in group_names(name):
+            members = admin.execute(
+                "SELECT m.rolname FROM pg_auth_members am JOIN pg_roles g ON g.oid = am.roleid"
+                " JOIN pg_roles m ON m.oid = am.member WHERE g.rolname = %s",
+                (group,),
+            ).fetchall()
+            for (member,) in members:
+                admin.execute(f'DROP ROLE IF EXISTS "{member}"')
+            admin.execute(f"DROP ROLE IF EXISTS {group}")
+
+
+@pytest.fixture
+def pg_url(postgres_cluster: str) -> str:
+    """A fresh, migrated database on the test server, as the administrator; dropped afterwards."""
+    from tutor_cli.store.postgres import PostgresStore
+
+    url = create_database(postgres_cluster)
+    PostgresStore(url, migrate=True).close()
+    yield url
+    drop_database(postgres_cluster, url)
+
+
+@pytest.fixture
+def classroom(pg_url: str):
+    """A migrated class database with students ada and bob and teacher tess, each student with a
+    session holding one question. Yields (names, urls): urls by who, 'admin' included."""
+    from tutor_cli import SessionManager
+    from tutor_cli.store.postgres import STUDENT_GROUP, TEACHER_GROUP, PostgresStore
+
+    suffix = os.urandom(3).hex()
+    names = {"ada": f"ada_{suffix}", "bob": f"bob_{suffix}", "tess": f"tess_{suffix}"}
+    admin = PostgresStore(pg_url)
+    admin.add_member(names["ada"], "ada-pw", STUDENT_GROUP)
+    admin.add_member(names["bob"], "bob-pw", STUDENT_GROUP)
+    admin.add_member(names["tess"], "tess-pw", TEACHER_GROUP)
+    admin.close()
+    urls = {who: as_user(pg_url, names[who], f"{who}-pw") for who in ("ada", "bob", "tess")}
+    urls["admin"] = pg_url
+    for who in ("ada", "bob"):
+        with SessionManager(urls[who]) as manager:
+            manager.create_session(names[who], "homework", f"prompt of {who}")
+            manager.add_message(names[who], "homework", "user", f"secret question of {who}")
+    yield names, urls
 
 
 def set_message_times(database: Path, session_id: str, created_at: float) -> None:

@@ -50,7 +50,7 @@ def test_a_300_turn_session_is_answered_through_ask_and_the_limit_is_learned(
     assert len(requests) == 2  # the refused one, then the trimmed one
     assert_valid_window(requests[-1], "What did we cover?")
     with SessionManager(home / "tutor.db") as manager:
-        assert manager.store.learned_limit("deepseek-flash") == LIMIT
+        assert manager.store.learned_limit("ada", "deepseek-flash") == LIMIT
         record = manager.store.get_session("ada", "long")
         assert record.window_start > 0 and record.summary  # what was dropped is summarised
         assert manager.store.get_session("ada", "long").message_count == 602  # every turn is kept
@@ -67,7 +67,7 @@ def test_an_unknown_models_limit_is_learned_from_the_400(run_tutor, api_env, fak
     result = run_tutor("ask", "--session", "long", "--model", "local-tutor-7b", "Hello?")
     assert result.returncode == 0, result.stderr
     with SessionManager(home / "tutor.db") as manager:
-        assert manager.store.learned_limit("local-tutor-7b") == LIMIT
+        assert manager.store.learned_limit("ada", "local-tutor-7b") == LIMIT
     assert_valid_window(answer_requests(fake_server)[-1], "Hello?")
 
 
@@ -160,7 +160,7 @@ def test_a_context_override_lower_than_a_learned_limit_wins(run_tutor, api_env, 
     fake_server.context_limit = LIMIT
     assert run_tutor("ask", "--session", "long", "Learn the limit").returncode == 0
     with SessionManager(home / "tutor.db") as manager:
-        assert manager.store.learned_limit("deepseek-flash") == LIMIT
+        assert manager.store.learned_limit("ada", "deepseek-flash") == LIMIT
     override = LIMIT // 4
     result = run_tutor("ask", "--session", "long", "Now a smaller window", env={"TUTOR_CONTEXT_TOKENS": str(override)})
     assert result.returncode == 0, result.stderr

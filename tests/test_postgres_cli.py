@@ -4,27 +4,18 @@ from __future__ import annotations
 
 import json
 import os
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
 
-from tests.conftest import assert_no_traceback
-
-
-def as_user(url: str, user: str, password: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(netloc=f"{user}:{password}@{parts.hostname}:{parts.port}"))
+from tests.conftest import as_user, assert_no_traceback, create_database, drop_database
 
 
 @pytest.fixture
 def empty_database(postgres_cluster: str):
-    name = "t_cli_" + os.urandom(3).hex()
-    with psycopg.connect(postgres_cluster, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    yield postgres_cluster.rsplit("/", 1)[0] + "/" + name
-    with psycopg.connect(postgres_cluster, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
+    url = create_database(postgres_cluster, "t_cli_")
+    yield url
+    drop_database(postgres_cluster, url)
 
 
 @pytest.fixture

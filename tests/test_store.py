@@ -51,7 +51,7 @@ EXPECTED_SCHEMA = {
         "tokens",
         "student_id",
     ],
-    "model_limits": ["model", "context_tokens", "learned_at"],
+    "model_limits": ["student_id", "model", "context_tokens", "learned_at"],
 }
 
 

@@ -66,7 +66,7 @@ def ask(conversation: Conversation, question: str | None, view: AnswerView) -> A
             except ContextOverflowError as error:
                 if attempt == 1:
                     raise
-                manager.store.learn_limit(conversation.model, error.limit)
+                manager.window.learn(student, conversation.model, error.limit)
                 if error.requested_messages:
                     manager.window.calibrate(student, session, request.estimated_tokens, error.requested_messages)
     except KeyboardInterrupt:

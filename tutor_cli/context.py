@@ -27,6 +27,9 @@ CONTEXT_WINDOWS = {
     "deepseek-reasoner": 128_000,
 }
 DEFAULT_CONTEXT_WINDOW = 128_000  # unknown models: a 400 from the server teaches the real limit
+# A learned limit is never taken below this: a server (or a stored value) claiming a tiny window
+# would otherwise turn every turn into a trim and a summary call. Small local models have 4K.
+MIN_LEARNED_CONTEXT = 4_096
 TRIM_TO = 0.6  # when the window overflows, keep about this share of the budget: big, rare steps
 
 
@@ -40,7 +43,7 @@ def context_window(model: str, *, override: int | None = None, learned: int | No
     if override:
         return override
     if learned:
-        return learned
+        return max(learned, MIN_LEARNED_CONTEXT)
     return CONTEXT_WINDOWS.get(model, DEFAULT_CONTEXT_WINDOW)
 
 
@@ -189,9 +192,13 @@ class ContextWindow:
         # Per session: the window's turns read so far, so each request reads only what is new.
         self._turns: dict[tuple[str, str], _Turns] = {}
 
-    def tokens_for(self, model: str, override: int | None) -> int:
-        """The model's context window: override, else learned from a server, else the table."""
-        return context_window(model, override=override, learned=self.store.learned_limit(model))
+    def tokens_for(self, student_id: str, model: str, override: int | None) -> int:
+        """The model's context window: override, else what a server told this student, else the table."""
+        return context_window(model, override=override, learned=self.store.learned_limit(student_id, model))
+
+    def learn(self, student_id: str, model: str, limit: int) -> None:
+        """Remember a server's "maximum context length is N" for this student (never below the floor)."""
+        self.store.learn_limit(student_id, model, max(limit, MIN_LEARNED_CONTEXT))
 
     def build(self, student_id: str, session_id: str, window_tokens: int | None) -> Request:
         """What to send next, within `window_tokens` (None: no limit). Moves the stored window
@@ -231,7 +238,7 @@ class ContextWindow:
 
     def prepare(self, asker: Asker) -> Request:
         """The request for this turn; when turns just left the window, try to summarise them first."""
-        window = self.tokens_for(asker.model, asker.context_override)
+        window = self.tokens_for(asker.student_id, asker.model, asker.context_override)
         request = self.build(asker.student_id, asker.session_id, window)
         if request.dropped is not None and self.summarise(asker, *request.dropped):
             request = self.build(asker.student_id, asker.session_id, window)
@@ -245,7 +252,7 @@ class ContextWindow:
         from tutor_cli.client import Answer
 
         record = self.store.get_session(asker.student_id, asker.session_id)
-        window = self.tokens_for(asker.model, asker.context_override)
+        window = self.tokens_for(asker.student_id, asker.model, asker.context_override)
         scale = (record.token_scale if record else None) or 1.0
         max_tokens = int(min(window * SUMMARY_INPUT_SHARE, 200_000) / scale)
         turns = self._turns_between(asker.student_id, asker.session_id, after_id, before_id, max_tokens)

@@ -11,7 +11,7 @@ from tutor_cli.context import ContextWindow
 from tutor_cli.errors import TEACHERS_READ_ONLY, ConfigError, InvalidIdError, InvalidMessageError
 from tutor_cli.pricing import PriceTable, UsageTotals, totals_by_session
 from tutor_cli.store import MessageRecord, SQLiteStore, Store
-from tutor_cli.store.sessions import MAX_ID_LENGTH
+from tutor_cli.store.sessions import check_length
 
 ROLES = ("user", "assistant")
 
@@ -180,5 +180,4 @@ def _plain(messages: list[MessageRecord]) -> list[dict[str, str]]:
 def _check_id(kind: str, value: object) -> None:
     if not isinstance(value, str) or not value.strip() or "\x00" in value:
         raise InvalidIdError(f"The {kind} must be non-empty text without NUL characters, not {value!r}.")
-    if len(value) > MAX_ID_LENGTH:
-        raise InvalidIdError(f"The {kind} is {len(value):,} characters long; at most {MAX_ID_LENGTH} are allowed.")
+    check_length(kind, value)

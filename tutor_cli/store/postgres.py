@@ -1,8 +1,10 @@
 """PostgreSQL storage for a whole class: the same queries as SQLite, row-level security per student.
 
-Each student connects with their own database role; policies let a student role see and change only
-rows whose student_id is that role, and a teacher role read every row and change none. Migrations
-are run by the administrator (`tutor db migrate`), never implicitly. psycopg is imported lazily.
+Each student connects with their own database role; policies let a student's login see and change
+only rows whose student_id is that login, and a teacher read every row and change none (see rls.py).
+Migrations are run by the administrator (`tutor db migrate`), never implicitly. psycopg is imported
+lazily. Every connection waits at most LOCK_TIMEOUT for a lock and runs no statement longer than
+STATEMENT_TIMEOUT, so no one connection (a student's `LOCK TABLE` in psql included) stalls a class.
 """
 
 from __future__ import annotations
@@ -16,10 +18,20 @@ from typing import Any
 
 from tutor_cli.errors import TEACHERS_READ_ONLY, StoreError, TutorError
 from tutor_cli.store.base import Identity, Migration
-from tutor_cli.store.rls import STUDENT_GROUP, TEACHER_GROUP
+from tutor_cli.store.rls import STUDENT_GROUP, TEACHER_GROUP, group_names
 from tutor_cli.store.schema import MIGRATIONS, Store
 
 MIGRATION_LOCK = 0x54555452  # advisory lock key: one migrator at a time
+# Every connection's limits, in milliseconds (the one place they are set). A migration may run
+# long on a big class, so it has no statement limit; it still gives up waiting for locks.
+LOCK_TIMEOUT_MS = 5_000
+STATEMENT_TIMEOUT_MS = 60_000
+
+# Names that can never be a class account: PostgreSQL's reserved roles and keywords a role
+# specification treats specially (checked case-insensitively; `pg_…` is reserved too).
+RESERVED_NAMES = frozenset(
+    {"public", "none", "all", "current_user", "session_user", "current_role", "user", "system_user", "postgres"}
+)
 
 # PostgreSQL text cannot hold NUL. Text is stored with NUL and the escape character itself
 # written as two-character sequences, so anything round-trips exactly.
@@ -60,14 +72,17 @@ class PostgresStore(Store):
         self._psycopg = psycopg
         self.path = _describe(url)
         self._lock = threading.RLock()
+        self._secrets = _secrets_of(url)
         try:
             self._conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
         except psycopg.OperationalError as error:
-            raise StoreError(self.path, _connection_problem(str(error), url)) from None
-        except psycopg.ProgrammingError as error:  # e.g. a malformed URL
-            raise StoreError(self.path, f"the database URL is not usable ({error}).") from None
+            raise StoreError(self.path, _connection_problem(_scrub(str(error), self._secrets), url)) from None
+        except (psycopg.ProgrammingError, ValueError) as error:  # e.g. a malformed URL
+            problem = _first_line(_scrub(str(error), self._secrets))
+            raise StoreError(self.path, f"the database URL is not usable ({problem}).") from None
         try:
             _register_text_adapters(self._conn)
+            self._set_timeouts(statement=not migrate)
             if migrate:
                 self.migrate()
             version = self.schema_version()
@@ -119,16 +134,29 @@ class PostgresStore(Store):
                 raise TutorError(TEACHERS_READ_ONLY + ".") from None
             raise TutorError(
                 f"The class database does not allow this for {who.name if who else 'you'!r} "
-                f"({str(error).splitlines()[0]})."
+                f"({_first_line(str(error))})."
             ) from None
         except errors.UndefinedTable:
             raise StoreError(
                 self.path, "the class database is not set up; the administrator must run `tutor db migrate`."
             ) from None
-        except self._psycopg.OperationalError as error:
+        except errors.LockNotAvailable:
             raise StoreError(
-                self.path, f"the connection to the class database failed ({str(error).strip()})."
+                self.path,
+                f"the class database is busy (another connection held a lock for more than "
+                f"{LOCK_TIMEOUT_MS / 1000:g} s); try again.",
             ) from None
+        except errors.QueryCanceled:
+            raise StoreError(
+                self.path,
+                f"the class database took longer than {STATEMENT_TIMEOUT_MS / 1000:g} s and the request was "
+                "stopped; try again.",
+            ) from None
+        except errors.ProgramLimitExceeded as error:
+            raise TutorError(f"A value is too long for the class database ({_first_line(str(error))}).") from None
+        except self._psycopg.OperationalError as error:
+            problem = _first_line(_scrub(str(error), self._secrets))
+            raise StoreError(self.path, f"the connection to the class database failed ({problem}).") from None
 
     @contextmanager
     def _transaction(self) -> Iterator[Any]:
@@ -171,35 +199,90 @@ class PostgresStore(Store):
                         (version + 1, step.name, time.time()),
                     )
 
+    def _set_timeouts(self, *, statement: bool = True) -> None:
+        """Bound how long this connection waits for a lock and how long one statement may run."""
+        with self._lock, self._translated():
+            self._conn.execute(
+                "SELECT set_config('lock_timeout', %s, false), set_config('statement_timeout', %s, false)",
+                (f"{LOCK_TIMEOUT_MS}ms", f"{STATEMENT_TIMEOUT_MS if statement else 0}ms"),
+            )
+
+    def groups(self) -> tuple[str, str]:
+        """This database's (student, teacher) group roles."""
+        with self._lock, self._translated():
+            return group_names(self._conn.execute("SELECT current_database()").fetchone()[0])
+
     def add_member(self, name: str, password: str, group: str) -> None:
-        """Create (or update) a login role in the student or teacher group."""
+        """Create a login role in this database's student or teacher group (`group` is STUDENT_GROUP
+        or TEACHER_GROUP, or 'student'/'teacher'), or give an existing member of this class a new
+        password and group. All of it in one transaction: no half-made account.
+
+        The password travels as a SCRAM verifier computed here (as `createuser` does), so the plain
+        password never reaches the server or its log."""
         from psycopg import sql
 
+        kind = {STUDENT_GROUP: "student", TEACHER_GROUP: "teacher"}.get(group, group)
+        if kind not in ("student", "teacher"):
+            raise ValueError(f"group must be STUDENT_GROUP or TEACHER_GROUP, not {group!r}")
         if not name or not re.fullmatch(r"[A-Za-z0-9_.@-]{1,63}", name):
             raise TutorError(f"{name!r} cannot be a database user name: use letters, digits, '_', '.', '@' or '-'.")
+        student, teacher = self.groups()
+        target, other = (student, teacher) if kind == "student" else (teacher, student)
+        lowered = name.lower()
+        if lowered.startswith("pg_") or lowered in RESERVED_NAMES:
+            raise TutorError(f"{name!r} is a name PostgreSQL reserves; choose another user name.")
+        if (
+            lowered.startswith("tutor_")
+            and lowered.endswith(("_student", "_teacher"))
+            or lowered
+            in (
+                STUDENT_GROUP,
+                TEACHER_GROUP,
+            )
+        ):
+            raise TutorError(f"{name!r} is the name of a class group, not of a person; choose another user name.")
         role = sql.Identifier(name)
-        with self._lock, self._translated():
-            exists = self._conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)).fetchone()
-            statement = "ALTER ROLE {} LOGIN PASSWORD {}" if exists else "CREATE ROLE {} LOGIN PASSWORD {}"
-            self._conn.execute(sql.SQL(statement).format(role, sql.Literal(password)))
-            other = TEACHER_GROUP if group == STUDENT_GROUP else STUDENT_GROUP
+        with self._lock, self._translated(), self._conn.transaction():
+            row = self._conn.execute(
+                """SELECT r.rolname = session_user, r.rolsuper OR r.rolcreaterole OR r.rolcreatedb
+                          OR r.rolreplication OR r.rolbypassrls OR NOT r.rolcanlogin,
+                          EXISTS (SELECT FROM pg_auth_members am JOIN pg_roles g ON g.oid = am.roleid
+                                  WHERE am.member = r.oid AND g.rolname IN (%s, %s))
+                     FROM pg_roles r WHERE r.rolname = %s""",
+                (student, teacher, name),
+            ).fetchone()
+            if row is not None:
+                is_me, privileged, in_class = row
+                if is_me:
+                    raise TutorError(f"{name!r} is the administrator's own account; it cannot be a class member.")
+                if privileged or not in_class:
+                    raise TutorError(
+                        f"{name!r} is an existing database role that is not a member of this class; "
+                        "choose another user name."
+                    )
+            verifier = self._conn.pgconn.encrypt_password(password.encode(), name.encode(), b"scram-sha-256")
+            statement = "ALTER ROLE {} WITH LOGIN PASSWORD {}" if row else "CREATE ROLE {} WITH LOGIN PASSWORD {}"
+            self._conn.execute(sql.SQL(statement).format(role, sql.Literal(verifier.decode())))
             self._conn.execute(sql.SQL("REVOKE {} FROM {}").format(sql.Identifier(other), role))
-            self._conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(group), role))
-            database = self._conn.execute("SELECT current_database()").fetchone()[0]
-            self._conn.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(sql.Identifier(database), role))
+            self._conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(target), role))
 
     def _identity(self) -> Identity:
-        name, superuser = self._conn.execute(
-            "SELECT current_user, rolsuper FROM pg_roles WHERE rolname = current_user"
+        name, superuser, database = self._conn.execute(
+            "SELECT session_user, rolsuper, current_database() FROM pg_roles WHERE rolname = session_user"
         ).fetchone()
         if not superuser:
-            row = self._conn.execute(
-                "SELECT pg_has_role(current_user, %s, 'MEMBER'), pg_has_role(current_user, %s, 'MEMBER')",
-                (TEACHER_GROUP, STUDENT_GROUP),
-            ).fetchone()
-            if row[0]:
+            student, teacher = group_names(database)
+            kinds = {
+                row[0]
+                for row in self._conn.execute(
+                    "SELECT rolname FROM pg_roles"
+                    " WHERE rolname IN (%s, %s) AND pg_has_role(session_user, oid, 'MEMBER')",
+                    (student, teacher),
+                )
+            }
+            if teacher in kinds:
                 return Identity("teacher", name)
-            if row[1]:
+            if student in kinds:
                 return Identity("student", name)
         return Identity("admin", name)
 
@@ -242,9 +325,58 @@ def _decoding_load(base: type) -> Any:
     return load
 
 
+def _split_password(url: str) -> tuple[str, str, str] | None:
+    """(before, password, after) of a URL whose user part carries a password: the password is
+    everything between `user:` and the *last* `@` (a password may hold `/`, `@`, `%` or `[`)."""
+    scheme = url.find("://")
+    if scheme < 0:
+        return None
+    start = scheme + 3
+    at = url.rfind("@")
+    if at < start:
+        return None
+    colon = url.find(":", start, at)
+    if colon < 0:
+        return None
+    return url[: colon + 1], url[colon + 1 : at], url[at:]
+
+
 def _describe(url: str) -> str:
-    """The URL without its password, for messages."""
-    return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", url)
+    """The URL without its password (in the user part or as a `password=` parameter), for messages."""
+    parts = _split_password(url)
+    if parts is not None:
+        url = parts[0] + "***" + parts[2]
+    return re.sub(r"(?i)(password=)[^&]*", r"\1***", url)
+
+
+def _secrets_of(url: str) -> list[str]:
+    """Every spelling of the URL's password that a message could echo: as written, and decoded."""
+    from urllib.parse import unquote
+
+    found = []
+    parts = _split_password(url)
+    if parts is not None and parts[1]:
+        found.append(parts[1])
+    found += re.findall(r"(?i)password=([^&]*)", url)
+    found += [unquote(secret) for secret in found]
+    return sorted({secret for secret in found if secret}, key=len, reverse=True)
+
+
+def _scrub(message: str, secrets: list[str]) -> str:
+    """A libpq or psycopg message with every spelling of the password replaced by ***."""
+    for secret in secrets:
+        message = message.replace(secret, "***")
+    return message
+
+
+def _last_line(message: str) -> str:
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "no details"
+
+
+def _first_line(message: str) -> str:
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    return lines[0] if lines else "no details"
 
 
 def _connection_problem(message: str, url: str) -> str:
@@ -253,8 +385,12 @@ def _connection_problem(message: str, url: str) -> str:
         user = re.search(r'user "([^"]+)"', message)
         who = f" for {user.group(1)!r}" if user else ""
         return f"the class database refused the login{who}: wrong user name or password."
+    if "permission denied for database" in lowered:
+        user = re.search(r'user "([^"]+)"', message)
+        who = f"{user.group(1)!r} is" if user else "you are"
+        return f"the class database refused the connection: {who} not a member of this class."
     if "does not exist" in lowered:
-        return f"cannot connect: {message.strip().splitlines()[-1]}; check TUTOR_DATABASE_URL."
+        return f"cannot connect: {_last_line(message)}; check TUTOR_DATABASE_URL."
     if "timeout" in lowered or "timed out" in lowered:
         return "the class database did not answer in time; check TUTOR_DATABASE_URL and the network."
     return "cannot reach the class database; check TUTOR_DATABASE_URL and that the server is running."

@@ -3,31 +3,66 @@
 Every table that holds a student's data is created together with its policies, in the same
 migration, through these functions, so no table can be born without them. Only SQL text here:
 the migrations run it on the administrator's connection.
+
+The rules, and why:
+- Each class database has its own groups (`group_names`): two classes on one server share nothing.
+- Policies compare `student_id` with the *login* (`OWNER`, `session_user`), never `current_user`:
+  a member of a group can `SET ROLE` to it (PostgreSQL 15 cannot forbid that), and `current_user`
+  would then be a second, shared identity. `session_user` cannot be changed by a student.
+- Privileges are by column: a student inserts only the columns tutor writes (never an id, so no
+  student can claim ids ahead of a sequence) and updates only the columns tutor updates.
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
 from typing import Any
 
+# The server-wide groups of schemas 2 and 3 (before each database had its own); the hardening
+# migration moves their members to the database's own groups and strips them of every right there.
+# `PostgresStore.add_member` still takes these two names to mean "this database's student (teacher)
+# group", so callers never need the database's own names.
 STUDENT_GROUP = "tutor_student"
 TEACHER_GROUP = "tutor_teacher"
 # Whose rows a connection may touch: the SQL expression every policy compares `student_id` with.
-OWNER = "current_user"
+OWNER = "session_user"
+
+_MAX_NAME = 63  # PostgreSQL's identifier limit, in bytes
+
+
+def group_names(database: str) -> tuple[str, str]:
+    """The (student, teacher) group role names of the database called `database`.
+
+    `tutor_<db>_student` and `tutor_<db>_teacher`, made of lower-case letters, digits and `_` only,
+    so they need no quoting anywhere; a database name that had to be changed to fit (other
+    characters, or too long for 63 bytes) gets a short hash of its exact name, so two databases
+    never share groups."""
+    plain = re.sub(r"[^a-z0-9_]", "_", database.lower())
+    room = _MAX_NAME - len("tutor__teacher")
+    if plain != database or len(plain) > room:
+        digest = hashlib.sha256(database.encode()).hexdigest()[:8]
+        plain = f"{plain[: room - 9]}_{digest}"
+    return f"tutor_{plain}_student", f"tutor_{plain}_teacher"
 
 
 def groups(conn: Any) -> tuple[str, str]:
-    """The (student, teacher) group roles of the database `conn` is connected to. Every policy
-    names its groups through this function."""
-    return STUDENT_GROUP, TEACHER_GROUP
-
-
-def create_groups(conn: Any) -> None:
-    """The student and teacher groups (roles without login); members inherit their rights."""
-    for group in groups(conn):
+    """The (student, teacher) group roles of the database `conn` is connected to, created when
+    missing (this runs inside migrations, as the administrator). Every policy names its groups
+    through this function."""
+    database = conn.execute("SELECT current_database()").fetchone()[0]
+    names = group_names(database)
+    for group in names:
         conn.execute(
             f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{group}') THEN "
             f"CREATE ROLE {group} NOLOGIN; END IF; END $$"
         )
+    return names
+
+
+def create_groups(conn: Any) -> None:
+    """The student and teacher groups of this database (roles without login); members inherit their rights."""
+    groups(conn)
 
 
 def students_own_rows(
@@ -44,10 +79,18 @@ def students_own_rows(
 
     Privileges are by column: a student may INSERT only the columns named in `insert` (never an
     id, so no student can claim ids ahead of the sequence) and UPDATE only those in `update`.
+    Running it again on a table replaces its policies and privileges with these.
     """
     student, teacher = groups(conn)
+    for group in (student, teacher, STUDENT_GROUP, TEACHER_GROUP):
+        conn.execute(
+            f"DO $$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = '{group}') THEN "
+            f"REVOKE ALL ON {table} FROM {group}; END IF; END $$"
+        )
     conn.execute(f"REVOKE ALL ON {table} FROM PUBLIC")
     conn.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
+    conn.execute(f"DROP POLICY IF EXISTS own_rows ON {table}")
+    conn.execute(f"DROP POLICY IF EXISTS teacher_reads ON {table}")
     conn.execute(
         f"CREATE POLICY own_rows ON {table} TO {student} USING (student_id = {OWNER}) WITH CHECK (student_id = {OWNER})"
     )

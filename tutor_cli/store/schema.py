@@ -24,4 +24,5 @@ MIGRATIONS: list[Migration] = [
     Migration("create_sessions_and_messages", sessions.sqlite_create, sessions.postgres_create),
     Migration("add_context_window", sessions.sqlite_add_context_window, sessions.postgres_isolate),
     Migration("messages_name_their_student", sessions.sqlite_messages_name_their_student, nothing),
+    Migration("harden_the_class_store", sessions.sqlite_learned_limits_per_student, sessions.postgres_harden),
 ]

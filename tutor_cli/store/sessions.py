@@ -7,12 +7,25 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from tutor_cli.errors import SessionExistsError, SessionNotFoundError
+from tutor_cli.errors import InvalidIdError, SessionExistsError, SessionNotFoundError
 from tutor_cli.pricing import TOKEN_FIELDS, peak_sql
+from tutor_cli.store import rls
 from tutor_cli.store.base import APPLICATION_ID, Backend
 from tutor_cli.tokens import message_tokens
 
 MAX_ID_LENGTH = 200  # student and session ids; longer ones are refused in one sentence
+
+
+def check_length(kind: str, value: str | None) -> None:
+    """Refuse an id longer than MAX_ID_LENGTH in one sentence, on every path that looks one up
+    (a long id would otherwise reach the database: PostgreSQL's index rows hold about 2,700 bytes)."""
+    if isinstance(value, str) and len(value) > MAX_ID_LENGTH:
+        raise InvalidIdError(f"The {kind} is {len(value):,} characters long; at most {MAX_ID_LENGTH} are allowed.")
+
+
+def check_ids(student_id: str | None, session_id: str | None = None) -> None:
+    check_length("student id", student_id)
+    check_length("session id", session_id)
 
 
 @dataclass(frozen=True)
@@ -187,6 +200,123 @@ def postgres_isolate(conn: Any) -> None:
     conn.execute("GRANT SELECT ON model_limits, schema_migrations TO tutor_student, tutor_teacher")
 
 
+def sqlite_learned_limits_per_student(conn: Any) -> None:
+    """Learned context limits belong to one student: one student's server (or mistake) never
+    shrinks another's window. The limits already learned stay, for every student of the store."""
+    conn.execute("ALTER TABLE model_limits RENAME TO model_limits_shared")
+    conn.execute(
+        """CREATE TABLE model_limits (
+            student_id TEXT NOT NULL, model TEXT NOT NULL, context_tokens INTEGER NOT NULL,
+            learned_at REAL NOT NULL, PRIMARY KEY (student_id, model))"""
+    )
+    conn.execute(
+        "INSERT INTO model_limits (student_id, model, context_tokens, learned_at)"
+        " SELECT s.student_id, l.model, l.context_tokens, l.learned_at"
+        " FROM (SELECT DISTINCT student_id FROM sessions) s, model_limits_shared l"
+    )
+    conn.execute("DROP TABLE model_limits_shared")
+
+
+# What a student may write, column by column (PostgreSQL): exactly what the queries below write.
+SESSION_INSERT = ("student_id", "session_id", "system_prompt", "created_at", "updated_at")
+# message_count, updated_at and model are the student's own bookkeeping: a student who forges them
+# (with psql) misreports only their own sessions, which they could as well by running a changed
+# tutor; nobody else's rows can be touched.
+SESSION_UPDATE = ("updated_at", "message_count", "model", "window_start", "summary", "summary_through", "token_scale")
+MESSAGE_INSERT = (
+    "session_pk",
+    "student_id",
+    "role",
+    "content",
+    "created_at",
+    "model",
+    "reasoning",
+    "interrupted",
+    "tokens",
+    *TOKEN_FIELDS,
+)
+LIMIT_INSERT = ("student_id", "model", "context_tokens", "learned_at")
+LIMIT_UPDATE = ("context_tokens", "learned_at")
+
+
+def postgres_harden(conn: Any) -> None:
+    """The class store hardened (issue 9): this database's own groups, policies on the login,
+    messages bound to their session's student, privileges by column (no UPDATE of messages),
+    learned limits per student, id lengths checked, CONNECT and CREATE taken from PUBLIC."""
+    from psycopg import sql
+
+    student, teacher = rls.groups(conn)
+    # Members of the server-wide groups of schemas 2–3 that belong to this class (granted CONNECT
+    # here by `add-student`, or owning sessions here) join this database's own groups.
+    for old, new in ((rls.STUDENT_GROUP, student), (rls.TEACHER_GROUP, teacher)):
+        members = conn.execute(
+            """SELECT m.rolname FROM pg_auth_members am
+                JOIN pg_roles g ON g.oid = am.roleid JOIN pg_roles m ON m.oid = am.member
+                WHERE g.rolname = %s AND (
+                    EXISTS (SELECT FROM pg_database d, aclexplode(d.datacl) a
+                            WHERE d.datname = current_database() AND a.grantee = m.oid
+                              AND a.privilege_type = 'CONNECT')
+                    OR EXISTS (SELECT FROM sessions s WHERE s.student_id = m.rolname))""",
+            (old,),
+        ).fetchall()
+        for (member,) in members:
+            conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(new), sql.Identifier(member)))
+    for old in (rls.STUDENT_GROUP, rls.TEACHER_GROUP):
+        if conn.execute("SELECT to_regrole(%s) IS NOT NULL", (old,)).fetchone()[0]:
+            conn.execute(f"REVOKE ALL ON sessions, messages, model_limits, schema_migrations FROM {old}")
+            conn.execute(f"REVOKE ALL ON SEQUENCE sessions_id_seq, messages_id_seq FROM {old}")
+
+    # Messages a student put into another student's session (schema 2 allowed it) are kept aside,
+    # for the teacher to read, so that every message belongs to its session's student.
+    conn.execute(
+        "CREATE TABLE quarantined_messages AS SELECT m.* FROM messages m JOIN sessions s ON s.id = m.session_pk"
+        " WHERE m.student_id <> s.student_id"
+    )
+    conn.execute("DELETE FROM messages m USING sessions s WHERE s.id = m.session_pk AND m.student_id <> s.student_id")
+    conn.execute("REVOKE ALL ON quarantined_messages FROM PUBLIC")
+    conn.execute("ALTER TABLE quarantined_messages ENABLE ROW LEVEL SECURITY")
+    conn.execute(f"CREATE POLICY teacher_reads ON quarantined_messages FOR SELECT TO {teacher} USING (true)")
+    conn.execute(f"GRANT SELECT ON quarantined_messages TO {teacher}")
+
+    conn.execute("ALTER TABLE sessions ADD CONSTRAINT sessions_id_student_key UNIQUE (id, student_id)")
+    for (name,) in conn.execute(
+        "SELECT conname FROM pg_constraint WHERE conrelid = 'messages'::regclass AND contype = 'f'"
+    ).fetchall():
+        conn.execute(sql.SQL("ALTER TABLE messages DROP CONSTRAINT {}").format(sql.Identifier(name)))
+    conn.execute(
+        "ALTER TABLE messages ADD CONSTRAINT messages_session_student_fkey FOREIGN KEY (session_pk, student_id)"
+        " REFERENCES sessions (id, student_id) ON DELETE CASCADE"
+    )
+    # Rows of older schemas are left as they were (NOT VALID); every new row is checked.
+    conn.execute(
+        "ALTER TABLE sessions ADD CONSTRAINT ids_not_too_long CHECK"
+        f" (char_length(student_id) <= {MAX_ID_LENGTH} AND char_length(session_id) <= {MAX_ID_LENGTH}) NOT VALID"
+    )
+
+    # The shared limits could have been set by any student (or their server): they are dropped
+    # and learned again, per student, at the next refusal.
+    conn.execute("DROP TABLE model_limits")
+    conn.execute(
+        """CREATE TABLE model_limits (
+            student_id text NOT NULL, model text NOT NULL, context_tokens integer NOT NULL,
+            learned_at double precision NOT NULL, PRIMARY KEY (student_id, model))"""
+    )
+
+    rls.students_own_rows(conn, "sessions", insert=SESSION_INSERT, update=SESSION_UPDATE, delete=True)
+    rls.students_own_rows(conn, "messages", insert=MESSAGE_INSERT)
+    rls.students_own_rows(conn, "model_limits", insert=LIMIT_INSERT, update=LIMIT_UPDATE, sequence=False)
+    conn.execute(f"GRANT SELECT ON schema_migrations TO {student}, {teacher}")
+
+    database = sql.Identifier(conn.execute("SELECT current_database()").fetchone()[0])
+    conn.execute(sql.SQL("REVOKE CONNECT, TEMPORARY ON DATABASE {} FROM PUBLIC").format(database))
+    conn.execute(
+        sql.SQL("GRANT CONNECT ON DATABASE {} TO {}, {}").format(
+            database, sql.Identifier(student), sql.Identifier(teacher)
+        )
+    )
+    conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+
+
 # --- queries ------------------------------------------------------------------------------
 
 
@@ -209,6 +339,7 @@ class SessionQueries(Backend):
         )
 
     def _session_pk(self, conn: Any, student_id: str, session_id: str) -> int:
+        check_ids(student_id, session_id)
         row = self._run(
             conn, "SELECT id FROM sessions WHERE student_id = ? AND session_id = ?", (student_id, session_id)
         ).fetchone()
@@ -220,6 +351,7 @@ class SessionQueries(Backend):
 
     def create_session(self, student_id: str, session_id: str, system_prompt: str) -> None:
         """Create a session; raise SessionExistsError (leaving the old one) if the pair exists."""
+        check_ids(student_id, session_id)
         now = time.time()
         with self._transaction() as conn:
             try:
@@ -236,6 +368,7 @@ class SessionQueries(Backend):
 
     def get_session(self, student_id: str, session_id: str) -> SessionRecord | None:
         """The session's metadata, or None."""
+        check_ids(student_id, session_id)
         with self._reading() as conn:
             row = self._run(
                 conn,
@@ -246,6 +379,7 @@ class SessionQueries(Backend):
 
     def list_sessions(self, student_id: str | None) -> list[SessionRecord]:
         """A student's sessions (everyone's when None), most recently used first."""
+        check_ids(student_id)
         where, args = ("WHERE student_id = ?", (student_id,)) if student_id is not None else ("", ())
         with self._reading() as conn:
             rows = self._run(
@@ -255,6 +389,7 @@ class SessionQueries(Backend):
 
     def latest_session(self, student_id: str) -> SessionRecord | None:
         """The student's most recently used session, or None."""
+        check_ids(student_id)
         with self._reading() as conn:
             row = self._run(
                 conn,
@@ -403,21 +538,25 @@ class SessionQueries(Backend):
             pk = self._session_pk(conn, student_id, session_id)
             self._run(conn, "UPDATE sessions SET token_scale = ? WHERE id = ?", (scale, pk))
 
-    def learned_limit(self, model: str) -> int | None:
-        """The context window a server reported for `model`, if one did."""
+    def learned_limit(self, student_id: str, model: str) -> int | None:
+        """The context window a server reported to this student for `model`, if one did."""
         with self._reading() as conn:
-            row = self._run(conn, "SELECT context_tokens FROM model_limits WHERE model = ?", (model,)).fetchone()
+            row = self._run(
+                conn,
+                "SELECT context_tokens FROM model_limits WHERE student_id = ? AND model = ?",
+                (student_id, model),
+            ).fetchone()
             return row[0] if row else None
 
-    def learn_limit(self, model: str, context_tokens: int) -> None:
-        """Record the context window a server reported for `model`."""
+    def learn_limit(self, student_id: str, model: str, context_tokens: int) -> None:
+        """Record the context window a server reported to this student for `model`."""
         with self._transaction() as conn:
             self._run(
                 conn,
-                "INSERT INTO model_limits (model, context_tokens, learned_at) VALUES (?, ?, ?)"
-                " ON CONFLICT (model) DO UPDATE SET context_tokens = excluded.context_tokens,"
+                "INSERT INTO model_limits (student_id, model, context_tokens, learned_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (student_id, model) DO UPDATE SET context_tokens = excluded.context_tokens,"
                 " learned_at = excluded.learned_at",
-                (model, context_tokens, time.time()),
+                (student_id, model, context_tokens, time.time()),
             )
 
     def usage_rows(self, student_id: str | None, session_id: str | None = None) -> list[tuple]:
