@@ -94,14 +94,14 @@ def parse_deck(text: str, path: Path) -> list[NewCard]:
     if header is None or not any(cell.strip() for cell in header):
         raise DeckFileError(f"{path} is empty: a deck file starts with a header such as question,answer,topic.")
     names = [cell.strip().lower() for cell in header]
+    missing = [name for name in ("question", "answer") if name not in names]
+    if missing:
+        raise fail(1, f"the header must name the columns question and answer ({' and '.join(missing)} missing)")
     for name in names:
         if name not in COLUMNS:
             raise fail(1, f"unknown column {name!r} in the header (the columns are question, answer and topic)")
         if names.count(name) > 1:
             raise fail(1, f"the column {name!r} appears twice in the header")
-    missing = [name for name in ("question", "answer") if name not in names]
-    if missing:
-        raise fail(1, f"the header must name the columns question and answer ({' and '.join(missing)} missing)")
     cards: list[NewCard] = []
     line = reader.line_num + 1  # where the next record starts (a quoted field may span lines)
     while True:
