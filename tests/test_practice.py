@@ -255,3 +255,22 @@ def test_due_cards_come_before_new_ones_and_the_deck_filter_holds(home) -> None:
         assert store.next_card("ada", later, deck="two").question == "r1"
         assert store.next_card("bob", t).question == "bob's"
         assert store.next_due("ada") == pytest.approx(t + 60)
+
+
+def test_progress_is_the_same_on_an_sqlite_without_math_functions(home, monkeypatch) -> None:
+    """Some SQLite builds lack pow(): the curve is then called from SQL, with the same figures."""
+    from tutor_cli.store import practice as practice_store
+
+    with SessionManager(home / "tutor.db") as manager:
+        store, t = manager.store, T0.timestamp()
+        practice.import_deck(store, "ada", "one", [practice.NewCard(f"q{n}", "a") for n in range(5)], t - 30 * 86400)
+        scheduler = practice.scheduler(fixed_clock=True)
+        for n, rating in enumerate((1, 2, 3, 4, 3)):
+            practice.rate(
+                store, scheduler, "ada", store.next_card("ada", t - 20 * 86400 + n), rating, t - 20 * 86400 + n
+            )
+        with_math = practice.progress(store, scheduler, "ada", t)
+        monkeypatch.setattr(practice_store, "_has_math_functions", lambda conn: False)
+        without = practice.progress(store, scheduler, "ada", t)
+    assert with_math[0].retrievability == pytest.approx(without[0].retrievability, abs=1e-12)
+    assert 0 < with_math[0].retrievability < 1 and with_math[0].reviews_7d == 0 and with_math[0].due >= 1

