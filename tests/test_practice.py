@@ -178,7 +178,7 @@ def replay(history: list[tuple[datetime, int]]) -> fsrs.Card:
 
 def test_progress_figures_follow_a_known_history(run_tutor, home, tmp_path, monkeypatch) -> None:
     """Deck algebra: a reviewed three times over ten days, b failed five days ago, c new.
-    Deck biology: d rated Easy yesterday. Figures at T0, from `tutor progress --format json`."""
+    Deck biology: d learnt seven days ago (just outside the last seven UTC days), rated Easy yesterday. Figures at T0, from `tutor progress --format json`."""
     run_tutor("deck", "import", str(write(tmp_path / "algebra.csv", "question,answer\na,1\nb,2\nc,3\n")))
     run_tutor("deck", "import", str(write(tmp_path / "biology.csv", "question,answer\nd,4\n")))
     history = {
@@ -188,7 +188,7 @@ def test_progress_figures_follow_a_known_history(run_tutor, home, tmp_path, monk
             (T0 - timedelta(days=3), 3),
         ],
         "b": [(T0 - timedelta(days=5), 1)],
-        "d": [(T0 - timedelta(days=1), 4)],
+        "d": [(T0 - timedelta(days=7), 3), (T0 - timedelta(days=7, minutes=-11), 3), (T0 - timedelta(days=1), 4)],
     }
     scheduler = practice.scheduler(fixed_clock=True)
     with SessionManager(home / "tutor.db") as manager:
@@ -215,7 +215,7 @@ def test_progress_figures_follow_a_known_history(run_tutor, home, tmp_path, monk
     assert [day["reviews"] for day in algebra["activity_14d"]] == [0] * 3 + [2] + [0] * 4 + [1] + [0] * 1 + [1] + [
         0
     ] * 3
-    assert [day["reviews"] for day in biology["activity_14d"]] == [0] * 12 + [1, 0]
+    assert [day["reviews"] for day in biology["activity_14d"]] == [0] * 6 + [2] + [0] * 5 + [1, 0]
     table = run_tutor("progress", env={"TUTOR_NOW": NOW, "COLUMNS": "120"})
     assert table.returncode == 0
     row = next(line for line in table.stdout.splitlines() if "algebra" in line)
