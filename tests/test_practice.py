@@ -178,7 +178,8 @@ def replay(history: list[tuple[datetime, int]]) -> fsrs.Card:
 
 def test_progress_figures_follow_a_known_history(run_tutor, home, tmp_path, monkeypatch) -> None:
     """Deck algebra: a reviewed three times over ten days, b failed five days ago, c new.
-    Deck biology: d learnt seven days ago (just outside the last seven UTC days), rated Easy yesterday. Figures at T0, from `tutor progress --format json`."""
+    Deck biology: d learnt seven days ago (just outside the last seven UTC days),
+    rated Easy yesterday. Figures at T0, from `tutor progress --format json`."""
     run_tutor("deck", "import", str(write(tmp_path / "algebra.csv", "question,answer\na,1\nb,2\nc,3\n")))
     run_tutor("deck", "import", str(write(tmp_path / "biology.csv", "question,answer\nd,4\n")))
     history = {

@@ -4,7 +4,9 @@ and log private, checked with raw SQL on the students' own credentials."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
+import fsrs
 import psycopg
 import pytest
 
@@ -52,6 +54,18 @@ def test_every_student_reviews_a_class_deck_with_their_own_state(class_deck, run
         ).stdout
     )
     assert [(p["deck"], p["cards"], p["new"], p["reviews_7d"]) for p in progress] == [("week1", 2, 1, 1)]
+    # Three days on, the recall probability PostgreSQL computes is the fsrs package's own.
+    later = run_tutor(
+        "--database-url", urls["ada"], "progress", "--format", "json", env={"TUTOR_NOW": "2026-11-21T12:00:00Z"}
+    )
+    scheduler = fsrs.Scheduler(enable_fuzzing=False)
+    moment = datetime.fromtimestamp(T, UTC)
+    card, _ = scheduler.review_card(fsrs.Card(card_id=1, due=moment), fsrs.Rating(1), moment)
+    expected = scheduler.get_card_retrievability(card, datetime(2026, 11, 21, 12, tzinfo=UTC))
+    assert 0 < expected < 0.9
+    assert json.loads(later.stdout)[0]["retrievability"] == pytest.approx(expected, abs=1e-4)
+    teacher_decks = json.loads(run_tutor("--database-url", urls["tess"], "deck", "list", "--format", "json").stdout)
+    assert [(d["deck"], d["class"]) for d in teacher_decks] == [("week1", True)]
     # The teacher reads a student's progress, through the same figures.
     teacher_view = run_tutor(
         "--database-url",
