@@ -275,3 +275,13 @@ def test_progress_is_the_same_on_an_sqlite_without_math_functions(home, monkeypa
         without = practice.progress(store, scheduler, "ada", t)
     assert with_math[0].retrievability == pytest.approx(without[0].retrievability, abs=1e-12)
     assert 0 < with_math[0].retrievability < 1 and with_math[0].reviews_7d == 0 and with_math[0].due >= 1
+
+
+def test_deck_names_are_shown_literally(run_tutor, tmp_path) -> None:
+    deck = str(write(tmp_path / "d.csv", "question,answer\nq,a\n"))
+    refused = run_tutor("deck", "import", deck, "--deck", "x\x1b[2J")
+    assert refused.returncode == 1 and "printable characters" in refused.stderr
+    assert run_tutor("deck", "import", deck, "--deck", "[bold]x").returncode == 0
+    for command in (("deck", "list"), ("progress",)):
+        shown = run_tutor(*command, env={"COLUMNS": "120"}).stdout
+        assert "[bold]x" in shown and "\x1b" not in shown
