@@ -111,6 +111,24 @@ def command_ms(args: list[str], env: dict[str, str]) -> tuple[float, str]:
     return elapsed, result.stdout
 
 
+def in_process(home: Path, runs: int) -> dict[str, list[float]]:
+    """The store's share, without interpreter start-up: the queries behind the two commands."""
+    from tutor_cli import SessionManager, practice
+
+    now = NOW.timestamp()
+    scheduler = practice.scheduler(fixed_clock=True)
+    times: dict[str, list[float]] = {"  in process: next due card": [], "  in process: progress figures": []}
+    with SessionManager(home / "tutor.db") as manager:
+        for _ in range(runs):
+            start = time.perf_counter()
+            manager.store.next_card("ada", now)
+            times["  in process: next due card"].append((time.perf_counter() - start) * 1000)
+            start = time.perf_counter()
+            practice.progress(manager.store, scheduler, "ada", now)
+            times["  in process: progress figures"].append((time.perf_counter() - start) * 1000)
+    return times
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=11)
@@ -153,6 +171,7 @@ def main() -> None:
             figures["progress --format json"].append(command_ms(["progress", "--format", "json"], env)[0])
         baseline = [command_ms(["--version"], env)[0] for _ in range(options.runs)]
         print(command_ms(["progress"], env)[1].rstrip())
+        figures.update(in_process(home, options.runs))
         for name, times in {**figures, "tutor --version (start-up alone)": baseline}.items():
             print(
                 f"{name:34} median {statistics.median(times):6.1f} ms"
