@@ -25,6 +25,7 @@ def activity_bar(counts: tuple[int, ...], peak: int) -> str:
 
 def print_decks(console: Console, decks: list[DeckRecord]) -> None:
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title="Decks", title_justify="left")
     table.add_column("Deck", style="bold")
@@ -32,17 +33,18 @@ def print_decks(console: Console, decks: list[DeckRecord]) -> None:
     table.add_column("Class", no_wrap=True)
     table.add_column("Created", no_wrap=True)
     for deck in decks:
-        table.add_row(
-            neutralise(deck.name), str(deck.cards), "class" if deck.is_class else "", local_time(deck.created_at)
+        table.add_row(  # names are shown literally: Text, not console markup
+            Text(neutralise(deck.name)), str(deck.cards), "class" if deck.is_class else "", local_time(deck.created_at)
         )
     console.print(table)
 
 
 def print_progress(console: Console, rows: list[DeckProgress], student_id: str, now: float) -> None:
     from rich.table import Table
+    from rich.text import Text
 
     dates = activity_dates(now)
-    table = Table(title=f"Progress of {neutralise(student_id)}", title_justify="left")
+    table = Table(title=Text(f"Progress of {neutralise(student_id)}"), title_justify="left")
     table.add_column("Deck", style="bold")
     table.add_column("Cards", justify="right", no_wrap=True)
     table.add_column("New", justify="right", no_wrap=True)
@@ -53,7 +55,7 @@ def print_progress(console: Console, rows: list[DeckProgress], student_id: str, 
     peak = max((n for row in rows for n in row.activity), default=0)
     for row in rows:
         table.add_row(
-            neutralise(row.deck) + (" (class)" if row.is_class else ""),
+            Text(neutralise(row.deck) + (" (class)" if row.is_class else "")),
             str(row.cards),
             str(row.new),
             str(row.due),
