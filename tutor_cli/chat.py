@@ -124,6 +124,7 @@ SLASH_COMMANDS = {
     "/show": "print this session's transcript",
     "/usage": "tokens, cache hits and estimated cost of this session",
     "/compact": "summarise the earlier turns now, so fewer tokens are sent",
+    "/card": "turn the latest exchange into a card to review (deck chat)",
 }
 
 
@@ -163,6 +164,7 @@ class Repl:
             "/show": self._show,
             "/usage": self._usage,
             "/compact": self._compact,
+            "/card": self._card,
         }
 
     def run(self) -> None:
@@ -309,6 +311,15 @@ class Repl:
             )
         else:
             self._notice("Could not summarise now; nothing changed.")
+
+    def _card(self, _: str) -> None:
+        from tutor_cli.config import now
+        from tutor_cli.review import card_from_chat
+
+        try:
+            card_from_chat(self.conversation, self.console, now)
+        except APIError as error:
+            self._notice(f"{error} No card was made.", "bold red")
 
     def _totals(self) -> UsageTotals:
         c = self.conversation

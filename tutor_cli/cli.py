@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Callable, Iterable
@@ -580,6 +581,167 @@ def add_teacher_command(
     from tutor_cli.store.postgres import TEACHER_GROUP
 
     _add_member(name, password, TEACHER_GROUP, "Teacher")
+
+
+# --- practice ---
+
+deck_app = typer.Typer(
+    help="Decks of cards to practise with `tutor review`.", rich_markup_mode=None, no_args_is_help=True
+)
+app.add_typer(deck_app, name="deck")
+ClassDeckOption = Annotated[
+    bool, typer.Option("--class", help="A class deck (a teacher or the administrator, in a class database).")
+]
+
+
+@deck_app.command(
+    "import",
+    epilog=_examples(
+        "tutor deck import algebra.csv                 deck 'algebra'",
+        "tutor deck import words.tsv --deck spanish",
+        "tutor deck import week1.csv --class           (a teacher: every student reviews it)",
+    ),
+)
+def deck_import_command(
+    file: Annotated[Path, typer.Argument(help="A UTF-8 CSV or TSV file whose header names question, answer (topic).")],
+    deck: Annotated[
+        Optional[str], typer.Option("--deck", "-d", help="Deck name (default: the file's name).", show_default=False)
+    ] = None,
+    class_deck: ClassDeckOption = False,
+    student: StudentOption = None,
+) -> None:
+    """Import cards into a deck: the whole file or nothing; cards already there are skipped."""
+    from tutor_cli import practice
+    from tutor_cli.config import now
+
+    settings = _settings()
+    name = practice.check_deck_name(deck if deck is not None else file.stem)
+    cards = practice.read_deck_file(file)
+    with open_manager(settings) as manager:
+        owner = practice.deck_owner(manager, student, settings.student, class_deck=class_deck)
+        added, present = practice.import_deck(manager.store, owner, name, cards, now())
+    kept = f" ({present} already there)" if present else ""
+    typer.echo(
+        f"Imported {added} card{'s' if added != 1 else ''} into {'class ' if class_deck else ''}deck {name}{kept}."
+    )
+
+
+@deck_app.command("list", epilog=_examples("tutor deck list", "tutor deck list --format json"))
+def deck_list_command(
+    student: StudentOption = None,
+    format: Annotated[ListFormat, typer.Option("--format", "-f", help="table or json.")] = ListFormat.table,
+) -> None:
+    """List your decks and your class's, with their card counts."""
+    from tutor_cli import practice
+
+    settings = _settings()
+    with open_manager(settings) as manager:
+        decks = manager.store.list_decks(practice.deck_reader(manager, student, settings.student))
+    if format is ListFormat.json:
+        _write(json.dumps(practice.decks_json(decks), ensure_ascii=False, indent=2) + "\n")
+    elif not decks:
+        typer.echo("No decks yet; import one with `tutor deck import FILE`.")
+    else:
+        from tutor_cli.practice_view import print_decks
+        from tutor_cli.render import make_console
+
+        print_decks(make_console(), decks)
+
+
+@deck_app.command("delete", epilog=_examples("tutor deck delete algebra", "tutor deck delete week1 --class --yes"))
+def deck_delete_command(
+    name: Annotated[str, typer.Argument(help="The deck to delete.", show_default=False)],
+    class_deck: ClassDeckOption = False,
+    student: StudentOption = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete a deck, its cards and every review of them."""
+    from tutor_cli import practice
+
+    settings = _settings()
+    with open_manager(settings) as manager:
+        owner = practice.deck_owner(manager, student, settings.student, class_deck=class_deck)
+        size = manager.store.deck_size(owner, name)
+        if size is None:
+            raise practice.DeckNotFoundError(
+                f"There is no {'class ' if class_deck else ''}deck {name!r}; `tutor deck list` shows the decks."
+            )
+        if not yes and not _confirm(
+            f"Delete {'class ' if class_deck else ''}deck {name} ({size} cards and their reviews)?"
+        ):
+            typer.echo("Nothing was deleted.", err=True)
+            raise typer.Exit(ExitStatus.FAILURE)
+        manager.store.delete_deck(owner, name)
+    typer.echo(f"Deleted deck {name} ({size} cards).")
+
+
+@app.command("review", epilog=_examples("tutor review", "tutor review --deck algebra --limit 20"))
+def review_command(
+    deck: Annotated[
+        Optional[str], typer.Option("--deck", "-d", help="Only this deck (default: every deck).", show_default=False)
+    ] = None,
+    limit: Annotated[
+        Optional[int], typer.Option("--limit", "-n", min=1, help="At most this many cards.", show_default=False)
+    ] = None,
+    student: StudentOption = None,
+    model: ModelOption = None,
+) -> None:
+    """Review the cards that are due (new ones included), scheduled by FSRS."""
+    from tutor_cli import practice
+    from tutor_cli.config import now
+    from tutor_cli.render import make_console
+    from tutor_cli.review import ReviewSession
+
+    settings = _settings()
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise ConfigError("`tutor review` needs a terminal; `tutor progress` shows what is due from a script.")
+    client = None
+    if settings.api_key:
+        from tutor_cli.client import ChatClient
+
+        client = ChatClient(settings.base_url, settings.api_key, retry_delays=(0.5, 1.0))
+    with open_manager(settings) as manager:
+        student_id = _student(settings, student, manager, writing=True)
+        ReviewSession(
+            store=manager.store,
+            scheduler=practice.scheduler(fixed_clock=bool(os.environ.get("TUTOR_NOW"))),
+            console=make_console(),
+            student_id=student_id,
+            clock=now,
+            client=client,
+            model=model or settings.model,
+            thinking=settings.thinking,
+            deck=deck,
+            limit=limit,
+        ).run()
+
+
+@app.command(
+    "progress",
+    epilog=_examples("tutor progress", "tutor progress --format json", "tutor progress --student ada   (a teacher)"),
+)
+def progress_command(
+    student: StudentOption = None,
+    format: Annotated[ListFormat, typer.Option("--format", "-f", help="table or json.")] = ListFormat.table,
+) -> None:
+    """Per deck: cards, new, due, reviews in the last 7 days, recall probability, 14-day activity."""
+    from tutor_cli import practice
+    from tutor_cli.config import now
+
+    settings = _settings()
+    moment = now()
+    with open_manager(settings) as manager:
+        student_id = _student(settings, student, manager, writing=False)
+        rows = practice.progress(manager.store, practice.scheduler(fixed_clock=True), student_id, moment)
+    if format is ListFormat.json:
+        _write(json.dumps(practice.progress_json(rows, moment), ensure_ascii=False, indent=2) + "\n")
+    elif not rows:
+        typer.echo(f"No decks yet for {student_id}; import one with `tutor deck import FILE`.")
+    else:
+        from tutor_cli.practice_view import print_progress
+        from tutor_cli.render import make_console
+
+        print_progress(make_console(), rows, student_id, moment)
 
 
 def _confirm(question: str) -> bool:

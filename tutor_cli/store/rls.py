@@ -104,3 +104,36 @@ def students_own_rows(
         conn.execute(f"GRANT DELETE ON {table} TO {student}")
     if sequence and insert:
         conn.execute(f"GRANT USAGE ON SEQUENCE {table}_id_seq TO {student}")
+
+
+def class_or_own_rows(
+    conn: Any,
+    table: str,
+    *,
+    class_owner: str,
+    insert: tuple[str, ...] = (),
+    update: tuple[str, ...] = (),
+) -> None:
+    """Rows a student owns, or the class owns (`student_id` = `class_owner`): a student reads
+    their own and the class's and changes only their own; a teacher reads every row and changes
+    only the class's (the one thing a teacher writes); both may delete what they may change.
+
+    Privileges are by column, as in `students_own_rows`; the table has an `id` sequence."""
+    student, teacher = groups(conn)
+    mine = f"student_id = {OWNER}"
+    theirs = f"student_id = '{class_owner}'"
+    conn.execute(f"REVOKE ALL ON {table} FROM PUBLIC")
+    conn.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
+    conn.execute(f"CREATE POLICY student_reads ON {table} FOR SELECT TO {student} USING ({mine} OR {theirs})")
+    conn.execute(f"CREATE POLICY teacher_reads ON {table} FOR SELECT TO {teacher} USING (true)")
+    for who, rows in ((student, mine), (teacher, theirs)):
+        name = "own_rows" if who == student else "class_rows"
+        conn.execute(f"CREATE POLICY {name}_insert ON {table} FOR INSERT TO {who} WITH CHECK ({rows})")
+        conn.execute(f"CREATE POLICY {name}_update ON {table} FOR UPDATE TO {who} USING ({rows}) WITH CHECK ({rows})")
+        conn.execute(f"CREATE POLICY {name}_delete ON {table} FOR DELETE TO {who} USING ({rows})")
+    conn.execute(f"GRANT SELECT, DELETE ON {table} TO {student}, {teacher}")
+    if insert:
+        conn.execute(f"GRANT INSERT ({', '.join(insert)}) ON {table} TO {student}, {teacher}")
+        conn.execute(f"GRANT USAGE ON SEQUENCE {table}_id_seq TO {student}, {teacher}")
+    if update:
+        conn.execute(f"GRANT UPDATE ({', '.join(update)}) ON {table} TO {student}, {teacher}")

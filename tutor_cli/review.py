@@ -1,0 +1,245 @@
+"""The review screen (`tutor review`) and the chat's `/card`: terminal interaction only; the rules
+are in practice.py. prompt_toolkit is imported after the first question is on screen."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from tutor_cli import practice
+from tutor_cli.errors import APIError
+from tutor_cli.render import LiveAnswerView, neutralise, print_notice
+
+if TYPE_CHECKING:
+    import fsrs
+    from rich.console import Console
+
+    from tutor_cli.chat import Conversation
+    from tutor_cli.client import ChatClient
+    from tutor_cli.store import Store
+    from tutor_cli.store.practice import CardRecord
+
+STOP = "stop"
+RATING_KEYS = {"1": 1, "2": 2, "3": 3, "4": 4}
+
+
+def show_text(console: Console, text: str) -> None:
+    """Card text, rendered as the tutor's answers are (Markdown, and mathematics once rendered there)."""
+    view = LiveAnswerView(console)
+    view.content(text if text.endswith("\n") else text + "\n")
+    view.finish()
+
+
+@dataclass
+class ReviewSession:
+    """One run of `tutor review`: due cards one at a time until none is left, the limit, or a stop."""
+
+    store: Store
+    scheduler: fsrs.Scheduler
+    console: Console
+    student_id: str
+    clock: Callable[[], float]
+    client: ChatClient | None = None  # None: no feedback (no API key)
+    model: str = ""
+    thinking: bool | None = None
+    deck: str | None = None
+    limit: int | None = None
+    reviewed: int = 0
+    _prompt: object = field(default=None, repr=False)
+
+    def run(self) -> int:
+        """Review; return how many cards were rated."""
+        practice.check_deck(self.store, self.student_id, self.deck)
+        card = self.store.next_card(self.student_id, self.clock(), self.deck)
+        if card is None:
+            self._nothing_due()
+            return 0
+        self._notice(
+            "Type your answer and press Enter; then rate it 1 Again · 2 Hard · 3 Good · 4 Easy. q or Ctrl-D stops.",
+            "dim",
+        )
+        if self.client is None:
+            self._notice("DEEPSEEK_API_KEY is not set: reviewing without the tutor's feedback.", "dim")
+        while card is not None:
+            if not self._review(card):
+                break
+            self.reviewed += 1
+            if self.limit is not None and self.reviewed >= self.limit:
+                break
+            card = self.store.next_card(self.student_id, self.clock(), self.deck)
+        self._summary(card is None)
+        return self.reviewed
+
+    # -- one card --
+
+    def _review(self, card: CardRecord) -> bool:
+        """Question, typed answer, feedback, the card's answer, the rating; False when stopped."""
+        from rich.rule import Rule
+        from rich.text import Text
+
+        where = f"deck {card.deck}" + (" (class)" if card.is_class else "")
+        status = "new" if card.state is None else "review"
+        self.console.print(Rule(Text(f"Card {self.reviewed + 1} · {neutralise(where)} · {status}"), align="left"))
+        show_text(self.console, card.question)
+        typed = self._ask_answer()
+        if typed is None:
+            return False
+        feedback = self._feedback(card, typed) if typed.strip() else None
+        self.console.print(Text("Answer", style="bold green"))
+        show_text(self.console, card.answer)
+        rating = read_key("Rate 1 Again · 2 Hard · 3 Good · 4 Easy (q stops): ", RATING_KEYS)
+        if rating is None:
+            return False
+        now = self.clock()
+        state = practice.rate(
+            self.store, self.scheduler, self.student_id, card, rating, now, answer=typed, feedback=feedback
+        )
+        self._notice(f"{practice.RATINGS[rating]} · next review {practice.describe_due(state.due, now)}", "cyan")
+        return True
+
+    def _ask_answer(self) -> str | None:
+        """The student's answer; None for Ctrl-D, Ctrl-C or a lone q."""
+        if self._prompt is None:
+            from prompt_toolkit import PromptSession
+
+            self._prompt = PromptSession()
+        try:
+            text = self._prompt.prompt("your answer › ", pre_run=self._warm_up)  # type: ignore[attr-defined]
+        except (EOFError, KeyboardInterrupt):
+            return None
+        return None if text.strip().lower() == "q" else text
+
+    def _feedback(self, card: CardRecord, typed: str) -> str | None:
+        """The tutor's brief comparison, streamed; None without a client, on a failure, or Ctrl-C."""
+        if self.client is None:
+            return None
+        from tutor_cli.client import Answer
+
+        answer = Answer()
+        view = LiveAnswerView(self.console)
+        view.start()
+        try:
+            for delta in self.client.stream(
+                practice.feedback_messages(card, typed), self.model, thinking=self.thinking, answer=answer
+            ):
+                (view.content if delta.kind == "content" else view.reasoning)(delta.text)
+        except KeyboardInterrupt:
+            view.finish("(feedback stopped)")
+            return answer.content or None
+        except APIError as error:
+            view.finish()
+            self.client = None
+            self._notice(f"No feedback: {error} The review goes on without it.", "yellow")
+            return None
+        view.finish()
+        return answer.content or None
+
+    def _warm_up(self) -> None:
+        # The SDK import (~0.3 s) happens while the student types, not after Enter.
+        client = self.client
+        if client is not None:
+            threading.Thread(target=_quietly, args=(client.warm_up,), daemon=True).start()
+
+    # -- ends --
+
+    def _nothing_due(self) -> None:
+        now = self.clock()
+        due = self.store.next_due(self.student_id, self.deck)
+        where = f" in deck {self.deck}" if self.deck else ""
+        if due is None:
+            self._notice(f"No cards to review{where}. Import a deck with `tutor deck import FILE`.", "green")
+        else:
+            self._notice(f"Nothing is due{where}. The next card is due {practice.describe_due(due, now)}.", "green")
+
+    def _summary(self, finished: bool) -> None:
+        now = self.clock()
+        done = f"Reviewed {self.reviewed} card{'s' if self.reviewed != 1 else ''}."
+        if finished:
+            due = self.store.next_due(self.student_id, self.deck)
+            later = f" The next card is due {practice.describe_due(due, now)}." if due is not None else ""
+            self._notice(f"{done} Nothing more is due now.{later}", "green")
+        else:
+            self._notice(f"{done} Your ratings are saved; `tutor review` goes on where you stopped.", "green")
+
+    def _notice(self, text: str, style: str = "yellow") -> None:
+        print_notice(self.console, text, style)
+
+
+def _quietly(function: Callable[[], object]) -> None:
+    try:
+        function()
+    except Exception:  # a failure shows up, properly reported, when feedback is asked for
+        pass
+
+
+def read_key(message: str, keys: dict[str, int]) -> int | None:
+    """Wait for one of `keys` (no Enter); None for q, Ctrl-D or Ctrl-C. Other keys are ignored."""
+    from prompt_toolkit.application import Application
+    from prompt_toolkit.key_binding import KeyBindings
+    from prompt_toolkit.layout import Layout, Window
+    from prompt_toolkit.layout.controls import FormattedTextControl
+
+    bindings = KeyBindings()
+
+    def answer(value: int | None):
+        def handler(event) -> None:
+            event.app.exit(result=value)
+
+        return handler
+
+    for key, value in keys.items():
+        bindings.add(key)(answer(value))
+    for key in ("q", "Q", "c-d", "c-c"):
+        bindings.add(key)(answer(None))
+    bindings.add("<any>")(lambda event: None)
+    application: Application[int | None] = Application(
+        layout=Layout(Window(FormattedTextControl(message), height=1, always_hide_cursor=True)),
+        key_bindings=bindings,
+        full_screen=False,
+        erase_when_done=False,
+    )
+    return application.run()
+
+
+# --- /card in the chat --------------------------------------------------------------------
+
+
+def card_from_chat(conversation: Conversation, console: Console, clock: Callable[[], float]) -> None:
+    """Ask the model for a card made of the latest exchange, show it, keep it on yes."""
+    from rich.text import Text
+
+    manager, student = conversation.manager, conversation.student_id
+    exchange = practice.latest_exchange(manager.store, student, conversation.session_id)
+    if exchange is None:
+        print_notice(console, "There is no answered question to make a card from yet.")
+        return
+    from tutor_cli.client import Answer
+
+    answer = Answer()
+    with console.status("Making a card…", spinner="dots"):
+        for _ in conversation.client.stream(
+            practice.card_messages(*exchange), conversation.model, thinking=conversation.thinking, answer=answer
+        ):
+            pass
+    card = practice.parse_card(answer.content)
+    if card is None:
+        print_notice(console, "The model's reply could not be read as a card; nothing was stored.", "bold red")
+        return
+    console.print(Text("Question", style="bold cyan"))
+    show_text(console, card.question)
+    console.print(Text("Answer", style="bold green"))
+    show_text(console, card.answer)
+    from prompt_toolkit import prompt
+
+    try:
+        keep = prompt(f"Keep this card in deck {practice.CHAT_DECK}? [y/N] ").strip().lower() in {"y", "yes"}
+    except (EOFError, KeyboardInterrupt):
+        keep = False
+    if not keep:
+        print_notice(console, "Not kept.", "dim")
+    elif practice.keep_card(manager.store, student, card, clock()):
+        print_notice(console, f"Kept in deck {practice.CHAT_DECK}; `tutor review` will ask it.", "green")
+    else:
+        print_notice(console, f"This card is already in deck {practice.CHAT_DECK}.", "green")
