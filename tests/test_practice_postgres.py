@@ -10,7 +10,6 @@ import fsrs
 import psycopg
 import pytest
 
-from tests.test_postgres import classroom  # noqa: F401  (the fixture)
 from tutor_cli import SessionManager, TutorError, practice
 
 T = 1_795_000_000.0
@@ -18,7 +17,7 @@ DECK = "question,answer\nWhat is 2+2?,4\nCapital of France?,Paris\n"
 
 
 @pytest.fixture
-def class_deck(classroom, run_tutor, tmp_path):  # noqa: F811
+def class_deck(classroom, run_tutor, tmp_path):
     """The teacher imports deck 'week1' for the class through the CLI."""
     names, urls = classroom
     path = tmp_path / "week1.csv"

@@ -699,7 +699,7 @@ def review_command(
     if settings.api_key:
         from tutor_cli.client import ChatClient
 
-        client = ChatClient(settings.base_url, settings.api_key, retry_delays=(0.5, 1.0))
+        client = ChatClient(settings.base_url, settings.api_key, retry_scale=settings.retry_scale)
     with open_manager(settings) as manager:
         student_id = _student(settings, student, manager, writing=True)
         ReviewSession(
