@@ -33,6 +33,8 @@ EXPECTED_SCHEMA = {
         "summary",
         "summary_through",
         "token_scale",
+        "profile_snapshot",
+        "profile_through",
     ],
     "messages": [
         "id",
@@ -52,6 +54,7 @@ EXPECTED_SCHEMA = {
         "student_id",
     ],
     "model_limits": ["model", "context_tokens", "learned_at"],
+    "profiles": ["id", "student_id", "text", "updated_at", "revision"],
 }
 
 
