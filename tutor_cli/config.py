@@ -29,6 +29,7 @@ class Settings:
     api_key: str | None
     context_tokens: int | None = None
     database_url: str | None = None  # a class's PostgreSQL store instead of tutor.db
+    profile: bool = True  # TUTOR_PROFILE: send and update the student's profile
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -43,6 +44,7 @@ class Settings:
             api_key=env.get(API_KEY_VARIABLE) or None,
             context_tokens=_positive_int(env.get("TUTOR_CONTEXT_TOKENS"), "TUTOR_CONTEXT_TOKENS"),
             database_url=parse_database_url(env.get("TUTOR_DATABASE_URL")),
+            profile=parse_thinking(env.get("TUTOR_PROFILE"), "TUTOR_PROFILE") is not False,
         )
 
     @property
