@@ -714,7 +714,7 @@ def _keep_profile(settings: Settings, conversation: Conversation, *, background:
     from tutor_cli.client import ChatClient
 
     updates = profile.BackgroundUpdates(
-        open_store=lambda: profile.open_store(settings),
+        store=c.manager.store,
         make_client=lambda: ChatClient(settings.base_url, settings.require_api_key()),
         student_id=c.student_id,
         model=lambda: c.model,

@@ -189,13 +189,19 @@ def spawn_detached(student_id: str, model: str, thinking: bool | None, database_
 
 
 class BackgroundUpdates:
-    """The chat's updates: after each answer a background thread (with its own store connection:
-    SQLite connections belong to their thread) updates the profile while the student reads and
-    types. When the chat ends while an update is still running, a detached process takes over."""
+    """The chat's updates: after each answer a background thread updates the profile while the
+    student reads and types. When the chat ends while an update is still running, a detached
+    process takes over.
+
+    The thread shares the chat's store: both backends serialise their connection with a lock and
+    hold it only for single statements, never during the model call. A second SQLite connection
+    opened in the same process would be worse than sharing: opening checks the file's header with
+    a plain open()/close(), and closing any descriptor of the file drops every POSIX lock the
+    process holds on it, SQLite's included; another process may then delete the WAL under us."""
 
     def __init__(
         self,
-        open_store: Callable[[], Store],
+        store: Store,
         make_client: Callable[[], ChatClient],
         student_id: str,
         model: Callable[[], str],
@@ -203,7 +209,7 @@ class BackgroundUpdates:
         home: Path | None,
         database_url: str | None,
     ) -> None:
-        self._open_store = open_store
+        self._store = store
         self._make_client = make_client
         self._student_id = student_id
         self._model = model
@@ -213,6 +219,7 @@ class BackgroundUpdates:
         self._lock = threading.Lock()
         self._pending = False
         self._running = False
+        self._finished = False  # the chat ended: its store is about to close under the thread
         self.results: list[UpdateResult] = []
 
     def after_answer(self) -> None:
@@ -228,13 +235,12 @@ class BackgroundUpdates:
         """The chat ends: an update still running (or wanted) continues in a detached process."""
         with self._lock:
             busy = self._running or self._pending
+            self._finished = True
         if busy:
             spawn_detached(self._student_id, self._model(), self._thinking(), self._database_url)
 
     def _run(self) -> None:
-        store = None
         try:
-            store = self._open_store()
             client = self._make_client()
             while True:
                 with self._lock:
@@ -243,14 +249,15 @@ class BackgroundUpdates:
                         return
                     self._pending = False
                 with one_updater_at_a_time(self._home):
-                    self.results.append(update_all(store, client, self._student_id, self._model(), self._thinking()))
-        except Exception:  # noqa: BLE001 - a background update must never disturb the chat
+                    self.results.append(
+                        update_all(self._store, client, self._student_id, self._model(), self._thinking())
+                    )
+        except Exception:  # a background update must never disturb the chat…
             with self._lock:
                 self._running = False
                 self._pending = False
-        finally:
-            if store is not None:
-                store.close()
+            if os.environ.get("TUTOR_DEBUG") == "1" and not self._finished:
+                raise  # …but a bug must not hide (threading's hook prints it)
 
 
 def main(argv: list[str] | None = None) -> int:
