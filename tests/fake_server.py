@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tutor_cli.profile import PROFILE_INSTRUCTIONS
+
 API_KEY = "sk-test-key-0123456789"
 MODELS = ["deepseek-flash", "deepseek-v4-pro", "deepseek-chat", "deepseek-reasoner"]
 
@@ -50,6 +52,10 @@ class FakeServer:
     replies: deque[Reply] = field(default_factory=deque)
     requests: list[dict[str, Any]] = field(default_factory=list)
     refusals: list[str] = field(default_factory=list)
+    # The tutor's background profile updates are told apart by their system prompt: they take their
+    # replies from their own queue and are not among `chat_requests`, so they never disturb a test
+    # scripting the answers.
+    profile_replies: deque[Reply] = field(default_factory=deque)
 
     def start(self) -> FakeServer:
         server = self
@@ -76,9 +82,24 @@ class FakeServer:
         """Queue replies (or one built from keyword options) for the next requests."""
         self.replies.extend(replies or (Reply(**options),))
 
+    def reply_to_profile(self, *replies: Reply, **options: Any) -> None:
+        """Queue replies for the next profile-update requests."""
+        self.profile_replies.extend(replies or (Reply(**options),))
+
     @property
     def chat_requests(self) -> list[dict[str, Any]]:
-        return [r for r in self.requests if r.get("path", "").endswith("/chat/completions")]
+        return [
+            r for r in self.requests if r.get("path", "").endswith("/chat/completions") and not _is_profile_update(r)
+        ]
+
+    @property
+    def profile_requests(self) -> list[dict[str, Any]]:
+        return [r for r in self.requests if _is_profile_update(r)]
+
+
+def _is_profile_update(request: dict[str, Any]) -> bool:
+    messages = (request.get("body") or {}).get("messages") or [{}]
+    return isinstance(messages, list) and messages[0].get("content") == PROFILE_INSTRUCTIONS
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -117,8 +138,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(404, "Not found")
             return
         body = json.loads(raw)
-        self.fake.requests.append({"path": self.path, "body": body, "received_at": received_at})
-        reply = self.fake.replies.popleft() if self.fake.replies else Reply()
+        request = {"path": self.path, "body": body, "received_at": received_at}
+        self.fake.requests.append(request)
+        queue = self.fake.profile_replies if _is_profile_update(request) else self.fake.replies
+        reply = queue.popleft() if queue else Reply()
         if reply.status != 200:
             self._error(reply.status, reply.error_message or f"status {reply.status}", reply.headers)
             return

@@ -33,6 +33,8 @@ EXPECTED_SCHEMA = {
         "summary",
         "summary_through",
         "token_scale",
+        "profile_snapshot",
+        "profile_through",
     ],
     "messages": [
         "id",
@@ -52,6 +54,7 @@ EXPECTED_SCHEMA = {
         "student_id",
     ],
     "model_limits": ["student_id", "model", "context_tokens", "learned_at"],
+    "profiles": ["id", "student_id", "text", "updated_at", "revision"],
 }
 
 
@@ -290,3 +293,32 @@ def test_a_failed_commit_leaves_no_transaction_open(tmp_path: Path) -> None:
     store.create_session("ada", "after", "p")  # the connection is usable again
     assert store.get_session("ada", "after") is not None
     store.close()
+
+
+def test_a_second_store_on_the_same_file_in_one_process_keeps_the_first_ones_locks(tmp_path: Path) -> None:
+    """Opening a store reads the file's header; closing that descriptor would drop every POSIX lock
+    the process holds on the file, SQLite's included. A second store in the same process (a
+    background thread's, say) must leave the first one's locks in place."""
+    import fcntl
+
+    path = tmp_path / "tutor.db"
+    first = SQLiteStore(path)
+    first.create_session("ada", "s", "p")
+    fd = os.open(path, os.O_RDWR)  # a lock of this process on the file, as SQLite's are
+    fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, 1 << 30)
+    second = SQLiteStore(path)
+    probe = subprocess.run(  # another process cannot take the lock while it is still held
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_RDWR); "
+            "fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, 1 << 30)",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert probe.returncode != 0, "the lock was dropped when the second store opened the file"
+    second.close()
+    os.close(fd)
+    first.close()

@@ -36,6 +36,8 @@ class Conversation:
     system_prompt: str | None = None  # for /new; None means the shipped prompt
     context_override: int | None = None  # TUTOR_CONTEXT_TOKENS
     notify: Callable[[str], None] = field(default=lambda text: None)
+    use_profile: bool = True  # send the session's profile snapshot; False: TUTOR_PROFILE=off, --no-profile
+    on_answer: Callable[[], None] | None = None  # after each stored answer (the profile's update)
 
 
 def ask(conversation: Conversation, question: str | None, view: AnswerView) -> Answer:
@@ -92,6 +94,8 @@ def ask(conversation: Conversation, question: str | None, view: AnswerView) -> A
     if answer.usage.get("prompt_tokens"):
         manager.window.calibrate(student, session, request.estimated_tokens, answer.usage["prompt_tokens"])
     view.finish()
+    if conversation.on_answer is not None:
+        conversation.on_answer()  # returns at once: the update runs in the background
     return answer
 
 
@@ -125,6 +129,8 @@ SLASH_COMMANDS = {
     "/usage": "tokens, cache hits and estimated cost of this session",
     "/compact": "summarise the earlier turns now, so fewer tokens are sent",
     "/card": "turn the latest exchange into a card to review (deck chat)",
+    "/profile": "show the tutor's notes about you (kept across sessions)",
+    "/forget": "erase the tutor's notes about you (asks first)",
 }
 
 
@@ -165,6 +171,8 @@ class Repl:
             "/usage": self._usage,
             "/compact": self._compact,
             "/card": self._card,
+            "/profile": self._profile,
+            "/forget": self._forget,
         }
 
     def run(self) -> None:
@@ -242,7 +250,7 @@ class Repl:
     def _new(self, _: str) -> None:
         c = self.conversation
         prompt = c.system_prompt if c.system_prompt is not None else shipped_system_prompt()
-        c.session_id = c.manager.new_session(c.student_id, prompt)
+        c.session_id = c.manager.new_session(c.student_id, prompt, profile=c.use_profile)
         self._notice(f"New session {c.session_id}.", "green")
 
     def _model(self, name: str) -> None:
@@ -320,6 +328,26 @@ class Repl:
             card_from_chat(self.conversation, self.console, now)
         except APIError as error:
             self._notice(f"{error} No card was made.", "bold red")
+
+    def _profile(self, _: str) -> None:
+        from tutor_cli.profile_view import print_profile
+
+        c = self.conversation
+        print_profile(self.console, c.student_id, c.manager.store.get_profile(c.student_id), c.use_profile)
+
+    def _forget(self, _: str) -> None:
+        from prompt_toolkit import prompt
+
+        c = self.conversation
+        try:
+            answer = prompt("Erase the tutor's notes about you? This cannot be undone. [y/N] ")
+        except (EOFError, KeyboardInterrupt):
+            answer = ""
+        if answer.strip().lower() not in {"y", "yes"}:
+            self._notice("Nothing was erased.")
+            return
+        c.manager.store.clear_profile(c.student_id)
+        self._notice("The tutor's notes about you are erased; what you said so far will not be used for them.", "green")
 
     def _totals(self) -> UsageTotals:
         c = self.conversation

@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # imported for real only inside the commands that need them
 
     from tutor_cli.chat import Conversation
     from tutor_cli.pricing import PriceTable, UsageTotals
+    from tutor_cli.profile import BackgroundUpdates
     from tutor_cli.render import Transcript
     from tutor_cli.sessions import SessionManager
     from tutor_cli.store import SessionRecord
@@ -188,7 +189,7 @@ def new_session_command(
     prompt = read_system_prompt(system_prompt)
     with open_manager(settings) as manager:
         student_id = _student(settings, student, manager, writing=True)
-        session_id = manager.new_session(student_id, prompt, session)
+        session_id = manager.new_session(student_id, prompt, session, profile=settings.profile)
     typer.echo(f"Created a session for {student_id}: {session_id}")
 
 
@@ -312,6 +313,10 @@ ThinkingOption = Annotated[
 
 
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No token and cost line after each answer.")]
+NoProfileOption = Annotated[
+    bool,
+    typer.Option("--no-profile", help="Neither send nor update your profile in this run (also: TUTOR_PROFILE=off)."),
+]
 
 
 def _conversation(
@@ -323,6 +328,7 @@ def _conversation(
     thinking: bool | None,
     system_prompt: str | None = None,
     notify: Callable[[str], None] | None = None,
+    use_profile: bool = True,
 ) -> Conversation:
     from tutor_cli.chat import Conversation
     from tutor_cli.client import ChatClient
@@ -337,6 +343,7 @@ def _conversation(
         thinking=settings.thinking if thinking is None else thinking,
         system_prompt=system_prompt,
         context_override=settings.context_tokens,
+        use_profile=use_profile,
     )
     if notify is not None:
         conversation.notify = notify
@@ -364,6 +371,7 @@ def chat_command(
     system_prompt: PromptFileOption = None,
     thinking: ThinkingOption = None,
     quiet: QuietOption = False,
+    no_profile: NoProfileOption = False,
 ) -> None:
     """Talk with the tutor (the default command)."""
     from tutor_cli.chat import Repl
@@ -379,11 +387,21 @@ def chat_command(
     console = make_console()
     with open_manager(settings) as manager:
         student_id = _student(settings, student, manager, writing=True)
-        session_id = _choose_session(manager, console, student_id, session, continue_, prompt, system_prompt)
-        conversation = _conversation(settings, manager, student_id, session_id, model, thinking, prompt)
+        use_profile = settings.profile and not no_profile
+        session_id = _choose_session(
+            manager, console, student_id, session, continue_, prompt, system_prompt, profile=use_profile
+        )
+        conversation = _conversation(
+            settings, manager, student_id, session_id, model, thinking, prompt, use_profile=use_profile
+        )
+        updates = _keep_profile(settings, conversation, background=True)
         manager.store.touch_session(student_id, session_id)
         math = settings.render_math
-        Repl(conversation, console, settings.history_path, prices=prices(settings), quiet=quiet, math=math).run()
+        try:
+            Repl(conversation, console, settings.history_path, prices=prices(settings), quiet=quiet, math=math).run()
+        finally:
+            if updates is not None:
+                updates.finish()
 
 
 def _choose_session(
@@ -394,6 +412,8 @@ def _choose_session(
     continue_: bool,
     prompt: str | None,
     prompt_file: Path | None,
+    *,
+    profile: bool = False,
 ) -> str:
     """Resume the named or the latest session, or create one; say when a prompt file is not applied."""
     from tutor_cli.config import shipped_system_prompt
@@ -412,7 +432,9 @@ def _choose_session(
                 console, f"Session {existing.session_id} keeps its own system prompt; {prompt_file} was not applied."
             )
         return existing.session_id
-    return manager.new_session(student_id, prompt if prompt is not None else shipped_system_prompt(), session)
+    return manager.new_session(
+        student_id, prompt if prompt is not None else shipped_system_prompt(), session, profile=profile
+    )
 
 
 @app.command(
@@ -437,6 +459,7 @@ def ask_command(
     model: ModelOption = None,
     thinking: ThinkingOption = None,
     quiet: QuietOption = False,
+    no_profile: NoProfileOption = False,
 ) -> None:
     """Ask one question without the interactive prompt; the answer goes to standard output."""
     from tutor_cli.chat import ask
@@ -454,9 +477,10 @@ def ask_command(
         raise typer.BadParameter("the question is empty", param_hint="QUESTION")
     with open_manager(settings) as manager:
         student_id = _student(settings, student, manager, writing=True)
+        use_profile = settings.profile and not no_profile
         created = session is None or manager.store.get_session(student_id, session) is None
         if created:
-            session = manager.new_session(student_id, shipped_system_prompt(), session)
+            session = manager.new_session(student_id, shipped_system_prompt(), session, profile=use_profile)
         notices = make_console(stderr=True)
         conversation = _conversation(
             settings,
@@ -466,7 +490,9 @@ def ask_command(
             model,
             thinking,
             notify=lambda text: notices.print(text, style="dim", markup=False),
+            use_profile=use_profile,
         )
+        _keep_profile(settings, conversation, background=False)
         # Only a terminal draws mathematics; a pipe or file gets the model's exact text.
         view = (
             LiveAnswerView(make_console(), math=settings.render_math) if sys.stdout.isatty() else AnswerView(sys.stdout)
@@ -742,6 +768,139 @@ def progress_command(
         from tutor_cli.render import make_console
 
         print_progress(make_console(), rows, student_id, moment)
+
+
+# --- profile ---
+
+
+class ProfileFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+@app.command(
+    "profile",
+    epilog=_examples(
+        "tutor profile                      the tutor's notes about you",
+        "tutor profile --edit               correct them in $EDITOR",
+        "tutor profile --clear              erase them (asks first)",
+        "tutor profile --student ada --format json   (a teacher, in a class database)",
+    ),
+)
+def profile_command(
+    student: StudentOption = None,
+    format: Annotated[ProfileFormat, typer.Option("--format", "-f", help="text or json.")] = ProfileFormat.text,
+    clear: Annotated[bool, typer.Option("--clear", help="Erase the notes (asks first unless --yes).")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="With --clear: do not ask for confirmation.")] = False,
+    edit: Annotated[bool, typer.Option("--edit", help="Correct the notes in $VISUAL or $EDITOR.")] = False,
+) -> None:
+    """Show the tutor's notes about a student, kept across sessions and sent with each new session."""
+    from tutor_cli import profile_view
+
+    if clear and edit:
+        raise typer.BadParameter("use either --clear or --edit, not both", param_hint="--edit")
+    if yes and not clear:
+        raise typer.BadParameter("--yes goes with --clear", param_hint="--yes")
+    settings = _settings()
+    with open_manager(settings) as manager:
+        student_id = _student(settings, student, manager, writing=clear or edit)
+        if clear:
+            _clear_profile(manager, student_id, yes)
+        elif edit:
+            _edit_profile(manager, student_id)
+        else:
+            record = manager.store.get_profile(student_id)
+            if format is ProfileFormat.json:
+                _write(profile_view.profile_json(student_id, record))
+            elif record is None or not record.text:
+                typer.echo(profile_view.profile_heading(student_id, record), err=True)
+            else:
+                if sys.stdout.isatty():
+                    typer.echo(profile_view.profile_heading(student_id, record))
+                _write(record.text.rstrip("\n") + "\n")
+
+
+def _clear_profile(manager: SessionManager, student_id: str, yes: bool) -> None:
+    if not yes and not _confirm(f"Erase the tutor's notes about {student_id}? This cannot be undone."):
+        typer.echo("Nothing was erased.", err=True)
+        raise typer.Exit(ExitStatus.FAILURE)
+    manager.store.clear_profile(student_id)
+    typer.echo(f"Erased the tutor's notes about {student_id}; what was said so far will not be used for them.")
+
+
+def _edit_profile(manager: SessionManager, student_id: str) -> None:
+    from tutor_cli import profile
+
+    record = manager.store.get_profile(student_id)
+    before = record.text if record is not None else ""
+    after = _run_editor(before)
+    if after.strip() == before.strip():
+        typer.echo("No change.")
+        return
+    if not after.strip():
+        if not _confirm(f"The edited notes are empty. Erase the tutor's notes about {student_id}?"):
+            typer.echo("No change.", err=True)
+            raise typer.Exit(ExitStatus.FAILURE)
+        _clear_profile(manager, student_id, yes=True)
+        return
+    _, clipped = profile.edit(manager.store, student_id, after)
+    note = f" (shortened to about {profile.EDITED_MAX_TOKENS} tokens)" if clipped else ""
+    typer.echo(f"Saved the tutor's notes about {student_id}{note}; new sessions start with them.")
+
+
+def _run_editor(text: str) -> str:
+    """`text` after the student edited it in $VISUAL or $EDITOR (a private temporary file)."""
+    import shlex
+    import subprocess
+    import tempfile
+
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
+    if not editor:
+        raise ConfigError("Set EDITOR to your text editor (for example: export EDITOR=nano) to edit the profile.")
+    handle, name = tempfile.mkstemp(prefix="tutor-profile-", suffix=".md")  # mode 0600
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(text)
+        try:
+            status = subprocess.run([*shlex.split(editor), name], check=False).returncode
+        except OSError as error:
+            raise ConfigError(f"Cannot start the editor {editor!r} ({error.strerror}); check EDITOR.") from None
+        if status != 0:
+            raise ConfigError(f"The editor {editor!r} exited with status {status}; nothing was changed.")
+        try:
+            return Path(name).read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise ConfigError("The edited profile is not UTF-8 text; nothing was changed.") from None
+    finally:
+        os.unlink(name)
+
+
+def _keep_profile(settings: Settings, conversation: Conversation, *, background: bool) -> BackgroundUpdates | None:
+    """Wire the profile's updates to the conversation's answers: in the chat a background thread
+    (returned, to be finished when the chat ends), for `ask` a detached process. With the profile
+    off, the turns of this run are only marked as seen, so they never reach the notes."""
+    from tutor_cli import profile
+
+    c = conversation
+    if not c.use_profile:
+        c.on_answer = lambda: c.manager.store.mark_profile_seen(c.student_id, c.session_id)
+        return None
+    if not background:
+        c.on_answer = lambda: profile.spawn_detached(c.student_id, c.model, c.thinking, settings.database_url)
+        return None
+    from tutor_cli.client import ChatClient
+
+    updates = profile.BackgroundUpdates(
+        store=c.manager.store,
+        make_client=lambda: ChatClient(settings.base_url, settings.require_api_key(), retry_scale=settings.retry_scale),
+        student_id=c.student_id,
+        model=lambda: c.model,
+        thinking=lambda: c.thinking,
+        home=None if settings.database_url else settings.home,
+        database_url=settings.database_url,
+    )
+    c.on_answer = updates.after_answer
+    return updates
 
 
 def _confirm(question: str) -> bool:

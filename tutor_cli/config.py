@@ -31,6 +31,7 @@ class Settings:
     database_url: str | None = None  # a class's PostgreSQL store instead of tutor.db
     retry_scale: float = 1.0  # multiplies the pauses between retries (the tests set 0)
     math: str = "unicode"  # TUTOR_MATH: "unicode" draws LaTeX on a terminal, "raw" shows it as written
+    profile: bool = True  # TUTOR_PROFILE: send and update the student's profile
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -47,6 +48,7 @@ class Settings:
             database_url=parse_database_url(env.get("TUTOR_DATABASE_URL")),
             retry_scale=_scale(env.get("TUTOR_RETRY_SCALE"), "TUTOR_RETRY_SCALE"),
             math=parse_math(env.get("TUTOR_MATH")),
+            profile=parse_thinking(env.get("TUTOR_PROFILE"), "TUTOR_PROFILE") is not False,
         )
 
     @property

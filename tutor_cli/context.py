@@ -130,6 +130,19 @@ def _summary_turns(summary: str | None) -> list[dict[str, str]]:
     return [{"role": "user", "content": SUMMARY_NOTE + summary}, {"role": "assistant", "content": SUMMARY_ACK}]
 
 
+PROFILE_NOTE = "Your notes about me from our earlier sessions (I can read and correct them with `tutor profile`):\n\n"
+PROFILE_ACK = "Thank you. I will keep these notes about you in mind."
+
+
+def _profile_turns(snapshot: str | None) -> list[dict[str, str]]:
+    """The student's profile, as it stood when the session began, travels as a user/assistant pair
+    right after the system prompt (before the summary): it never changes between two turns that
+    fit, so the request's start stays byte-identical for DeepSeek's prefix cache."""
+    if not snapshot:
+        return []
+    return [{"role": "user", "content": PROFILE_NOTE + snapshot}, {"role": "assistant", "content": PROFILE_ACK}]
+
+
 @dataclass
 class Request:
     """A request ready to send, what it is estimated to cost, and what just left the window."""
@@ -174,6 +187,7 @@ class Asker(Protocol):
     context_override: int | None
     client: ChatClient
     notify: Callable[[str], None]
+    use_profile: bool  # send the session's profile snapshot (TUTOR_PROFILE, --no-profile)
 
 
 class ContextWindow:
@@ -200,15 +214,17 @@ class ContextWindow:
         """Remember a server's "maximum context length is N" for this student (never below the floor)."""
         self.store.learn_limit(student_id, model, max(limit, MIN_LEARNED_CONTEXT))
 
-    def build(self, student_id: str, session_id: str, window_tokens: int | None) -> Request:
+    def build(self, student_id: str, session_id: str, window_tokens: int | None, *, profile: bool = True) -> Request:
         """What to send next, within `window_tokens` (None: no limit). Moves the stored window
-        start forward when the turns outgrow the window; `dropped` then names what left it."""
+        start forward when the turns outgrow the window; `dropped` then names what left it.
+        `profile`: carry the session's profile snapshot (refreshed only when the window is cut)."""
         record = self.store.get_session(student_id, session_id)
         key = (student_id, session_id)
         if record is None:
             self._turns.pop(key, None)
             raise SessionNotFoundError(student_id, session_id)
-        prefix = _summary_turns(record.summary)
+        snapshot = record.profile_snapshot if profile else None
+        prefix = _profile_turns(snapshot) + _summary_turns(record.summary)
         fixed = message_tokens(record.system_prompt) + sum(message_tokens(m["content"]) for m in prefix)
         budget = None
         if window_tokens is not None:
@@ -232,6 +248,10 @@ class ContextWindow:
         if new_start is not None and new_start > record.window_start:
             self.store.set_window(student_id, session_id, new_start)
             dropped = (record.summary_through, new_start)
+            if profile:  # the start changes anyway: the only moment the snapshot may catch up
+                snapshot = self.store.take_profile_snapshot(student_id, session_id)
+                prefix = _profile_turns(snapshot) + _summary_turns(record.summary)
+                fixed = message_tokens(record.system_prompt) + sum(message_tokens(m["content"]) for m in prefix)
         messages = alternating(record.system_prompt, [(role, content) for _, role, content, _ in turns.turns])
         messages[1:1] = prefix
         return Request(messages=messages, estimated_tokens=fixed + turns.tokens, dropped=dropped)
@@ -239,9 +259,10 @@ class ContextWindow:
     def prepare(self, asker: Asker) -> Request:
         """The request for this turn; when turns just left the window, try to summarise them first."""
         window = self.tokens_for(asker.student_id, asker.model, asker.context_override)
-        request = self.build(asker.student_id, asker.session_id, window)
+        profile = getattr(asker, "use_profile", True)
+        request = self.build(asker.student_id, asker.session_id, window, profile=profile)
         if request.dropped is not None and self.summarise(asker, *request.dropped):
-            request = self.build(asker.student_id, asker.session_id, window)
+            request = self.build(asker.student_id, asker.session_id, window, profile=profile)
         return request
 
     def summarise(self, asker: Asker, after_id: int, before_id: int) -> bool:

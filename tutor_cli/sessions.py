@@ -103,16 +103,19 @@ class SessionManager:
             usage=usage,
         )
 
-    def new_session(self, student_id: str, system_prompt: str, session_id: str | None = None) -> str:
-        """Create a session (with a fresh id unless one is given) and return its id."""
-        if session_id is not None:
-            self.create_session(student_id, session_id, system_prompt)
-            return session_id
-        while True:
-            candidate = new_session_id()
-            if self.store.get_session(student_id, candidate) is None:
-                self.create_session(student_id, candidate, system_prompt)
-                return candidate
+    def new_session(
+        self, student_id: str, system_prompt: str, session_id: str | None = None, *, profile: bool = False
+    ) -> str:
+        """Create a session (with a fresh id unless one is given) and return its id. `profile`:
+        keep the student's profile as it stands now with the session, for its requests to carry."""
+        if session_id is None:
+            session_id = new_session_id()
+            while self.store.get_session(student_id, session_id) is not None:
+                session_id = new_session_id()
+        self.create_session(student_id, session_id, system_prompt)
+        if profile:
+            self.store.take_profile_snapshot(student_id, session_id)
+        return session_id
 
     def request_messages(self, student_id: str, session_id: str) -> list[dict[str, str]]:
         """What to send, with no context limit: the whole conversation made valid for DeepSeek."""

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from abc import ABC
 
-from tutor_cli.store import practice, sessions
+from tutor_cli.store import practice, profiles, sessions
 from tutor_cli.store.base import Migration, nothing
 
 
-class Store(sessions.SessionQueries, practice.PracticeQueries, ABC):
+class Store(sessions.SessionQueries, practice.PracticeQueries, profiles.ProfileQueries, ABC):
     """Every query of the package, written once; a backend subclass supplies the connection."""
 
 
@@ -26,4 +26,5 @@ MIGRATIONS: list[Migration] = [
     Migration("messages_name_their_student", sessions.sqlite_messages_name_their_student, nothing),
     Migration("harden_the_class_store", sessions.sqlite_learned_limits_per_student, sessions.postgres_harden),
     Migration("create_practice", practice.sqlite_create, practice.postgres_create),
+    Migration("student_profiles", profiles.sqlite_create, profiles.postgres_create),
 ]

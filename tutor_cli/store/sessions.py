@@ -43,6 +43,7 @@ class SessionRecord:
     summary: str | None = None  # summary of the turns before the window
     summary_through: int = 0  # id of the last message the summary covers
     token_scale: float | None = None  # server tokens per estimated token, learned from usage
+    profile_snapshot: str | None = None  # the student's profile as it stood when the session began
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ class MessageRecord:
 
 SESSION_COLUMNS = (
     "student_id, session_id, system_prompt, created_at, updated_at, message_count, model,"
-    " window_start, summary, summary_through, token_scale"
+    " window_start, summary, summary_through, token_scale, profile_snapshot"
 )
 MESSAGE_COLUMNS = "id, role, content, created_at, model, reasoning, interrupted, " + ", ".join(TOKEN_FIELDS)
 

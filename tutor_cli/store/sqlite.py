@@ -68,8 +68,9 @@ class SQLiteStore(Store):
         self.path = str(path) if str(path) == ":memory:" else str(Path(path))
         self._lock = threading.RLock()
         in_memory = self.path == ":memory:"
+        self._file_key: tuple[int, int] | None = None
         if not in_memory:
-            _check_is_tutor_file(Path(self.path))
+            self._file_key = _check_is_tutor_file(Path(self.path))
         try:
             self._conn = sqlite3.connect(
                 self.path,
@@ -78,6 +79,7 @@ class SQLiteStore(Store):
                 check_same_thread=False,
             )
         except sqlite3.Error as error:
+            _release(self._file_key)
             raise StoreError(self.path, f"cannot open the store ({error}).") from None
         try:
             with self._translated():
@@ -97,7 +99,14 @@ class SQLiteStore(Store):
                     )
         except BaseException:
             self._conn.close()
+            _release(self._file_key)
             raise
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+            _release(self._file_key)
+            self._file_key = None
 
     # -- dialect --
 
@@ -171,21 +180,47 @@ class SQLiteStore(Store):
             return conn.execute("PRAGMA user_version").fetchone()[0]
 
 
-def _check_is_tutor_file(path: Path) -> None:
-    """Refuse, before SQLite touches it, a file that is not an SQLite database; create a new one 0600."""
+# Stores open in this process, by file (device, inode): how many. Closing *any* descriptor of a
+# file drops every POSIX lock this process holds on it, SQLite's included (another process may then
+# checkpoint and delete the WAL under an open connection), so the header of a file that is already
+# open here is not read again: it was checked when it was first opened.
+_OPEN_FILES: dict[tuple[int, int], int] = {}
+_OPEN_FILES_LOCK = threading.Lock()
+
+
+def _release(key: tuple[int, int] | None) -> None:
+    if key is None:
+        return
+    with _OPEN_FILES_LOCK:
+        left = _OPEN_FILES.get(key, 0) - 1
+        if left > 0:
+            _OPEN_FILES[key] = left
+        else:
+            _OPEN_FILES.pop(key, None)
+
+
+def _check_is_tutor_file(path: Path) -> tuple[int, int]:
+    """Refuse, before SQLite touches it, a file that is not an SQLite database; create a new one 0600.
+    Returns the file's key in the registry of open stores (released by `close`)."""
     try:
         if path.is_dir():
             raise StoreError(path, "is a folder, not a tutor store.")
-        if path.exists():
-            if path.stat().st_size == 0:
-                return
-            with path.open("rb") as handle:
-                header = handle.read(len(SQLITE_HEADER))
-            if header != SQLITE_HEADER:
-                raise StoreError(path, "is not a tutor store (not an SQLite database); it was left untouched.")
-            return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-        os.chmod(path, 0o600)
+        with _OPEN_FILES_LOCK:
+            if path.exists():
+                info = path.stat()
+                key = (info.st_dev, info.st_ino)
+                if key not in _OPEN_FILES and info.st_size > 0:
+                    with path.open("rb") as handle:
+                        header = handle.read(len(SQLITE_HEADER))
+                    if header != SQLITE_HEADER:
+                        raise StoreError(path, "is not a tutor store (not an SQLite database); it was left untouched.")
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+                os.chmod(path, 0o600)
+                info = path.stat()
+                key = (info.st_dev, info.st_ino)
+            _OPEN_FILES[key] = _OPEN_FILES.get(key, 0) + 1
+            return key
     except OSError as error:
         raise StoreError(path, f"cannot be opened ({error.strerror}).") from None
