@@ -19,8 +19,9 @@ from tests.conftest import assert_no_traceback
 from tests.fake_server import API_KEY, FakeServer, Reply
 from tutor_cli import SessionManager
 from tutor_cli.client import ChatClient
-from tutor_cli.context import PROFILE_ACK, PROFILE_NOTE, estimate_tokens
+from tutor_cli.context import PROFILE_ACK, PROFILE_NOTE
 from tutor_cli.profile import PROFILE_MAX_TOKENS, update_once
+from tutor_cli.tokens import estimate_tokens
 
 
 def wait_for(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from tests.test_postgres import classroom  # noqa: F401 (the fixture)
 from tutor_cli import SessionManager
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tutor_cli.context import clip_to_tokens
+from tutor_cli.tokens import clip_to_tokens
 from tutor_cli.errors import APIError, TutorError
 
 if TYPE_CHECKING:
