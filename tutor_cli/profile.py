@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tutor_cli.tokens import clip_to_tokens
 from tutor_cli.errors import APIError, TutorError
+from tutor_cli.tokens import clip_to_tokens
 
 if TYPE_CHECKING:
     from tutor_cli.client import ChatClient
