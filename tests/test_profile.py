@@ -18,7 +18,7 @@ import pytest
 from tests.conftest import assert_no_traceback
 from tests.fake_server import API_KEY, FakeServer, Reply
 from tutor_cli import SessionManager
-from tutor_cli.client import ChatClient
+from tutor_cli.client import MAX_RETRIES, ChatClient
 from tutor_cli.context import PROFILE_ACK, PROFILE_NOTE
 from tutor_cli.profile import PROFILE_MAX_TOKENS, update_once
 from tutor_cli.tokens import estimate_tokens
@@ -164,8 +164,10 @@ def test_a_failing_update_changes_nothing_and_is_retried(fake_server: FakeServer
         manager.new_session("ada", "You are a tutor.", "s")
         manager.add_message("ada", "s", "user", "I finally understand fractions!")
         manager.add_message("ada", "s", "assistant", "Great.")
-        client = ChatClient(fake_server.base_url, API_KEY, retry_delays=())
-        fake_server.reply_to_profile(failure)
+        client = ChatClient(fake_server.base_url, API_KEY, retry_scale=0)
+        # A server error is retried (1 + MAX_RETRIES tries in all) before the update counts as failed.
+        for _ in range(1 + MAX_RETRIES if failure.status == 500 else 1):
+            fake_server.reply_to_profile(failure)
         assert update_once(store, client, "ada", "deepseek-flash", None).outcome == "failed"
         assert store.get_profile("ada") == before
         assert store.has_unseen_turns("ada")
@@ -182,7 +184,7 @@ def test_a_rambling_model_is_clipped_and_only_unseen_turns_are_read(fake_server:
     manager = SessionManager()
     manager.new_session("ada", "You are a tutor.", "s")
     manager.add_message("ada", "s", "user", "turn one")
-    client = ChatClient(fake_server.base_url, API_KEY, retry_delays=())
+    client = ChatClient(fake_server.base_url, API_KEY, retry_scale=0)
     fake_server.reply_to_profile(content="- note\n" * 2_000)
     assert update_once(manager.store, client, "ada", "deepseek-flash", None).outcome == "updated"
     assert estimate_tokens(manager.store.get_profile("ada").text) <= PROFILE_MAX_TOKENS + 2
