@@ -67,10 +67,11 @@ def overview_csv(rows: Sequence[StudentRow]) -> str:
 
 
 def print_overview(console: Console, rows: Sequence[StudentRow], since: float | None) -> None:
+    from rich import box
     from rich.table import Table
 
     title = "Class overview" + (f" since {local_time(since)}" if since is not None else "")
-    table = Table(title=title, title_justify="left")
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("Student", style="bold", no_wrap=True)
     for name in ("Sessions", "Questions"):
         table.add_column(name, justify="right", no_wrap=True)
