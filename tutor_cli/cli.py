@@ -706,7 +706,8 @@ def class_report_command(
 
     settings = _settings()
     with open_manager(settings) as manager:
-        written = report.write_site(manager.store, prices(settings), html, student)
+        location = settings.database_url or str(settings.database_path)
+        written = report.write_site(manager.store, prices(settings), html, student, location=location)
     typer.echo(f"Wrote {written.pages} pages to {html}; open {written.index}")
 
 

@@ -16,20 +16,24 @@ Content-Security-Policy that forbids scripts and every fetch but the stylesheet 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import time
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from markupsafe import Markup, escape
+
 from tutor_cli import desk
 from tutor_cli.config import now
 from tutor_cli.errors import TutorError
 from tutor_cli.pricing import PriceTable, UsageTotals, totals_by_session
-from tutor_cli.store import Store
+from tutor_cli.store import MessageRecord, Store
 
 CHART_DAYS = 56  # the activity chart: messages per day over the last eight weeks
 FLAGS_ON_INDEX = 100
@@ -132,8 +136,6 @@ def _markdown() -> Any:
 
 
 def _escape(text: str) -> str:
-    from markupsafe import escape
-
     return str(escape(text))
 
 
@@ -145,8 +147,6 @@ _LIST_START = re.compile(r"\d+[.)]")
 
 def markdown_html(text: str) -> Any:
     """Markdown to HTML that cannot carry script or markup from `text`."""
-    from markupsafe import Markup
-
     if _PLAIN.fullmatch(text) and text.strip() == text and text and not _LIST_START.match(text):
         return Markup(f"<p>{_escape(text)}</p>\n")
     return Markup(_markdown().render(text))
@@ -254,11 +254,11 @@ last on {{ when(practice[2]) }}{% endif %}.</p>{% endif %}
 {% if session.model %}· {{ session.model }}{% endif %} · {{ session.message_count }} messages</p>
 <details><summary>System prompt</summary><div class="prompt">{{ session.system_prompt }}</div></details>
 {% for m in messages %}<article class="message {{ m.role }}" id="m{{ m.id }}">
-<header><strong>{{ "Student" if m.role == "user" else "Tutor" }}</strong> <time>{{ when(m.created_at) }}</time>
+<header><strong>{{ m.title }}</strong> <time>{{ m.when }}</time>
 {% if m.interrupted %}<em>(interrupted)</em>{% endif %}</header>
 {% if m.reasoning %}<details class="reasoning"><summary>Reasoning</summary>
-{{ markdown(m.reasoning) }}</details>{% endif %}
-{{ markdown(m.content) }}</article>
+{{ m.reasoning }}</details>{% endif %}
+{{ m.content }}</article>
 {% endfor %}
 {% endblock %}
 """,
@@ -291,7 +291,35 @@ def _slug(text: str) -> str:
 def _when(timestamp: float | None) -> str:
     if timestamp is None:
         return ""
-    return datetime.fromtimestamp(timestamp, tz=UTC).strftime("%Y-%m-%d %H:%M")
+    return time.strftime("%Y-%m-%d %H:%M", time.gmtime(timestamp))
+
+
+@dataclass(frozen=True)
+class MessageView:
+    """A message as the session page shows it. Prepared here rather than by calls inside the
+    template, which cost more than the rest of a short message's page; the template still escapes
+    every plain string (only `markdown_html` makes the Markup in `content` and `reasoning`)."""
+
+    id: int
+    role: str
+    title: str
+    when: str
+    interrupted: bool
+    content: Any
+    reasoning: Any
+
+
+def message_views(messages: Iterable[MessageRecord]) -> Iterator[MessageView]:
+    for m in messages:
+        yield MessageView(
+            m.id,
+            m.role,
+            "Student" if m.role == "user" else "Tutor",
+            _when(m.created_at),
+            m.interrupted,
+            markdown_html(m.content),
+            markdown_html(m.reasoning) if m.reasoning else None,
+        )
 
 
 def _money(value: float | None) -> str:
@@ -308,8 +336,6 @@ class Chart:
 
 def activity_chart(per_day: dict[int, int], last_day: int, days: int = CHART_DAYS) -> Chart:
     """An inline SVG bar chart of messages per day (each bar titled with its date and count)."""
-    from markupsafe import Markup
-
     first_day = last_day - days + 1
     counts = [per_day.get(day, 0) for day in range(first_day, last_day + 1)]
     width, height, left, bottom, top = 760, 220, 44, 28, 12
@@ -399,12 +425,24 @@ class Site:
                 2,
                 title=f"Session {session.session_id}",
                 session=session,
-                messages=self.store.iter_messages(student_id, session.session_id),
+                messages=message_views(self.store.iter_messages(student_id, session.session_id)),
             )
 
 
-def write_site(store: Store, prices: PriceTable, folder: Path, student_id: str | None = None) -> Written:
-    """Write the report of the class (or of one student) into `folder`."""
+def write_site(
+    store: Store,
+    prices: PriceTable,
+    folder: Path,
+    student_id: str | None = None,
+    *,
+    location: str | None = None,
+    workers: int | None = None,
+) -> Written:
+    """Write the report of the class (or of one student) into `folder`.
+
+    With `location` (the store's path or URL, which `SessionManager` opens), the student pages are
+    written by `workers` processes (default: one per core, at most four), each with its own
+    connection: the whole-class report is CPU-bound Markdown and templating."""
     rows = desk.overview(store, prices, None, student_id)  # the teaching side only, in a class database
     if student_id is not None and not rows:
         raise TutorError(f"No sessions for student {student_id!r}; `tutor class overview` lists the students.")
@@ -415,9 +453,30 @@ def write_site(store: Store, prices: PriceTable, folder: Path, student_id: str |
         raise TutorError(f"Cannot write the report into {folder} ({error.strerror}).") from None
     site = Site(store, prices, folder)
     site.index(rows, student_id)
-    for row in rows:
-        site.student(row)
-    return Written(folder / "index.html", site.pages)
+    workers = min(workers or os.cpu_count() or 1, 4, len(rows))
+    if location is None or workers < 2:
+        for row in rows:
+            site.student(row)
+        return Written(folder / "index.html", site.pages)
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    shares = [rows[index::workers] for index in range(workers)]
+    # spawn, not fork: a forked child would share (and on exit close) the parent's connection.
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        pages = sum(pool.map(_write_students, [location] * workers, [prices] * workers, [folder] * workers, shares))
+    return Written(folder / "index.html", site.pages + pages)
+
+
+def _write_students(location: str, prices: PriceTable, folder: Path, rows: list[desk.StudentRow]) -> int:
+    """A worker process: the pages of these students, through a connection of its own."""
+    from tutor_cli.sessions import SessionManager
+
+    with SessionManager(location) as manager:
+        site = Site(manager.store, prices, folder)
+        for row in rows:
+            site.student(row)
+        return site.pages
 
 
 def _pygments_css() -> str:
