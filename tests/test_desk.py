@@ -284,3 +284,29 @@ def test_raw_sql_with_a_students_credentials_cannot_read_or_change_the_watch_lis
         assert conn.execute("SELECT phrase FROM watch_phrases").fetchall() == [("cheat",)]
         rows = conn.execute("SELECT student_id FROM messages WHERE content ILIKE '%%cheat%%'").fetchall()
         assert {row[0] for row in rows} == {names["ada"], names["bob"]}
+
+
+def test_usage_is_split_by_peak_hours_exactly_as_the_price_rule_says(store_manager) -> None:
+    from datetime import UTC, datetime
+
+    from tutor_cli.pricing import is_peak
+
+    moments = [
+        datetime(2026, 11, 23, 2, 30, tzinfo=UTC).timestamp(),  # Monday, peak
+        datetime(2026, 11, 28, 2, 30, tzinfo=UTC).timestamp(),  # Saturday, off-peak
+        datetime(2026, 11, 23, 5, 59, 59, tzinfo=UTC).timestamp() + 0.9,  # a tenth before 06:00: off-peak
+        datetime(2026, 11, 27, 9, 59, 59, tzinfo=UTC).timestamp() + 0.9,  # Friday, last peak second
+    ]
+    manager = store_manager
+    ids = [
+        manager.record_message("ada", "algebra", "assistant", "a", model="deepseek-flash", usage=USAGE) for _ in moments
+    ]
+    with manager.store._transaction() as conn:
+        manager.store._run(conn, "DELETE FROM messages WHERE role = 'assistant' AND id < ?", (min(ids),))
+        for message_id, moment in zip(ids, moments, strict=True):
+            manager.store._run(conn, "UPDATE messages SET created_at = ? WHERE id = ?", (moment, message_id))
+    rows = manager.store.usage_by_student(None, "ada")
+    by_peak = {bool(row[2]): row[3] for row in rows}
+    expected_peak = sum(1 for moment in moments if is_peak(moment))
+    assert [is_peak(m) for m in moments] == [True, False, False, True]
+    assert by_peak == {True: 1000 * expected_peak, False: 1000 * (len(moments) - expected_peak)}

@@ -65,6 +65,12 @@ def sqlite_create(conn: Any) -> None:
         " INSERT INTO messages_fts (messages_fts, rowid, content) VALUES ('delete', old.id, old.content); END"
     )
     conn.execute("INSERT INTO messages_fts (messages_fts) VALUES ('rebuild')")  # the messages already there
+    # The class figures (questions, usage by model and peak hours) read this index only, never the
+    # table with its long texts: a fraction of the pages, already grouped by student.
+    conn.execute(
+        "CREATE INDEX messages_figures ON messages (student_id, role, created_at, model,"
+        " prompt_tokens, completion_tokens, reasoning_tokens, cache_hit_tokens, cache_miss_tokens)"
+    )
     conn.execute(
         """CREATE TABLE watch_phrases (
             id INTEGER PRIMARY KEY,
