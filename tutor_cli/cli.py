@@ -903,6 +903,187 @@ def _keep_profile(settings: Settings, conversation: Conversation, *, background:
     return updates
 
 
+# --- teacher's desk ---
+
+class_app = typer.Typer(
+    help="The teacher's desk: the class at a glance, flagged messages, an HTML report.",
+    rich_markup_mode=None,
+    no_args_is_help=True,
+)
+watch_app = typer.Typer(
+    help="The watch list: words and phrases that flag a student's message for a teacher.",
+    rich_markup_mode=None,
+    no_args_is_help=True,
+)
+app.add_typer(class_app, name="class")
+admin_app.add_typer(watch_app, name="watch")
+
+
+class TableFormat(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+SinceOption = Annotated[
+    Optional[str],
+    typer.Option("--since", help="Count only activity from this UTC date (2026-11-01) on.", show_default=False),
+]
+
+
+@class_app.command(
+    "overview",
+    epilog=_examples(
+        "tutor class overview",
+        "tutor class overview --since 2026-11-01 --format csv > week.csv",
+        "tutor class overview --format json | jq '.[] | select(.flags > 0)'",
+    ),
+)
+def class_overview_command(
+    since: SinceOption = None,
+    format: Annotated[TableFormat, typer.Option("--format", "-f", help="table, json or csv.")] = TableFormat.table,
+) -> None:
+    """One row per student: sessions, questions, last active, tokens, cost, cards reviewed, flags."""
+    from tutor_cli import desk, desk_views, render
+
+    settings = _settings()
+    start = desk.parse_since(since)
+    with open_manager(settings) as manager:
+        rows = desk.overview(manager.store, prices(settings), start)
+    if format is TableFormat.json:
+        _write(desk_views.overview_json(rows))
+    elif format is TableFormat.csv:
+        _write(desk_views.overview_csv(rows))
+    elif not rows:
+        typer.echo("No student activity" + (" since then." if start is not None else " yet."))
+    else:
+        desk_views.print_overview(render.make_console(), rows, start)
+
+
+@app.command(
+    "search",
+    epilog=_examples(
+        "tutor search derivative",
+        'tutor search "chain rule" --format json',
+        "tutor search 方程 --student ada          (a teacher, in a class database)",
+    ),
+)
+def search_command(
+    words: Annotated[list[str], typer.Argument(help="Words a message must all hold (quote a phrase).")],
+    student: StudentOption = None,
+    all_students: Annotated[
+        bool, typer.Option("--all-students", help="Every student's messages (the default for a teacher).")
+    ] = False,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="At most this many messages.")] = 50,
+    format: Annotated[ListFormat, typer.Option("--format", "-f", help="table or json.")] = ListFormat.table,
+) -> None:
+    """Find messages holding the words (any language, case-insensitive), newest first."""
+    from tutor_cli import desk, desk_views, render
+
+    if all_students and student is not None:
+        raise typer.BadParameter("use either --student or --all-students", param_hint="--all-students")
+    settings = _settings()
+    terms = desk.search_terms(words)
+    with open_manager(settings) as manager:
+        identity = manager.store.identity
+        teaching = identity is not None and identity.kind != "student"
+        if all_students or (teaching and student is None):
+            student_id = None  # in a class database a student still finds only their own rows
+        else:
+            student_id = _student(settings, student, manager, writing=False)
+        hits = desk.search(manager.store, terms, student_id, limit)
+    if format is ListFormat.json:
+        _write(desk_views.hits_json(hits))
+    elif not hits:
+        typer.echo(f"No messages{f' of {student_id}' if student_id else ''} hold {' + '.join(terms)}.")
+    else:
+        desk_views.print_hits(render.make_console(), hits, f"Messages holding {' + '.join(terms)}, newest first")
+
+
+@class_app.command(
+    "flags",
+    epilog=_examples("tutor class flags", "tutor class flags --format json"),
+)
+def class_flags_command(
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="At most this many messages.")] = 200,
+    format: Annotated[ListFormat, typer.Option("--format", "-f", help="table or json.")] = ListFormat.table,
+) -> None:
+    """Student messages holding a phrase on the watch list, newest first (teachers only)."""
+    from tutor_cli import desk, desk_views, render
+
+    settings = _settings()
+    with open_manager(settings) as manager:
+        hits = desk.flags(manager.store, limit)
+    if format is ListFormat.json:
+        _write(desk_views.hits_json(hits, flags=True))
+    elif not hits:
+        typer.echo("No flagged messages.")
+    else:
+        desk_views.print_hits(render.make_console(), hits, "Flagged messages, newest first", flags=True)
+
+
+@class_app.command(
+    "report",
+    epilog=_examples(
+        "tutor class report --html report/ && xdg-open report/index.html",
+        "tutor class report --html ada-report/ --student ada",
+    ),
+)
+def class_report_command(
+    html: Annotated[
+        Path, typer.Option("--html", help="Folder to write the site into (created if needed).", file_okay=False)
+    ],
+    student: Annotated[
+        Optional[str], typer.Option("--student", "-s", help="Only this student.", show_default=False)
+    ] = None,
+) -> None:
+    """Write a static HTML site: overview and activity chart, a page per student and per session."""
+    from tutor_cli import report
+
+    settings = _settings()
+    with open_manager(settings) as manager:
+        location = settings.database_url or str(settings.database_path)
+        written = report.write_site(manager.store, prices(settings), html, student, location=location)
+    typer.echo(f"Wrote {written.pages} pages to {html}; open {written.index}")
+
+
+WatchPhraseArgument = Annotated[str, typer.Argument(help="A word or phrase (quote it); case does not matter.")]
+
+
+@watch_app.command("add", epilog=_examples("tutor admin watch add 'hurt myself'", "tutor admin watch add cheat"))
+def watch_add_command(phrase: WatchPhraseArgument) -> None:
+    """Flag every student message (earlier ones too) that holds this word or phrase."""
+    from tutor_cli import desk
+
+    with open_manager(_settings()) as manager:
+        phrase, added = desk.add_watch(manager.store, phrase)
+    typer.echo(f"Watching for {phrase!r}." if added else f"{phrase!r} was already on the watch list.")
+
+
+@watch_app.command("remove", epilog=_examples("tutor admin watch remove cheat"))
+def watch_remove_command(phrase: WatchPhraseArgument) -> None:
+    """Stop watching for a word or phrase (its flags go with it)."""
+    from tutor_cli import desk
+
+    with open_manager(_settings()) as manager:
+        phrase = desk.remove_watch(manager.store, phrase)
+    typer.echo(f"No longer watching for {phrase!r}.")
+
+
+@watch_app.command("list", epilog=_examples("tutor admin watch list"))
+def watch_list_command() -> None:
+    """The watched words and phrases, with when (and by whom) each was added."""
+    from tutor_cli import desk, desk_views
+
+    with open_manager(_settings()) as manager:
+        desk.require_teaching_side(manager.store, "The watch list")
+        phrases = manager.store.watch_phrases()
+    if not phrases:
+        typer.echo("The watch list is empty; add to it with `tutor admin watch add PHRASE`.")
+    else:
+        _write(desk_views.watch_lines(phrases))
+
+
 def _confirm(question: str) -> bool:
     """Ask on the terminal; no answer (end of input) means no."""
     typer.echo(f"{question} [y/N] ", nl=False, err=True)

@@ -137,3 +137,19 @@ def class_or_own_rows(
         conn.execute(f"GRANT USAGE ON SEQUENCE {table}_id_seq TO {student}, {teacher}")
     if update:
         conn.execute(f"GRANT UPDATE ({', '.join(update)}) ON {table} TO {student}, {teacher}")
+
+
+def teachers_only(conn: Any, table: str, *, insert: tuple[str, ...] = (), delete: bool = False) -> None:
+    """A table for the teaching side alone (e.g. the watch list): teachers read it and, as granted,
+    add to it (only the columns in `insert`) and delete from it; students have no right on it at
+    all, not even to see that it has rows."""
+    _, teacher = groups(conn)
+    conn.execute(f"REVOKE ALL ON {table} FROM PUBLIC")
+    conn.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
+    conn.execute(f"CREATE POLICY teachers_all ON {table} TO {teacher} USING (true) WITH CHECK (true)")
+    conn.execute(f"GRANT SELECT ON {table} TO {teacher}")
+    if insert:
+        conn.execute(f"GRANT INSERT ({', '.join(insert)}) ON {table} TO {teacher}")
+        conn.execute(f"GRANT USAGE ON SEQUENCE {table}_id_seq TO {teacher}")
+    if delete:
+        conn.execute(f"GRANT DELETE ON {table} TO {teacher}")

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from abc import ABC
 
-from tutor_cli.store import practice, profiles, sessions
+from tutor_cli.store import desk, practice, profiles, sessions
 from tutor_cli.store.base import Migration, nothing
 
 
-class Store(sessions.SessionQueries, practice.PracticeQueries, profiles.ProfileQueries, ABC):
+class Store(sessions.SessionQueries, practice.PracticeQueries, profiles.ProfileQueries, desk.DeskQueries, ABC):
     """Every query of the package, written once; a backend subclass supplies the connection."""
 
 
@@ -27,4 +27,5 @@ MIGRATIONS: list[Migration] = [
     Migration("harden_the_class_store", sessions.sqlite_learned_limits_per_student, sessions.postgres_harden),
     Migration("create_practice", practice.sqlite_create, practice.postgres_create),
     Migration("student_profiles", profiles.sqlite_create, profiles.postgres_create),
+    Migration("teachers_desk", desk.sqlite_create, desk.postgres_create),
 ]

@@ -64,6 +64,8 @@ def _atomic(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 class SQLiteStore(Store):
     """A tutor store in one SQLite file (or in memory when path is ':memory:')."""
 
+    dialect = "sqlite"
+
     def __init__(self, path: str | os.PathLike[str] = ":memory:") -> None:
         self.path = str(path) if str(path) == ":memory:" else str(Path(path))
         self._lock = threading.RLock()
@@ -116,12 +118,14 @@ class SQLiteStore(Store):
     def _insert(self, conn: Any, sql: str, params: tuple | list) -> int:
         return int(conn.execute(sql, params).lastrowid or 0)
 
+    # Integer arithmetic rather than strftime: several times faster over a million rows (the class
+    # overview sums usage by peak hours). CAST truncates, which is floor for times after 1970.
     def weekday_sql(self, column: str) -> str:
-        # %w counts Sunday as 0; shifted so that Monday is 0, as Python's tm_wday.
-        return f"((CAST(strftime('%w', {column}, 'unixepoch') AS INTEGER) + 6) % 7)"
+        # 1970-01-01 was a Thursday (3, counting Monday as 0 like Python's tm_wday).
+        return f"((CAST({column} AS INTEGER) / 86400 + 3) % 7)"
 
     def hour_sql(self, column: str) -> str:
-        return f"CAST(strftime('%H', {column}, 'unixepoch') AS INTEGER)"
+        return f"((CAST({column} AS INTEGER) / 3600) % 24)"
 
     # -- internals --
 
