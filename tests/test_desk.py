@@ -7,7 +7,6 @@ import csv
 import io
 import json
 import os
-import sqlite3
 from pathlib import Path
 
 import psycopg
@@ -101,25 +100,24 @@ def test_the_overview_has_every_figure_per_student(store_manager) -> None:
     ada = rows["ada"]
     assert (ada.sessions, ada.questions, ada.tokens, ada.flags) == (1, 2, 1200, 1)
     assert ada.cost_usd is not None and ada.cost_usd > 0
-    assert ada.cards_reviewed is None  # no practice tables in this store
+    assert ada.cards_reviewed == 0  # nothing practised yet
     later = desk.overview(store_manager.store, PriceTable(), ada.last_active + 3600)
     assert later == []
 
 
-def test_cards_reviewed_come_from_a_reviews_table_when_there_is_one(tmp_path: Path) -> None:
-    from tutor_cli import desk
+def test_cards_reviewed_come_from_the_practice_log(tmp_path: Path) -> None:
+    from tutor_cli import desk, practice
     from tutor_cli.pricing import PriceTable
 
-    path = tmp_path / "tutor.db"
-    with SessionManager(path) as manager:
+    now = 1_795_000_000.0
+    with SessionManager(tmp_path / "tutor.db") as manager:
         fill(manager)
-    conn = sqlite3.connect(path)
-    conn.execute("CREATE TABLE reviews (id INTEGER PRIMARY KEY, student_id TEXT, reviewed_at REAL)")
-    conn.executemany("INSERT INTO reviews (student_id, reviewed_at) VALUES (?, ?)", [("ada", 1.0), ("ada", 2.0)])
-    conn.commit()
-    conn.close()
-    with SessionManager(path) as manager:
-        rows = {row.student_id: row.cards_reviewed for row in desk.overview(manager.store, PriceTable(), None)}
+        store = manager.store
+        cards = [practice.NewCard("2+2?", "4", None), practice.NewCard("3+3?", "6", None)]
+        practice.import_deck(store, "ada", "sums", cards, now)
+        for rating in (3, 1):
+            practice.rate(store, practice.scheduler(fixed_clock=True), "ada", store.next_card("ada", now), rating, now)
+        rows = {row.student_id: row.cards_reviewed for row in desk.overview(store, PriceTable(), None)}
     assert rows == {"ada": 2, "bob": 0}
 
 
