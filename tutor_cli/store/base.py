@@ -39,6 +39,7 @@ def nothing(conn: Any) -> None:
 class Backend(ABC):
     """What every backend provides to the domain queries."""
 
+    dialect: str  # 'sqlite' or 'postgresql': for the few catalogue queries that differ
     path: str  # where the store is, for messages (a file path, or a URL without its password)
     identity: Identity | None = None  # None on a personal SQLite store: its user may act as any student
     _lock: threading.RLock

@@ -50,6 +50,8 @@ def decode_text(text: str | None) -> str | None:
 class PostgresStore(Store):
     """A tutor store in a PostgreSQL database, shared by a class."""
 
+    dialect = "postgresql"
+
     def __init__(self, url: str, *, migrate: bool = False) -> None:
         try:
             import psycopg

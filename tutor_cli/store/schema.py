@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from abc import ABC
 
-from tutor_cli.store import sessions
+from tutor_cli.store import rights, sessions
 from tutor_cli.store.base import Migration, nothing
 
 
-class Store(sessions.SessionQueries, ABC):
+class Store(sessions.SessionQueries, rights.RightsQueries, ABC):
     """Every query of the package, written once; a backend subclass supplies the connection."""
 
 
@@ -24,4 +24,5 @@ MIGRATIONS: list[Migration] = [
     Migration("create_sessions_and_messages", sessions.sqlite_create, sessions.postgres_create),
     Migration("add_context_window", sessions.sqlite_add_context_window, sessions.postgres_isolate),
     Migration("messages_name_their_student", sessions.sqlite_messages_name_their_student, nothing),
+    Migration("limits_and_usage_ledger", rights.sqlite_create, rights.postgres_create),
 ]

@@ -66,6 +66,8 @@ def _atomic(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 class SQLiteStore(Store):
     """A tutor store in one SQLite file (or in memory when path is ':memory:')."""
 
+    dialect = "sqlite"
+
     def __init__(self, path: str | os.PathLike[str] = ":memory:") -> None:
         self.path = str(path) if str(path) == ":memory:" else str(Path(path))
         self._lock = threading.RLock()
