@@ -277,7 +277,7 @@ def describe_limits(usage: DailyUsage, *, for_class: bool = False) -> str:
         ("questions", limits.daily_questions, own.daily_questions),
         ("tokens", limits.daily_tokens, own.daily_tokens),
     ):
-        text = f"{value:,} {label} a day" if value is not None else f"no {label[:-1]} limit"
+        text = f"{plural(value, label[:-1])} a day" if value is not None else f"no {label[:-1]} limit"
         if not for_class and value is not None and mine is None:
             text += " (the class's)"
         parts.append(text)

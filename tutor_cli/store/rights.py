@@ -195,8 +195,8 @@ class RightsQueries(Backend):
             readable = {
                 row[0]
                 for row in conn.execute(
-                    "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
-                    " AND has_table_privilege(quote_ident(table_name), 'SELECT')"
+                    "SELECT relname FROM pg_class WHERE relnamespace = current_schema()::regnamespace"
+                    " AND relkind IN ('r', 'p') AND has_table_privilege(oid, 'SELECT')"
                 )
             }
             tables = {name: columns for name, columns in tables.items() if name in readable}
