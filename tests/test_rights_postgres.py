@@ -97,7 +97,7 @@ def test_the_administrator_exports_everything_about_one_student(run_tutor, schoo
     tables = document["tables"]
     assert {"sessions", "messages", "usage_days", "limits"} <= set(tables)
     assert [m["content"] for m in tables["messages"]] == [
-        f"secret question of ada \x00 ✓",
+        "secret question of ada \x00 ✓",
         "answer for ada",
     ]
     assert tables["usage_days"][0]["questions"] == 1 and tables["usage_days"][0]["tokens"] == 10
@@ -253,7 +253,8 @@ def test_students_cannot_change_limits_or_their_usage_ledger(run_tutor, school) 
             f"INSERT INTO limits (student_id, daily_questions, updated_at) VALUES ('{names['ada']}', 1000, 0)",
             "UPDATE usage_days SET questions = 0",
             "DELETE FROM usage_days",
-            f"INSERT INTO usage_days (student_id, day, questions, tokens) VALUES ('{names['ada']}', '2099-01-01', 0, 0)",
+            f"INSERT INTO usage_days (student_id, day, questions, tokens) VALUES ('{names['ada']}', '2099-01-01', 0, 0)"
+            "",
             "SELECT tutor_count_usage()",
         ):
             with pytest.raises((psycopg.errors.InsufficientPrivilege, psycopg.errors.FeatureNotSupported)):
