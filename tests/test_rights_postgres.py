@@ -168,9 +168,22 @@ def test_delete_student_refuses_non_students_and_non_administrators(run_tutor, s
 def test_delete_student_while_they_chat_loses_nothing_of_anyone_else(run_tutor, school) -> None:
     names, urls, envs = school
     env = {**os.environ, "PYTHONPATH": str(REPO)}
+    with psycopg.connect(urls["admin"], autocommit=True) as conn:  # enough of ada that deleting takes a while
+        conn.execute(
+            "INSERT INTO sessions (student_id, session_id, system_prompt, created_at, updated_at)"
+            " SELECT %s, 'bulk-' || n, 'p', 0, 0 FROM generate_series(1, 2000) AS n",
+            (names["ada"],),
+        )
+        conn.execute(
+            "INSERT INTO messages (session_pk, student_id, role, content, created_at)"
+            " SELECT s.id, s.student_id, 'user', 'bulk', 0 FROM sessions s, generate_series(1, 20)"
+            " WHERE s.student_id = %s AND s.session_id LIKE 'bulk-%%'",
+            (names["ada"],),
+        )
     writers = {
         who: subprocess.Popen(
-            [sys.executable, str(WRITER), urls[who], names[who], "busy", "4000"],
+            # ada starts a new session every 10 messages: rows appear in every table while she is deleted
+            [sys.executable, str(WRITER), urls[who], names[who], "busy", "4000", "10" if who == "ada" else "0"],
             stdout=subprocess.PIPE,
             text=True,
             env=env,
