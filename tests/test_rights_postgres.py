@@ -220,6 +220,30 @@ def test_delete_student_while_they_chat_loses_nothing_of_anyone_else(run_tutor, 
         assert count == 4000
 
 
+def test_delete_student_waits_for_their_write_under_way_and_removes_it_too(school) -> None:
+    names, urls, envs = school
+    with psycopg.connect(urls["ada"]) as conn:  # a transaction of ada's stays open
+        conn.execute(
+            "INSERT INTO sessions (student_id, session_id, system_prompt, created_at, updated_at)"
+            " VALUES (%s, 'late', 'p', 0, 0)",
+            (names["ada"],),
+        )
+        deleting = subprocess.Popen(
+            [sys.executable, "-m", "tutor_cli", "admin", "delete-student", names["ada"], "--yes"],
+            env={**os.environ, **envs["admin"]},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(2)
+        assert deleting.poll() is None  # waiting for ada's write to end
+        conn.commit()
+    out, err = deleting.communicate(timeout=60)
+    assert deleting.returncode == 0, err
+    assert "sessions" in out and dict(line.split() for line in out.splitlines()[1:])["sessions"] == "2"
+    assert rows_naming(urls["admin"], names["ada"]) == {}
+
+
 # --- purge ----------------------------------------------------------------------------------
 
 
