@@ -14,8 +14,7 @@ import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from tutor_cli.store import rls
 from tutor_cli.store.base import Backend
@@ -24,16 +23,14 @@ CLASS_ROW = ""  # the `limits` row that holds the class-wide default (no student
 UNCHANGED: Any = object()  # set_limits: leave this limit as it is
 
 
-@dataclass(frozen=True)
-class Limits:
+class Limits(NamedTuple):  # NamedTuple, not a dataclass: this module is imported by `tutor --help`
     """Daily limits (None: no limit)."""
 
     daily_tokens: int | None = None
     daily_questions: int | None = None
 
 
-@dataclass(frozen=True)
-class ForeignKey:
+class ForeignKey(NamedTuple):
     table: str
     column: str
     parent: str
