@@ -17,6 +17,7 @@ from tutor_cli.config import shipped_system_prompt
 from tutor_cli.errors import APIError, StreamDroppedError, TutorError
 from tutor_cli.pricing import PriceTable, UsageTotals, sessions_with_totals
 from tutor_cli.render import AnswerView
+from tutor_cli.rights import check_daily_limits
 from tutor_cli.sessions import SessionManager
 
 if TYPE_CHECKING:
@@ -51,6 +52,7 @@ def ask(conversation: Conversation, question: str | None, view: AnswerView) -> A
     manager, student, session = conversation.manager, conversation.student_id, conversation.session_id
     if question is not None:
         manager.record_message(student, session, "user", question)
+    check_daily_limits(manager.store, student)  # after storing it: a question over a limit is kept, not sent
     answer = Answer()
     view.start()
     try:

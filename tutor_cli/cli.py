@@ -1084,6 +1084,158 @@ def watch_list_command() -> None:
         _write(desk_views.watch_lines(phrases))
 
 
+# --- data rights and limits ---
+
+
+def _confirm_destruction(question: str, yes: bool) -> None:
+    """Ask before destroying anything; without a terminal, only --yes goes ahead."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise ConfigError("Nothing was deleted: this needs a terminal to ask for confirmation, or --yes.")
+    if not _confirm(question):
+        typer.echo("Nothing was deleted.", err=True)
+        raise typer.Exit(ExitStatus.FAILURE)
+
+
+@admin_app.command(
+    "export-student",
+    epilog=_examples(
+        "tutor admin export-student ada > ada.json", "tutor admin export-student ada | jq '.tables | keys'"
+    ),
+)
+def export_student_command(student_id: Annotated[str, typer.Argument(help="The student's id.")]) -> None:
+    """Everything stored about a student, as one JSON document on standard output."""
+    from tutor_cli import rights
+
+    with open_manager(_settings()) as manager:
+        rights.require_administrator(manager.store, "export a student's data")
+        rights.check_student(manager.store, student_id)
+        _write_all(rights.export_document(manager.store, student_id))
+
+
+@app.command("export", epilog=_examples("tutor export > my-tutor-data.json", "tutor export --student ada"))
+def export_command(student: StudentOption = None) -> None:
+    """Everything stored about you, as one JSON document on standard output."""
+    from tutor_cli import rights
+
+    settings = _settings()
+    with open_manager(settings) as manager:
+        who = manager.store.identity
+        if who is not None and who.kind == "teacher":
+            raise ConfigError(
+                "`tutor export` is a student's own copy; the administrator exports a student's data "
+                "(`tutor admin export-student ID`)."
+            )
+        student_id = _student(settings, student, manager, writing=False)
+        _write_all(rights.export_document(manager.store, student_id))
+
+
+@admin_app.command(
+    "delete-student", epilog=_examples("tutor admin delete-student ada", "tutor admin delete-student ada --yes")
+)
+def delete_student_command(
+    student_id: Annotated[str, typer.Argument(help="The student's id.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Remove everything stored about a student, and their database account."""
+    from tutor_cli import rights
+
+    with open_manager(_settings()) as manager:
+        rights.require_administrator(manager.store, "delete a student")
+        rows = sum(rights.check_student(manager.store, student_id).values())
+        _confirm_destruction(f"Delete everything stored about {student_id} ({rows:,} rows) and their account?", yes)
+        removed = rights.delete_student(manager.store, student_id)
+    typer.echo(f"Deleted student {student_id}: {sum(removed.values()):,} rows removed.")
+    typer.echo(rights.describe_counts(removed))
+
+
+@admin_app.command(
+    "purge",
+    epilog=_examples("tutor admin purge --older-than 365 --dry-run", "tutor admin purge --older-than 365 --yes"),
+)
+def purge_command(
+    older_than: Annotated[
+        int, typer.Option("--older-than", min=0, help="Remove sessions last used more than DAYS days ago.")
+    ],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would be removed; remove nothing.")] = False,
+) -> None:
+    """Remove old sessions, with their messages and everything hanging off them."""
+    from tutor_cli import rights
+
+    with open_manager(_settings()) as manager:
+        rights.require_administrator(manager.store, "purge sessions")
+        cutoff = rights.purge_cutoff(older_than)
+        planned = manager.store.count_old_sessions(cutoff)
+        before = f"last used before {rights.iso_time(cutoff)}"
+        if not planned.get("sessions"):
+            typer.echo(f"No sessions {before}; nothing to remove.")
+            return
+        if dry_run:
+            typer.echo(f"Would remove {rights.plural(planned['sessions'], 'session')} {before} (nothing was removed):")
+            typer.echo(rights.describe_counts(planned))
+            return
+        sessions = rights.plural(planned["sessions"], "session")
+        _confirm_destruction(f"Remove {sessions} {before}, with their messages?", yes)
+        removed = rights.purge(manager.store, older_than)
+    typer.echo(f"Removed {rights.plural(removed.get('sessions', 0), 'session')} {before}:")
+    typer.echo(rights.describe_counts(removed))
+
+
+@admin_app.command(
+    "limit",
+    epilog=_examples(
+        "tutor admin limit --class --daily-questions 50 --daily-tokens 200000",
+        "tutor admin limit --student ada --daily-questions 100",
+        "tutor admin limit --student ada --daily-questions none     (ada follows the class again)",
+    ),
+)
+def limit_command(
+    student: Annotated[Optional[str], typer.Option("--student", "-s", help="The student's limits.")] = None,
+    for_class: Annotated[bool, typer.Option("--class", help="The class-wide default.")] = False,
+    daily_tokens: Annotated[
+        Optional[str], typer.Option("--daily-tokens", help="Tokens a day (N, or none).", show_default=False)
+    ] = None,
+    daily_questions: Annotated[
+        Optional[str], typer.Option("--daily-questions", help="Questions a day (N, or none).", show_default=False)
+    ] = None,
+) -> None:
+    """Set (or, alone, show) daily limits for a student or the whole class; `none` lifts one."""
+    from tutor_cli import rights
+
+    if (student is None) == (not for_class):
+        raise typer.BadParameter("give either --student ID or --class", param_hint="--student/--class")
+    tokens = rights.parse_limit(daily_tokens, "--daily-tokens")
+    questions = rights.parse_limit(daily_questions, "--daily-questions")
+    with open_manager(_settings()) as manager:
+        rights.require_administrator(manager.store, "set limits")
+        if student is not None and manager.store.dialect == "postgresql":
+            rights.check_student(manager.store, student)
+        usage = rights.set_limits(manager.store, student, tokens, questions)
+    typer.echo(rights.describe_limits(usage, for_class=for_class))
+
+
+@app.command("usage", epilog=_examples("tutor usage", "tutor usage --format json"))
+def usage_command(
+    student: StudentOption = None,
+    format: Annotated[ListFormat, typer.Option("--format", "-f", help="table or json.")] = ListFormat.table,
+) -> None:
+    """Your daily limits and what you have used today (UTC)."""
+    import json
+
+    from tutor_cli import rights
+
+    settings = _settings()
+    with open_manager(settings) as manager:
+        student_id = _student(settings, student, manager, writing=False)
+        usage = rights.daily_usage(manager.store, student_id)
+    if format is ListFormat.json:
+        _write(json.dumps(usage.as_json()) + "\n")
+    else:
+        typer.echo(rights.describe_usage(usage))
+
+
 def _confirm(question: str) -> bool:
     """Ask on the terminal; no answer (end of input) means no."""
     typer.echo(f"{question} [y/N] ", nl=False, err=True)

@@ -153,3 +153,18 @@ def teachers_only(conn: Any, table: str, *, insert: tuple[str, ...] = (), delete
         conn.execute(f"GRANT USAGE ON SEQUENCE {table}_id_seq TO {teacher}")
     if delete:
         conn.execute(f"GRANT DELETE ON {table} TO {teacher}")
+
+
+def students_read_own_and_shared_rows(conn: Any, table: str, *, shared: str) -> None:
+    """A student reads their own rows and the rows the whole class shares (`student_id` equal to
+    `shared`) and changes none; a teacher reads every row and changes none (settings the
+    administrator makes for students, such as daily limits)."""
+    student, teacher = groups(conn)
+    conn.execute(f"REVOKE ALL ON {table} FROM PUBLIC")
+    conn.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
+    conn.execute(
+        f"CREATE POLICY own_and_shared_rows ON {table} FOR SELECT TO {student}"
+        f" USING (student_id = {OWNER} OR student_id = '{shared}')"
+    )
+    conn.execute(f"CREATE POLICY teacher_reads ON {table} FOR SELECT TO {teacher} USING (true)")
+    conn.execute(f"GRANT SELECT ON {table} TO {student}, {teacher}")

@@ -8,11 +8,18 @@ from __future__ import annotations
 
 from abc import ABC
 
-from tutor_cli.store import desk, practice, profiles, sessions
+from tutor_cli.store import desk, practice, profiles, rights, sessions
 from tutor_cli.store.base import Migration, nothing
 
 
-class Store(sessions.SessionQueries, practice.PracticeQueries, profiles.ProfileQueries, desk.DeskQueries, ABC):
+class Store(
+    sessions.SessionQueries,
+    practice.PracticeQueries,
+    profiles.ProfileQueries,
+    desk.DeskQueries,
+    rights.RightsQueries,
+    ABC,
+):
     """Every query of the package, written once; a backend subclass supplies the connection."""
 
 
@@ -28,4 +35,5 @@ MIGRATIONS: list[Migration] = [
     Migration("create_practice", practice.sqlite_create, practice.postgres_create),
     Migration("student_profiles", profiles.sqlite_create, profiles.postgres_create),
     Migration("teachers_desk", desk.sqlite_create, desk.postgres_create),
+    Migration("limits_and_usage_ledger", rights.sqlite_create, rights.postgres_create),
 ]

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from tutor_cli.config import now as clock
 from tutor_cli.errors import InvalidIdError, SessionExistsError, SessionNotFoundError
 from tutor_cli.pricing import TOKEN_FIELDS, peak_sql
 from tutor_cli.store import rls
@@ -353,7 +354,7 @@ class SessionQueries(Backend):
     def create_session(self, student_id: str, session_id: str, system_prompt: str) -> None:
         """Create a session; raise SessionExistsError (leaving the old one) if the pair exists."""
         check_ids(student_id, session_id)
-        now = time.time()
+        now = clock()
         with self._transaction() as conn:
             try:
                 self._run(
@@ -413,7 +414,7 @@ class SessionQueries(Backend):
             self._run(
                 conn,
                 "UPDATE sessions SET updated_at = ?, model = coalesce(?, model) WHERE id = ?",
-                (time.time(), model, pk),
+                (clock(), model, pk),
             )
 
     # -- messages --
@@ -432,7 +433,7 @@ class SessionQueries(Backend):
     ) -> int:
         """Append one message in its own durable transaction; return its id."""
         usage = usage or {}
-        now = time.time()
+        now = clock()
         with self._transaction() as conn:
             pk = self._session_pk(conn, student_id, session_id)
             # The session row is updated (and so locked) first: ids then follow commit order.
