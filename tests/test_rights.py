@@ -61,7 +61,24 @@ def rows_naming(path: Path, value: str) -> dict[str, int]:
 
 
 def counts_of(output: str) -> dict[str, int]:
-    return {line.split()[0]: int(line.split()[1].replace(",", "")) for line in output.splitlines() if line[:2] == "  "}
+    """The tables the command removed rows from, by name (tables it lists with 0 left out)."""
+    counts = {
+        line.split()[0]: int(line.split()[1].replace(",", "")) for line in output.splitlines() if line[:2] == "  "
+    }
+    return {table: count for table, count in counts.items() if count}
+
+
+def practise_and_be_remembered(home: Path, student: str) -> None:
+    """A deck with one rated card, a profile and a learned limit: rows in every other student table."""
+    from tutor_cli import practice
+
+    with SessionManager(home / "tutor.db") as manager:
+        store = manager.store
+        practice.import_deck(store, student, "sums", [practice.NewCard("2+2?", "4")], 1_795_000_000.0)
+        card = store.next_card(student, 1_795_000_000.0)
+        practice.rate(store, practice.scheduler(fixed_clock=True), student, card, 3, 1_795_000_000.0)
+        store.save_profile(student, "- Likes worked examples.")
+        manager.window.learn(student, "deepseek-flash", 50_000)
 
 
 def test_export_is_one_versioned_document_of_the_students_rows_only(run_tutor, home) -> None:
@@ -76,7 +93,18 @@ def test_export_is_one_versioned_document_of_the_students_rows_only(run_tutor, h
     assert (document["format"], document["version"], document["student_id"]) == ("tutor-export", 1, "ada")
     assert document["exported_at"] == "2026-11-25T09:00:00Z"
     tables = document["tables"]
-    assert list(tables) == ["limits", "sessions", "messages", "usage_days"]
+    assert list(tables) == [
+        "decks",
+        "cards",
+        "card_states",
+        "limits",
+        "sessions",
+        "messages",
+        "model_limits",
+        "profiles",
+        "reviews",
+        "usage_days",
+    ]  # every table that holds a student's data, parents before children
     assert [m["content"] for m in tables["messages"]][-1] == 'NUL \x00, emoji 🎓, quote " and\nnew line'
     assert [m["role"] for m in tables["messages"]] == ["user", "assistant"] * 2 + ["user"]
     assert tables["messages"][1]["prompt_tokens"] == 100 and tables["sessions"][0]["session_id"] == "algebra"
@@ -99,7 +127,7 @@ def test_a_table_added_later_is_exported_deleted_and_purged_too(run_tutor, home,
     assert counts_of(purged.stdout) == {"bookmarks": 4, "messages": 4, "sessions": 1}
     deleted = run_tutor("admin", "delete-student", "ada", "--yes")
     assert deleted.returncode == 0, deleted.stderr
-    assert counts_of(deleted.stdout) == {"limits": 0, "sessions": 1, "usage_days": 2, "messages": 2, "bookmarks": 2}
+    assert counts_of(deleted.stdout) == {"sessions": 1, "usage_days": 2, "messages": 2, "bookmarks": 2}
     assert rows_naming(home / "tutor.db", "ada") == {}  # the index's shadow tables included
     assert rows_naming(home / "tutor.db", "bob")["bookmarks.student_id"] == 2
 
@@ -108,11 +136,24 @@ def test_delete_student_leaves_no_row_of_them_in_any_table(run_tutor, home) -> N
     fill(home, "ada", "one", 3)
     fill(home, "ada", "two", 2)
     fill(home, "bob", "one", 2)
+    practise_and_be_remembered(home, "ada")
+    practise_and_be_remembered(home, "bob")
     assert run_tutor("admin", "limit", "--student", "ada", "--daily-tokens", "500").returncode == 0
     result = run_tutor("admin", "delete-student", "ada", "--yes")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[0] == "Deleted student ada: 9 rows removed."
-    assert counts_of(result.stdout) == {"limits": 1, "sessions": 2, "messages": 5, "usage_days": 1}
+    assert result.stdout.splitlines()[0] == "Deleted student ada: 15 rows removed."
+    assert counts_of(result.stdout) == {
+        "decks": 1,
+        "cards": 1,
+        "card_states": 1,
+        "reviews": 1,
+        "profiles": 1,
+        "model_limits": 1,
+        "limits": 1,
+        "sessions": 2,
+        "messages": 5,
+        "usage_days": 1,
+    }
     assert rows_naming(home / "tutor.db", "ada") == {}
     assert json.loads(run_tutor("sessions", "--student", "bob", "-f", "json").stdout)[0]["message_count"] == 2
     again = run_tutor("admin", "delete-student", "ada", "--yes")

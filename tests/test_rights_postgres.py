@@ -148,9 +148,14 @@ def test_delete_student_removes_every_row_in_every_table_and_the_role(run_tutor,
 def test_delete_student_refuses_non_students_and_non_administrators(run_tutor, school) -> None:
     names, urls, envs = school
     admin_name = urlsplit(urls["admin"]).username
+    store = PostgresStore(urls["admin"])
+    class_students, class_teachers = store.groups()
+    store.close()
     for target, said in (
         (admin_name, "is an administrator"),
-        (STUDENT_GROUP, "group roles"),
+        (class_students, "group roles"),
+        (class_teachers, "group roles"),
+        (STUDENT_GROUP, "not an account of this class"),  # the server-wide group of schema 2
         (names["tess"], "is a teacher"),
         ("nobody_here", "No student 'nobody_here'"),
     ):

@@ -164,19 +164,24 @@ class RightsQueries(Backend):
         return tables
 
     def _foreign_keys(self, conn: Any, tables: dict[str, list[str]]) -> list[ForeignKey]:
-        """Single-column foreign keys between the store's tables."""
+        """Foreign keys between the store's tables, one (column, parent column) pair each. A
+        composite key that also names `student_id` on both sides (a row must belong to its
+        parent's student) is followed through its other column: following `student_id` itself
+        would reach every row of that student, not the rows hanging off the parent."""
         if self.dialect == "sqlite":
             keys = []
             for table in tables:
                 for row in conn.execute(f"PRAGMA foreign_key_list({quote(table)})"):
+                    if row[3] == "student_id" and (row[4] or "id") == "student_id":
+                        continue
                     keys.append(ForeignKey(table, row[3], row[2], row[4] or "id"))
             return [key for key in keys if key.parent in tables]
         rows = conn.execute(
             "SELECT c.conrelid::regclass::text, a.attname, c.confrelid::regclass::text, p.attname"
-            " FROM pg_constraint c"
-            " JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]"
-            " JOIN pg_attribute p ON p.attrelid = c.confrelid AND p.attnum = c.confkey[1]"
-            " WHERE c.contype = 'f' AND cardinality(c.conkey) = 1"
+            " FROM pg_constraint c CROSS JOIN LATERAL unnest(c.conkey, c.confkey) AS k (col, parent_col)"
+            " JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.col"
+            " JOIN pg_attribute p ON p.attrelid = c.confrelid AND p.attnum = k.parent_col"
+            " WHERE c.contype = 'f' AND NOT (a.attname = 'student_id' AND p.attname = 'student_id')"
             " AND c.connamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())"
         ).fetchall()
         return [ForeignKey(*(name.strip('"') for name in row)) for row in rows if row[0].strip('"') in tables]
@@ -258,7 +263,7 @@ class RightsQueries(Backend):
     def student_role(self, name: str) -> str | None:
         """What the login `name` is in the class database: 'student', 'teacher', 'group',
         'administrator', 'other', or None when there is no such role (PostgreSQL only)."""
-        student, teacher = rls.groups(self._conn)
+        student, teacher = self.groups()  # type: ignore[attr-defined]  (PostgresStore)
         if name in (student, teacher):
             return "group"
         with self._reading() as conn:
@@ -283,7 +288,7 @@ class RightsQueries(Backend):
                 return self._delete_rows(conn, self.student_tables(conn), student_id)
         from psycopg import sql
 
-        student_group, _ = rls.groups(self._conn)
+        student_group, _ = self.groups()  # type: ignore[attr-defined]  (PostgresStore)
         role = sql.Identifier(student_id)
         if drop_role:
             # First, on its own: the student's next statement is refused, so nothing of theirs
