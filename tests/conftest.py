@@ -272,11 +272,9 @@ def pg_url(postgres_cluster: str) -> str:
     drop_database(postgres_cluster, url)
 
 
-@pytest.fixture
-def classroom(pg_url: str):
-    """A migrated class database with students ada and bob and teacher tess, each student with a
-    session holding one question. Yields (names, urls): urls by who, 'admin' included."""
-    from tutor_cli import SessionManager
+def class_accounts(pg_url: str) -> tuple[dict[str, str], dict[str, str]]:
+    """Students ada and bob and teacher tess in the class database at `pg_url` (names made unique
+    on the server). Returns (names, urls): each one's login URL, and the administrator's as 'admin'."""
     from tutor_cli.store.postgres import STUDENT_GROUP, TEACHER_GROUP, PostgresStore
 
     suffix = os.urandom(3).hex()
@@ -288,6 +286,16 @@ def classroom(pg_url: str):
     admin.close()
     urls = {who: as_user(pg_url, names[who], f"{who}-pw") for who in ("ada", "bob", "tess")}
     urls["admin"] = pg_url
+    return names, urls
+
+
+@pytest.fixture
+def classroom(pg_url: str):
+    """A migrated class database with students ada and bob and teacher tess, each student with a
+    session holding one question. Yields (names, urls): urls by who, 'admin' included."""
+    from tutor_cli import SessionManager
+
+    names, urls = class_accounts(pg_url)
     for who in ("ada", "bob"):
         with SessionManager(urls[who]) as manager:
             manager.create_session(names[who], "homework", f"prompt of {who}")

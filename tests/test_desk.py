@@ -6,16 +6,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from tests.conftest import assert_no_traceback
-from tests.test_postgres_cli import as_user
+from tests.conftest import assert_no_traceback, class_accounts
 from tutor_cli import SessionManager
-from tutor_cli.store.postgres import STUDENT_GROUP, TEACHER_GROUP, PostgresStore
 
 USAGE = {"prompt_tokens": 1000, "completion_tokens": 200, "cache_hit_tokens": 600, "cache_miss_tokens": 400}
 
@@ -202,15 +199,7 @@ def test_watch_and_flags_commands(run_tutor, personal_store) -> None:
 
 @pytest.fixture
 def school(pg_url: str):
-    suffix = os.urandom(3).hex()
-    names = {"ada": f"ada_{suffix}", "bob": f"bob_{suffix}", "tess": f"tess_{suffix}"}
-    admin = PostgresStore(pg_url)
-    admin.add_member(names["ada"], "ada-pw", STUDENT_GROUP)
-    admin.add_member(names["bob"], "bob-pw", STUDENT_GROUP)
-    admin.add_member(names["tess"], "tess-pw", TEACHER_GROUP)
-    admin.close()
-    urls = {who: as_user(pg_url, names[who], f"{who}-pw") for who in ("ada", "bob", "tess")}
-    urls["admin"] = pg_url
+    names, urls = class_accounts(pg_url)
     for who in ("ada", "bob"):
         with SessionManager(urls[who]) as manager:
             manager.create_session(names[who], "homework", "p")

@@ -9,36 +9,23 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
 
-from tests.conftest import assert_no_traceback
+from tests.conftest import assert_no_traceback, class_accounts
 from tutor_cli import SessionManager
-from tutor_cli.store.postgres import STUDENT_GROUP, TEACHER_GROUP, PostgresStore
+from tutor_cli.store.postgres import STUDENT_GROUP, PostgresStore
 
 WRITER = Path(__file__).parent / "helpers" / "chat_writer.py"
 REPO = Path(__file__).resolve().parent.parent
 
 
-def as_user(url: str, user: str, password: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(netloc=f"{user}:{password}@{parts.hostname}:{parts.port}"))
-
-
 @pytest.fixture
 def school(pg_url: str):
     """Students ada and bob (each a session with a question and an answer) and teacher tess."""
-    suffix = os.urandom(3).hex()
-    names = {"ada": f"ada_{suffix}", "bob": f"bob_{suffix}", "tess": f"tess_{suffix}"}
-    admin = PostgresStore(pg_url)
-    admin.add_member(names["ada"], "ada-pw", STUDENT_GROUP)
-    admin.add_member(names["bob"], "bob-pw", STUDENT_GROUP)
-    admin.add_member(names["tess"], "tess-pw", TEACHER_GROUP)
-    admin.close()
-    urls = {who: as_user(pg_url, names[who], f"{who}-pw") for who in ("ada", "bob", "tess")}
-    urls["admin"] = pg_url
+    names, urls = class_accounts(pg_url)
     for who in ("ada", "bob"):
         with SessionManager(urls[who]) as manager:
             manager.create_session(names[who], "homework", f"prompt of {who}")
