@@ -146,12 +146,18 @@ def now(environ: Mapping[str, str] | None = None) -> float:
     value = env.get("TUTOR_NOW")
     if not value:
         return time.time()
+    return parse_utc_time(value, "TUTOR_NOW must be an ISO 8601 time such as 2026-11-25T09:00:00Z")
+
+
+def parse_utc_time(value: str, refusal: str) -> float:
+    """An ISO 8601 date or time as unix time (UTC when it names no zone); `refusal` starts the
+    one sentence said when it is not one."""
     from datetime import UTC, datetime
 
     try:
         moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise ConfigError(f"TUTOR_NOW must be an ISO 8601 time such as 2026-11-25T09:00:00Z, not {value!r}.") from None
+        raise ConfigError(f"{refusal}, not {value!r}.") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.timestamp()

@@ -11,9 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
-from tutor_cli.config import now
+from tutor_cli.config import now, parse_utc_time
 from tutor_cli.errors import ConfigError, TutorError
 from tutor_cli.pricing import TOKEN_FIELDS, PriceTable, UsageTotals
 from tutor_cli.store import Store
@@ -78,13 +77,7 @@ def parse_since(value: str | None) -> float | None:
     """`--since` as unix time: an ISO date (UTC midnight) or date and time."""
     if value is None:
         return None
-    try:
-        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise ConfigError(f"--since must be a date such as 2026-11-01 (or 2026-11-01T08:00Z), not {value!r}.") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
+    return parse_utc_time(value, "--since must be a date such as 2026-11-01 (or 2026-11-01T08:00Z)")
 
 
 def search_terms(words: Sequence[str]) -> list[str]:
