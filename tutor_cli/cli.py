@@ -1249,9 +1249,17 @@ def _write(text: str) -> None:
 
 
 def _write_all(pieces: Iterable[str]) -> None:
-    write = sys.stdout.write
+    """Write pieces as they come, gathered into writes of about 64 KB (one write per message
+    would cost more than rendering it)."""
+    buffered: list[str] = []
+    size = 0
     for piece in pieces:
-        write(piece)
+        buffered.append(piece)
+        size += len(piece)
+        if size >= 65_536:
+            sys.stdout.write("".join(buffered))
+            buffered, size = [], 0
+    sys.stdout.write("".join(buffered))
     sys.stdout.flush()
 
 

@@ -584,4 +584,6 @@ class SessionQueries(Backend):
 
 
 def _usage(values: tuple[int | None, ...]) -> dict[str, int]:
+    if values.count(None) == len(values):  # a question, or an answer without usage: the common case
+        return {}
     return {name: value for name, value in zip(TOKEN_FIELDS, values, strict=True) if value is not None}
