@@ -7,12 +7,20 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol, TypeVar
 
 from tutor_cli.errors import ConfigError
 
-if TYPE_CHECKING:
-    from tutor_cli.store import SessionRecord
+
+class _Session(Protocol):
+    @property
+    def student_id(self) -> str: ...
+
+    @property
+    def session_id(self) -> str: ...
+
+
+SessionT = TypeVar("SessionT", bound=_Session)  # a session record of the store; pricing needs only its key
 
 # USD per 1M tokens at DeepSeek's peak rates (off-peak is half), as published for 2026-11.
 # Peak hours: 01:00-04:00 and 06:00-10:00 UTC, Monday to Friday.
@@ -151,8 +159,8 @@ def totals_by_session(rows: list[tuple], table: PriceTable) -> dict[tuple[str, s
 
 
 def sessions_with_totals(
-    sessions: Iterable[SessionRecord], totals: Mapping[tuple[str, str], UsageTotals]
-) -> list[tuple[SessionRecord, UsageTotals]]:
+    sessions: Iterable[SessionT], totals: Mapping[tuple[str, str], UsageTotals]
+) -> list[tuple[SessionT, UsageTotals]]:
     """Each session with its totals (empty ones for a session without answers), for the session
     lists of `tutor sessions` and `/sessions` alike."""
     return [(s, totals.get((s.student_id, s.session_id)) or UsageTotals()) for s in sessions]
