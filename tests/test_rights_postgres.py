@@ -342,3 +342,40 @@ def test_a_student_over_the_limit_is_told_and_nothing_is_sent(run_tutor, school,
     assert next_day.returncode == 0, next_day.stderr
     # The kept question went with the next day's: merged into one, as after any unanswered question.
     assert fake_server.chat_requests[-1]["body"]["messages"][-1]["content"] == "second\n\nthird"
+
+
+def test_delete_student_waits_for_a_profile_update_under_way_instead_of_deadlocking(pg_url: str) -> None:
+    """A profile update writes `profiles`, then `sessions`; delete-student must lock in that order too."""
+    import threading
+
+    names, urls = class_accounts(pg_url)
+    ada = names["ada"]
+    with SessionManager(urls["ada"]) as manager:
+        manager.new_session(ada, "p", "s1")
+        manager.record_message(ada, "s1", "user", "q")
+        manager.store.save_profile(ada, "notes")
+    update = psycopg.connect(urls["ada"])  # what save_profile does, paused between its two statements
+    update.execute("UPDATE profiles SET text = 'x', revision = revision + 1 WHERE student_id = %s", (ada,))
+    outcome: dict[str, object] = {}
+
+    def delete() -> None:
+        admin = PostgresStore(pg_url)
+        try:
+            outcome["deleted"] = admin.delete_student(ada, drop_role=True)
+        except Exception as error:  # the assertion below shows what went wrong
+            outcome["deleted"] = error
+        finally:
+            admin.close()
+
+    thread = threading.Thread(target=delete)
+    thread.start()
+    time.sleep(1.0)  # the delete is now waiting for the update's lock on profiles
+    try:  # the student's access was revoked first: this is refused, or lands before the delete
+        update.execute("UPDATE sessions SET profile_through = 1 WHERE student_id = %s", (ada,))
+        update.commit()
+    except psycopg.Error:
+        update.rollback()
+    update.close()
+    thread.join(timeout=30)
+    assert isinstance(outcome["deleted"], dict), outcome["deleted"]
+    assert outcome["deleted"]["profiles"] == 1 and outcome["deleted"]["sessions"] == 1

@@ -609,7 +609,9 @@ def neutralise_keep_lines(text: str) -> str:
 def usage_line(usage: dict[str, int], model: str | None, prices: PriceTable) -> str:
     """The faint line after an answer: its tokens and estimated cost."""
     totals = UsageTotals()
-    totals.add(usage, prices.cost(model, usage, is_peak(time.time())))
+    from tutor_cli.config import now
+
+    totals.add(usage, prices.cost(model, usage, is_peak(now())))  # the time the answer is stored with
     return totals.describe()
 
 

@@ -11,10 +11,10 @@ within one session both backends keep ids in commit order.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
+from tutor_cli.config import now as clock
 from tutor_cli.store import rls
 from tutor_cli.store.base import Backend
 
@@ -115,7 +115,7 @@ class ProfileQueries(Backend):
         since it was read (another update, an edit, an erasure), nothing is written and False is
         returned. `seen` maps a session's row id to the last message id the notes now cover.
         """
-        now = time.time() if now is None else now
+        now = clock() if now is None else now
         with self._transaction() as conn:
             if expected_revision is None:
                 self._run(
@@ -155,7 +155,7 @@ class ProfileQueries(Backend):
         """Erase the notes: empty text, no snapshot in any of the student's sessions, and every
         message so far counted as seen, so nothing said before the erasure comes back. Returns
         whether there were notes to erase."""
-        now = time.time() if now is None else now
+        now = clock() if now is None else now
         with self._transaction() as conn:
             row = self._run(conn, "SELECT text FROM profiles WHERE student_id = ?", (student_id,)).fetchone()
             had_notes = bool(row and row[0])

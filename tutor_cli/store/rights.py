@@ -11,11 +11,11 @@ give today's use back.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, NamedTuple
 
+from tutor_cli.config import now as clock
 from tutor_cli.store import rls
 from tutor_cli.store.base import Backend
 
@@ -299,9 +299,12 @@ class RightsQueries(Backend):
             with self._transaction() as conn:
                 tables = self.student_tables(conn)
                 # SHARE waits for every write already under way (the student's included) and holds
-                # new ones back until the commit; parents first, in the order the tutor writes.
+                # new ones back until the commit; taken in the order the tutor writes, parents first,
+                # except `profiles`, which a profile update writes before `sessions` (the other way
+                # round, the two deadlock).
                 if tables:
-                    conn.execute(f"LOCK TABLE {', '.join(quote(t) for t in tables)} IN SHARE MODE")
+                    order = sorted(tables, key=lambda table: table != "profiles")
+                    conn.execute(f"LOCK TABLE {', '.join(quote(t) for t in order)} IN SHARE MODE")
                 counts = self._delete_rows(conn, tables, student_id)
                 if drop_role:
                     database = conn.execute("SELECT current_database()").fetchone()[0]
@@ -357,6 +360,14 @@ class RightsQueries(Backend):
         """What a purge of the sessions last used before `cutoff` would remove, by table."""
         with self._reading() as conn:
             counts: dict[str, int] = {}
+            if self.dialect == "postgresql":  # kept apart by the hardening, with no key to follow
+                held = conn.execute(
+                    "SELECT count(*) FROM quarantined_messages"
+                    " WHERE session_pk IN (SELECT id FROM sessions WHERE updated_at < %s)",
+                    (cutoff,),
+                ).fetchone()[0]
+                if held:
+                    counts["quarantined_messages"] = held
             for table, condition in self._hanging_off(conn, "sessions"):
                 where = condition.replace("{root}", "updated_at < ?")
                 counts[table] = (
@@ -386,6 +397,10 @@ class RightsQueries(Backend):
             else:
                 root, value = "id IN (SELECT value FROM json_each(?))", json.dumps(ids)
             counts: dict[str, int] = {}
+            if self.dialect == "postgresql":  # kept apart by the hardening, with no key to follow
+                removed = conn.execute("DELETE FROM quarantined_messages WHERE session_pk = ANY(%s)", (ids,)).rowcount
+                if removed:
+                    counts["quarantined_messages"] = removed
             for table, condition in self._hanging_off(conn, "sessions"):
                 where = condition.replace("{root}", root)
                 removed = self._run(conn, f"DELETE FROM {quote(table)} WHERE {where}", (value,)).rowcount
@@ -425,7 +440,7 @@ class RightsQueries(Backend):
                 "INSERT INTO limits (student_id, daily_tokens, daily_questions, updated_at) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (student_id) DO UPDATE SET daily_tokens = excluded.daily_tokens,"
                 " daily_questions = excluded.daily_questions, updated_at = excluded.updated_at",
-                (student_id, tokens, questions, time.time()),
+                (student_id, tokens, questions, clock()),
             )
 
     def usage_on(self, student_id: str, day: str) -> tuple[int, int]:

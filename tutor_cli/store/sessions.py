@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -558,7 +557,7 @@ class SessionQueries(Backend):
                 "INSERT INTO model_limits (student_id, model, context_tokens, learned_at) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (student_id, model) DO UPDATE SET context_tokens = excluded.context_tokens,"
                 " learned_at = excluded.learned_at",
-                (student_id, model, context_tokens, time.time()),
+                (student_id, model, context_tokens, clock()),
             )
 
     def usage_rows(self, student_id: str | None, session_id: str | None = None) -> list[tuple]:
