@@ -7,15 +7,13 @@ Run: python bench/math_stream.py
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.stream import BARE, TUTOR, best_of  # noqa: E402
-from tests.fake_server import FakeServer  # noqa: E402
+from bench.stream import compare  # noqa: E402
 from tutor_cli.mathtext import find_math  # noqa: E402
 
 FORMULAS = [
@@ -52,28 +50,7 @@ def math_answer(size: int, per_40k: int = 200) -> str:
 
 def main() -> None:
     short, long = math_answer(40_000), math_answer(400_000)
-    formulas = len(find_math(short))
-    server = FakeServer().start()
-    try:
-        bare = best_of(3, BARE, server, short)
-        ours = best_of(3, TUTOR, server, short)
-        bare_long = best_of(2, BARE, server, long)
-        ours_long = best_of(2, TUTOR, server, long)
-    finally:
-        server.stop()
-    figures = {
-        "formulas in the 40k answer (about)": float(formulas),
-        "bare openai loop, 40k chars (s CPU)": bare,
-        "tutor stream+math+render, 40k (s CPU)": ours,
-        "tutor / bare (target <= 1.5)": ours / bare,
-        "bare openai loop, 400k chars (s CPU)": bare_long,
-        "tutor stream+math+render, 400k (s CPU)": ours_long,
-        "tutor 400k / 40k (target <= 12)": ours_long / ours,
-    }
-    for name, value in figures.items():
-        print(f"{name:44} {value:8.3f}")
-    if "--json" in sys.argv:
-        print(json.dumps(figures))
+    compare(short, long, "stream+math+render", {"formulas in the 40k answer (about)": float(len(find_math(short)))})
 
 
 if __name__ == "__main__":

@@ -81,28 +81,33 @@ def best_of(runs: int, script: str, server: FakeServer, content: str) -> float:
     return min(cpu_seconds(script, server, content) for _ in range(runs))
 
 
-def main() -> None:
+def compare(short: str, long: str, label: str, first: dict[str, float] | None = None) -> None:
+    """CPU of a bare openai loop and of tutor on the two answers; print the figures (and JSON)."""
     server = FakeServer().start()
     try:
-        short, long = markdown_answer(40_000), markdown_answer(400_000)
         bare = best_of(3, BARE, server, short)
         ours = best_of(3, TUTOR, server, short)
-        ours_long = best_of(2, TUTOR, server, long)
         bare_long = best_of(2, BARE, server, long)
+        ours_long = best_of(2, TUTOR, server, long)
     finally:
         server.stop()
     figures = {
+        **(first or {}),
         "bare openai loop, 40k chars (s CPU)": bare,
-        "tutor stream+render, 40k chars (s CPU)": ours,
+        f"tutor {label}, 40k chars (s CPU)": ours,
         "tutor / bare (target <= 1.5)": ours / bare,
         "bare openai loop, 400k chars (s CPU)": bare_long,
-        "tutor stream+render, 400k chars (s CPU)": ours_long,
+        f"tutor {label}, 400k chars (s CPU)": ours_long,
         "tutor 400k / 40k (target <= 12)": ours_long / ours,
     }
     for name, value in figures.items():
         print(f"{name:44} {value:8.3f}")
     if "--json" in sys.argv:
         print(json.dumps(figures))
+
+
+def main() -> None:
+    compare(markdown_answer(40_000), markdown_answer(400_000), "stream+render")
 
 
 if __name__ == "__main__":
