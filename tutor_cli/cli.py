@@ -78,6 +78,9 @@ class ListFormat(str, Enum):
     json = "json"
 
 
+ListFormatOption = Annotated[ListFormat, typer.Option("--format", "-f", help="table or json.")]
+
+
 _database_url_option: str | None = None  # --database-url, set by the root callback
 
 
@@ -252,7 +255,7 @@ def sessions_command(
         bool,
         typer.Option("--all-students", help="Every student's sessions (for teachers; a student sees only their own)."),
     ] = False,
-    format: Annotated[ListFormat, typer.Option("--format", "-f", help="table or json.")] = ListFormat.table,
+    format: ListFormatOption = ListFormat.table,
 ) -> None:
     """List a student's sessions, most recently used first."""
     from tutor_cli import render
@@ -655,7 +658,7 @@ def deck_import_command(
 @deck_app.command("list", epilog=_examples("tutor deck list", "tutor deck list --format json"))
 def deck_list_command(
     student: StudentOption = None,
-    format: Annotated[ListFormat, typer.Option("--format", "-f", help="table or json.")] = ListFormat.table,
+    format: ListFormatOption = ListFormat.table,
 ) -> None:
     """List your decks and your class's, with their card counts."""
     from tutor_cli import practice
@@ -748,7 +751,7 @@ def review_command(
 )
 def progress_command(
     student: StudentOption = None,
-    format: Annotated[ListFormat, typer.Option("--format", "-f", help="table or json.")] = ListFormat.table,
+    format: ListFormatOption = ListFormat.table,
 ) -> None:
     """Per deck: cards, new, due, reviews in the last 7 days, recall probability, 14-day activity."""
     from tutor_cli import practice
@@ -975,7 +978,7 @@ def search_command(
         bool, typer.Option("--all-students", help="Every student's messages (the default for a teacher).")
     ] = False,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="At most this many messages.")] = 50,
-    format: Annotated[ListFormat, typer.Option("--format", "-f", help="table or json.")] = ListFormat.table,
+    format: ListFormatOption = ListFormat.table,
 ) -> None:
     """Find messages holding the words (any language, case-insensitive), newest first."""
     from tutor_cli import desk, desk_views, render
@@ -1006,7 +1009,7 @@ def search_command(
 )
 def class_flags_command(
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="At most this many messages.")] = 200,
-    format: Annotated[ListFormat, typer.Option("--format", "-f", help="table or json.")] = ListFormat.table,
+    format: ListFormatOption = ListFormat.table,
 ) -> None:
     """Student messages holding a phrase on the watch list, newest first (teachers only)."""
     from tutor_cli import desk, desk_views, render
@@ -1219,7 +1222,7 @@ def limit_command(
 @app.command("usage", epilog=_examples("tutor usage", "tutor usage --format json"))
 def usage_command(
     student: StudentOption = None,
-    format: Annotated[ListFormat, typer.Option("--format", "-f", help="table or json.")] = ListFormat.table,
+    format: ListFormatOption = ListFormat.table,
 ) -> None:
     """Your daily limits and what you have used today (UTC)."""
     import json
