@@ -17,6 +17,8 @@ from tutor_cli.errors import APIError, StreamDroppedError
 if TYPE_CHECKING:
     import openai
 
+    from tutor_cli.config import Settings
+
 # Retries. The SDK retries a request whose response never started (connection errors, timeouts,
 # 408/409/429/5xx), honouring `Retry-After`/`retry-after-ms` and `x-should-retry`: we let it.
 # It cannot retry a stream that opened and then died before its first text: that one is ours.
@@ -70,6 +72,12 @@ class ContextOverflowError(APIError):
         super().__init__(message, status=400)
         self.limit = limit
         self.requested_messages = requested_messages  # tokens the server counted in our messages
+
+
+def client_from_settings(settings: Settings) -> ChatClient:
+    """The one place a client is built from the settings: endpoint, key (or the error naming the
+    variable to set) and the retry scale."""
+    return ChatClient(settings.base_url, settings.require_api_key(), retry_scale=settings.retry_scale)
 
 
 class ChatClient:

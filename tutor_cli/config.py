@@ -66,6 +66,14 @@ class Settings:
         """The REPL's input history inside the home folder."""
         return self.home / "history"
 
+    def store_location(self) -> str | Path:
+        """The one rule for which store the settings name: the class database's URL when one is
+        set, else tutor.db in the home folder (created when missing)."""
+        if self.database_url:
+            return self.database_url
+        self.ensure_home()
+        return self.database_path
+
     def ensure_home(self) -> Path:
         """Create the home folder (0700) if it does not exist yet, and return it."""
         try:

@@ -26,7 +26,6 @@ from tutor_cli.tokens import clip_to_tokens
 
 if TYPE_CHECKING:
     from tutor_cli.client import ChatClient
-    from tutor_cli.config import Settings
     from tutor_cli.store import Store
 
 PROFILE_MAX_TOKENS = 400  # the notes, as sent with every request: a rambling model is clipped
@@ -265,8 +264,9 @@ def main(argv: list[str] | None = None) -> int:
     update run, silent; its exit status says whether the notes are now up to date."""
     import argparse
 
-    from tutor_cli.client import ChatClient
+    from tutor_cli.client import client_from_settings
     from tutor_cli.config import Settings, parse_thinking
+    from tutor_cli.store import open_store
 
     parser = argparse.ArgumentParser(prog="python -m tutor_cli.profile")
     parser.add_argument("--student", required=True)
@@ -278,12 +278,12 @@ def main(argv: list[str] | None = None) -> int:
         if not settings.profile or not settings.api_key:
             return 0
         home = None if settings.database_url else settings.ensure_home()
-        store = open_store(settings)
+        store = open_store(settings.store_location())
     except TutorError:
         return 1
     try:
         with one_updater_at_a_time(home):
-            client = ChatClient(settings.base_url, settings.api_key)
+            client = client_from_settings(settings)
             thinking = parse_thinking(args.thinking, "--thinking") if args.thinking else settings.thinking
             result = update_all(store, client, args.student, args.model or settings.model, thinking)
     except TutorError:
@@ -291,17 +291,6 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         store.close()
     return 0 if result.outcome in ("updated", "nothing") else 1
-
-
-def open_store(settings: Settings) -> Store:
-    """A new connection to the store the settings name (an update's own)."""
-    if settings.database_url:
-        from tutor_cli.store.postgres import PostgresStore
-
-        return PostgresStore(settings.database_url)
-    from tutor_cli.store import SQLiteStore
-
-    return SQLiteStore(settings.ensure_home() / "tutor.db")
 
 
 if __name__ == "__main__":

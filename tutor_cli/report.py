@@ -470,13 +470,16 @@ def write_site(
 
 def _write_students(location: str, prices: PriceTable, folder: Path, rows: list[desk.StudentRow]) -> int:
     """A worker process: the pages of these students, through a connection of its own."""
-    from tutor_cli.sessions import SessionManager
+    from tutor_cli.store import open_store
 
-    with SessionManager(location) as manager:
-        site = Site(manager.store, prices, folder)
+    store = open_store(location)
+    try:
+        site = Site(store, prices, folder)
         for row in rows:
             site.student(row)
         return site.pages
+    finally:
+        store.close()
 
 
 def _pygments_css() -> str:

@@ -8,9 +8,15 @@ import time
 from typing import Any
 
 from tutor_cli.context import ContextWindow
-from tutor_cli.errors import TEACHERS_READ_ONLY, ConfigError, InvalidIdError, InvalidMessageError
-from tutor_cli.pricing import PriceTable, UsageTotals, totals_by_session
-from tutor_cli.store import MessageRecord, SQLiteStore, Store
+from tutor_cli.errors import (
+    TEACHERS_READ_ONLY,
+    ConfigError,
+    InvalidIdError,
+    InvalidMessageError,
+    SessionNotFoundError,
+)
+from tutor_cli.pricing import PriceTable, UsageTotals, sessions_with_totals, totals_by_session
+from tutor_cli.store import MessageRecord, SessionRecord, Store, open_store
 from tutor_cli.store.sessions import check_length
 
 ROLES = ("user", "assistant")
@@ -24,14 +30,9 @@ class SessionManager:
     ``SessionManager("postgresql://…")`` in a class's shared PostgreSQL database.
     """
 
-    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
-        self.store: Store
-        if is_postgres_url(path):
-            from tutor_cli.store.postgres import PostgresStore
-
-            self.store = PostgresStore(str(path))
-        else:
-            self.store = SQLiteStore(":memory:" if path is None else path)
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, store: Store | None = None) -> None:
+        # `store`: one already opened (by `tutor_cli.store.open_store`, the one place that decides).
+        self.store: Store = store if store is not None else open_store(path)
         self.window = ContextWindow(self.store)  # what of a session is sent, and why
 
     def close(self) -> None:
@@ -133,6 +134,19 @@ class SessionManager:
             newest = False
         return None, False
 
+    def require_session(self, student_id: str, session_id: str) -> SessionRecord:
+        """The session's record; a missing one raises SessionNotFoundError."""
+        record = self.store.get_session(student_id, session_id)
+        if record is None:
+            raise SessionNotFoundError(student_id, session_id)
+        return record
+
+    def sessions_with_totals(
+        self, prices: PriceTable, student_id: str | None
+    ) -> list[tuple[SessionRecord, UsageTotals]]:
+        """A student's sessions (everyone's for None), most recently used first, each with its totals."""
+        return sessions_with_totals(self.store.list_sessions(student_id), self.usage_totals(prices, student_id))
+
     def usage_totals(
         self, prices: PriceTable, student_id: str | None, session_id: str | None = None
     ) -> dict[tuple[str, str], UsageTotals]:
@@ -164,11 +178,6 @@ class SessionManager:
         student = requested if requested is not None else default
         _check_id("student id", student)
         return student
-
-
-def is_postgres_url(location: object) -> bool:
-    """Whether a store location names a PostgreSQL database rather than an SQLite file."""
-    return isinstance(location, str) and location.startswith(("postgresql://", "postgres://"))
 
 
 def new_session_id() -> str:

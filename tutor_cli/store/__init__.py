@@ -11,10 +11,27 @@ psycopg is imported only by postgres.py, and only when a class database is opene
 
 from __future__ import annotations
 
+import os
+
 from tutor_cli.store.base import Identity, Migration
 from tutor_cli.store.schema import MIGRATIONS, Store
 from tutor_cli.store.sessions import MessageRecord, SessionRecord
 from tutor_cli.store.sqlite import APPLICATION_ID, SQLiteStore, apply_migrations
+
+
+def is_postgres_url(location: object) -> bool:
+    """Whether a store location names a PostgreSQL database rather than an SQLite file."""
+    return isinstance(location, str) and location.startswith(("postgresql://", "postgres://"))
+
+
+def open_store(location: str | os.PathLike[str] | None) -> Store:
+    """The one place a location becomes a store: a PostgreSQL URL, an SQLite file, or None (memory)."""
+    if is_postgres_url(location):
+        from tutor_cli.store.postgres import PostgresStore
+
+        return PostgresStore(str(location))
+    return SQLiteStore(":memory:" if location is None else location)
+
 
 __all__ = [
     "APPLICATION_ID",
@@ -26,4 +43,6 @@ __all__ = [
     "SessionRecord",
     "Store",
     "apply_migrations",
+    "is_postgres_url",
+    "open_store",
 ]

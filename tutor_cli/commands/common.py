@@ -1,0 +1,87 @@
+"""What every command group shares: one factory for sub-apps, the option types, confirmations."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from tutor_cli.app import AppContext
+from tutor_cli.errors import ConfigError, ExitStatus
+
+
+def examples(*lines: str) -> str:
+    """An epilog of example command lines ("\\b" keeps click from re-wrapping them)."""
+    return "\b\nExamples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+def group(help: str | None = None, **extra: object) -> typer.Typer:
+    """Every sub-app is made here, with the same settings as the root (plain help keeps `--help`
+    fast: rich is not imported for it). Without `help`, a bag of top-level commands."""
+    if help is None:
+        return typer.Typer(rich_markup_mode=None, **extra)  # type: ignore[arg-type]
+    return typer.Typer(help=help, rich_markup_mode=None, no_args_is_help=True, **extra)  # type: ignore[arg-type]
+
+
+def app_context(ctx: typer.Context) -> AppContext:
+    """The run's AppContext, built by the root callback (a bare one when a test calls a command)."""
+    root = ctx.find_root()
+    if not isinstance(root.obj, AppContext):
+        root.obj = AppContext()
+    return root.obj
+
+
+StudentOption = Annotated[
+    Optional[str],
+    typer.Option(
+        "--student", "-s", help="Student id (default: $TUTOR_STUDENT, else your login name).", show_default=False
+    ),
+]
+PromptFileOption = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--system-prompt",
+        help="File holding the system prompt (default: the tutor's own).",
+        dir_okay=False,
+        show_default=False,
+    ),
+]
+YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+
+
+class ListFormat(str, Enum):
+    table = "table"
+    json = "json"
+
+
+ListFormatOption = Annotated[ListFormat, typer.Option("--format", "-f", help="table or json.")]
+
+ModelOption = Annotated[
+    Optional[str],
+    typer.Option("--model", "-m", help="Model name (default: $TUTOR_MODEL, else deepseek-flash).", show_default=False),
+]
+
+
+def confirm(app: AppContext, question: str) -> bool:
+    """Ask on the terminal; no answer (end of input) means no."""
+    typer.echo(f"{question} [y/N] ", nl=False, err=True)
+    answer = app.stdin.readline()
+    return answer.strip().lower() in {"y", "yes"}
+
+
+def give_up(message: str) -> typer.Exit:
+    """Say that nothing happened; the caller raises the returned exit (status 1)."""
+    typer.echo(message, err=True)
+    return typer.Exit(ExitStatus.FAILURE)
+
+
+def confirm_destruction(app: AppContext, question: str, yes: bool) -> None:
+    """Ask before destroying anything; without a terminal, only --yes goes ahead."""
+    if yes:
+        return
+    if not app.stdin_is_terminal:
+        raise ConfigError("Nothing was deleted: this needs a terminal to ask for confirmation, or --yes.")
+    if not confirm(app, question):
+        raise give_up("Nothing was deleted.")
