@@ -50,7 +50,7 @@ def writer_main(store: str, student: str, stop_file: str) -> None:
         while not os.path.exists(stop_file):
             started = time.perf_counter()
             role = "user" if index % 2 == 0 else "assistant"
-            manager.record_message(student, f"live-{os.getpid()}", role, f"live {index}")
+            manager.store.add_message(student, f"live-{os.getpid()}", role, f"live {index}")
             latencies.append(time.perf_counter() - started)
             index += 1
     latencies.sort()

@@ -317,7 +317,7 @@ def test_show_on_a_terminal_prints_reasoning_markup_literally(terminal, home) ->
     with SessionManager(home / "tutor.db") as manager:
         manager.create_session("ada", "marked", "prompt")
         manager.add_message("ada", "marked", "user", "check x")
-        manager.record_message(
+        manager.store.add_message(
             "ada", "marked", "assistant", "Fine.", model="deepseek-flash", reasoning="Is [bold red]x[/bold red] right?"
         )
     term = terminal("show", "marked")
@@ -407,7 +407,7 @@ def test_show_on_a_terminal_renders_the_transcript(terminal, home) -> None:
     with SessionManager(home / "tutor.db") as manager:
         manager.create_session("ada", "rendered", "prompt")
         manager.add_message("ada", "rendered", "user", "What is **bold**?")
-        manager.record_message(
+        manager.store.add_message(
             "ada",
             "rendered",
             "assistant",

@@ -21,7 +21,7 @@ def seed(home: Path, student: str = "ada", session: str = "s1", turns: int = 2) 
         manager.create_session(student, session, "Be a patient tutor.")
         for i in range(turns):
             manager.add_message(student, session, "user", f"question {i}")
-            manager.record_message(
+            manager.store.add_message(
                 student,
                 session,
                 "assistant",

@@ -21,12 +21,12 @@ def fill(manager: SessionManager, ada: str = "ada", bob: str = "bob") -> None:
     """Two students' sessions with text in several scripts; ada's second question is the newest."""
     manager.create_session(ada, "algebra", "p")
     manager.add_message(ada, "algebra", "user", "How do I use the Quadratic Formula?")
-    manager.record_message(
+    manager.store.add_message(
         ada, "algebra", "assistant", "The quadratic formula is $x = -b$.", model="deepseek-flash", usage=USAGE
     )
     manager.create_session(bob, "chinese", "p")
     manager.add_message(bob, "chinese", "user", "怎么解方程？ ПРИВЕТ, I want to cheat on the test")
-    manager.record_message(bob, "chinese", "assistant", "先移项。", model="deepseek-flash", usage=USAGE)
+    manager.store.add_message(bob, "chinese", "assistant", "先移项。", model="deepseek-flash", usage=USAGE)
     manager.add_message(ada, "algebra", "user", "and a 100% discount_code? I might CHEAT")
 
 
@@ -286,7 +286,8 @@ def test_usage_is_split_by_peak_hours_exactly_as_the_price_rule_says(store_manag
     ]
     manager = store_manager
     ids = [
-        manager.record_message("ada", "algebra", "assistant", "a", model="deepseek-flash", usage=USAGE) for _ in moments
+        manager.store.add_message("ada", "algebra", "assistant", "a", model="deepseek-flash", usage=USAGE)
+        for _ in moments
     ]
     with manager.store._transaction() as conn:
         manager.store._run(conn, "DELETE FROM messages WHERE role = 'assistant' AND id < ?", (min(ids),))

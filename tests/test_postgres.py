@@ -155,7 +155,7 @@ def test_the_request_window_and_usage_work_on_postgres(pg_url: str) -> None:
         manager.create_session("ada", "long", "system")
         for turn in range(200):
             manager.add_message("ada", "long", "user", f"question {turn} " * 30)
-            manager.record_message(
+            manager.store.add_message(
                 "ada",
                 "long",
                 "assistant",

@@ -39,7 +39,7 @@ def seed_answer(home: Path, session: str, created_at: float) -> None:
     with SessionManager(home / "tutor.db") as manager:
         manager.create_session("ada", session, "p")
         manager.add_message("ada", session, "user", "q")
-        manager.record_message("ada", session, "assistant", "a", model="deepseek-flash", usage=USAGE)
+        manager.store.add_message("ada", session, "assistant", "a", model="deepseek-flash", usage=USAGE)
     set_message_times(home / "tutor.db", session, created_at)
 
 

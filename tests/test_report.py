@@ -99,7 +99,7 @@ def class_store(home: Path) -> Path:
     with SessionManager(home / "tutor.db") as manager:
         manager.create_session("ada", "algebra", "You are a tutor. <script>alert('prompt')</script>")
         manager.add_message("ada", "algebra", "user", XSS_QUESTION)
-        manager.record_message(
+        manager.store.add_message(
             "ada",
             "algebra",
             "assistant",

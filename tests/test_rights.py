@@ -23,7 +23,7 @@ def fill(home: Path, student: str, session: str, count: int, *, now: str | None 
         for index in range(count):
             role = "user" if index % 2 == 0 else "assistant"
             usage = {"prompt_tokens": 100, "completion_tokens": 20} if role == "assistant" else None
-            manager.record_message(student, session, role, f"{student} {session} {index}", usage=usage)
+            manager.store.add_message(student, session, role, f"{student} {session} {index}", usage=usage)
     if now is not None:
         monkeypatch.delenv("TUTOR_NOW")
 
@@ -85,7 +85,7 @@ def test_export_is_one_versioned_document_of_the_students_rows_only(run_tutor, h
     fill(home, "ada", "algebra", 4)
     fill(home, "bob", "history", 2)
     with SessionManager(home / "tutor.db") as manager:
-        manager.record_message("ada", "algebra", "user", 'NUL \x00, emoji 🎓, quote " and\nnew line')
+        manager.store.add_message("ada", "algebra", "user", 'NUL \x00, emoji 🎓, quote " and\nnew line')
     result = run_tutor("export", env={"TUTOR_NOW": "2026-11-25T09:00:00Z"})
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
@@ -191,7 +191,7 @@ def test_purge_dry_run_counts_and_purge_removes_only_old_sessions(run_tutor, hom
             monkeypatch.setenv("TUTOR_NOW", f"2026-02-{day:02d}T10:00:00Z")
             for index in range(60):  # more than one batch of sessions
                 manager.create_session(student, f"d{day}-{index}", "p")
-                manager.record_message(student, f"d{day}-{index}", "user", "q")
+                manager.store.add_message(student, f"d{day}-{index}", "user", "q")
     env = {"TUTOR_NOW": "2026-03-01T12:00:00Z"}
     dry = run_tutor("admin", "purge", "--older-than", "10", "--dry-run", env=env)
     assert dry.returncode == 0, dry.stderr

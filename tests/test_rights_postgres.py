@@ -29,8 +29,8 @@ def school(pg_url: str):
     for who in ("ada", "bob"):
         with SessionManager(urls[who]) as manager:
             manager.create_session(names[who], "homework", f"prompt of {who}")
-            manager.record_message(names[who], "homework", "user", f"secret question of {who} \x00 ✓")
-            manager.record_message(
+            manager.store.add_message(names[who], "homework", "user", f"secret question of {who} \x00 ✓")
+            manager.store.add_message(
                 names[who],
                 "homework",
                 "assistant",
@@ -246,7 +246,7 @@ def test_purge_removes_old_sessions_of_every_student_with_their_messages(run_tut
         with SessionManager(urls[who]) as manager:
             manager.create_session(names[who], "old", "p")
             for index in range(3):
-                manager.record_message(names[who], "old", "user", f"old {index}")
+                manager.store.add_message(names[who], "old", "user", f"old {index}")
     monkeypatch.delenv("TUTOR_NOW")
     refused = run_tutor("admin", "purge", "--older-than", "30", "--yes", env=envs["ada"])
     assert refused.returncode == 1 and "Only the class database's administrator" in refused.stderr
@@ -352,7 +352,7 @@ def test_delete_student_waits_for_a_profile_update_under_way_instead_of_deadlock
     ada = names["ada"]
     with SessionManager(urls["ada"]) as manager:
         manager.new_session(ada, "p", "s1")
-        manager.record_message(ada, "s1", "user", "q")
+        manager.store.add_message(ada, "s1", "user", "q")
         manager.store.save_profile(ada, "notes")
     update = psycopg.connect(urls["ada"])  # what save_profile does, paused between its two statements
     update.execute("UPDATE profiles SET text = 'x', revision = revision + 1 WHERE student_id = %s", (ada,))

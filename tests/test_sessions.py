@@ -82,7 +82,9 @@ def test_the_lessons_example_runs_unchanged_and_prints_what_the_lesson_says(tmp_
 def test_get_conversation_is_system_prompt_then_messages_with_only_role_and_content(manager) -> None:
     manager.create_session("ada", "s1", "Be kind.")
     manager.add_message("ada", "s1", "user", "hi")
-    manager.record_message("ada", "s1", "assistant", "hello", model="m", reasoning="think", usage={"prompt_tokens": 3})
+    manager.store.add_message(
+        "ada", "s1", "assistant", "hello", model="m", reasoning="think", usage={"prompt_tokens": 3}
+    )
     assert manager.get_conversation("ada", "s1") == [
         {"role": "system", "content": "Be kind."},
         {"role": "user", "content": "hi"},

@@ -51,7 +51,7 @@ def ask(conversation: Conversation, question: str | None, view: AnswerView) -> A
     """
     manager, student, session = conversation.manager, conversation.student_id, conversation.session_id
     if question is not None:
-        manager.record_message(student, session, "user", question)
+        manager.store.add_message(student, session, "user", question)
     check_daily_limits(manager.store, student)  # after storing it: a question over a limit is kept, not sent
     answer = Answer()
     view.start()
@@ -84,7 +84,7 @@ def ask(conversation: Conversation, question: str | None, view: AnswerView) -> A
     except BaseException:
         view.finish()
         raise
-    manager.record_message(
+    manager.store.add_message(
         student,
         session,
         "assistant",
@@ -105,7 +105,7 @@ def _keep_partial(conversation: Conversation, answer: Answer) -> None:
     """Store what was shown of an unfinished answer, marked interrupted. Nothing shown, nothing stored:
     the question then stays unanswered and is merged with the next one when sent."""
     if answer.content:
-        conversation.manager.record_message(
+        conversation.manager.store.add_message(
             conversation.student_id,
             conversation.session_id,
             "assistant",

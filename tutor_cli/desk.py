@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from tutor_cli.access import require_teaching_side
 from tutor_cli.config import now, parse_utc_time
 from tutor_cli.errors import ConfigError, TutorError
 from tutor_cli.pricing import TOKEN_FIELDS, PriceTable, UsageTotals
@@ -21,10 +22,6 @@ from tutor_cli.store.desk import MAX_PHRASE_LENGTH, FoundMessage
 SNIPPET_WIDTH = 100  # characters of context around the first match
 MARK_OPEN, MARK_CLOSE = "«", "»"  # how a snippet marks the match in text and JSON
 DEFAULT_LIMIT = 50
-
-
-class NotForStudentsError(TutorError):
-    """A teaching-side command run with a student's account."""
 
 
 @dataclass
@@ -58,16 +55,6 @@ class Hit:
 
 
 # --- who may ------------------------------------------------------------------------------
-
-
-def require_teaching_side(store: Store, what: str) -> None:
-    """Refuse a student in a class database, in one sentence."""
-    identity = store.identity
-    if identity is not None and identity.kind == "student":
-        raise NotForStudentsError(
-            f"{what} is for teachers; you are signed in as the student {identity.name!r}. "
-            "`tutor search WORDS` finds your own messages."
-        )
 
 
 # --- input --------------------------------------------------------------------------------

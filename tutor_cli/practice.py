@@ -19,13 +19,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tutor_cli.errors import TEACHERS_READ_ONLY, ConfigError, TutorError
-from tutor_cli.store.practice import CLASS_DECK, SECONDS_PER_DAY, CardRecord, CardState, DeckProgress, DeckRecord
+from tutor_cli.errors import ConfigError, TutorError
+from tutor_cli.store.practice import SECONDS_PER_DAY, CardRecord, CardState, DeckProgress, DeckRecord
 
 if TYPE_CHECKING:
     import fsrs
 
-    from tutor_cli.sessions import SessionManager
     from tutor_cli.store import Store
 
 CHAT_DECK = "chat"  # where /card keeps the cards made in the chat
@@ -135,30 +134,6 @@ def check_deck_name(name: str) -> str:
 
 
 # --- who may change a deck ----------------------------------------------------------------
-
-
-def deck_owner(manager: SessionManager, requested: str | None, default: str, *, class_deck: bool) -> str:
-    """Whose deck an import or a delete changes: the class's (`--class`, for a teacher or the
-    administrator of a class database) or the student's own (the usual student rule)."""
-    identity = manager.store.identity
-    if class_deck:
-        if identity is None:
-            raise ConfigError("--class makes a deck for a whole class: it needs a class database (TUTOR_DATABASE_URL).")
-        if identity.kind == "student":
-            raise ConfigError("Only a teacher or the administrator can change a class deck; leave out --class.")
-        return CLASS_DECK
-    if identity is not None and identity.kind == "teacher":
-        raise ConfigError(TEACHERS_READ_ONLY + "; a teacher imports and deletes class decks with --class.")
-    return manager.resolve_student(requested, default, writing=True)
-
-
-def deck_reader(manager: SessionManager, requested: str | None, default: str) -> str | None:
-    """Whose decks a listing shows besides the class's: a teacher names a student or sees the class
-    decks alone (None); everyone else as the usual student rule says."""
-    identity = manager.store.identity
-    if identity is not None and identity.kind == "teacher" and requested is None:
-        return None
-    return manager.resolve_student(requested, default, writing=False)
 
 
 def import_deck(store: Store, owner: str, deck: str, cards: list[NewCard], now: float) -> tuple[int, int]:

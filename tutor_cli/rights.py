@@ -26,6 +26,7 @@ from decimal import Decimal
 from typing import Any
 
 from tutor_cli import config
+from tutor_cli.access import require_administrator
 from tutor_cli.errors import TutorError
 from tutor_cli.store import Store
 from tutor_cli.store.rights import CLASS_ROW, UNCHANGED, Limits
@@ -38,26 +39,12 @@ PURGE_TARGET_SECONDS = 0.2
 PURGE_FIRST_BATCH, PURGE_MAX_BATCH = 50, 20_000
 
 
-class NotAdministratorError(TutorError):
-    """An administrator's command run by a student or a teacher."""
-
-
 class NoSuchStudentError(TutorError, LookupError):
     """Nothing stored and no account for that student."""
 
 
 class DailyLimitError(TutorError):
     """The student has used up a daily limit; nothing was sent."""
-
-
-def require_administrator(store: Store, action: str) -> None:
-    """Refuse, in one sentence, anyone but the class database's administrator. A personal SQLite
-    store has no accounts: whoever can open the file administers it."""
-    who = store.identity
-    if who is not None and who.kind != "admin":
-        raise NotAdministratorError(
-            f"Only the class database's administrator can {action}; you are signed in as {who.name!r}, a {who.kind}."
-        )
 
 
 # --- export -------------------------------------------------------------------------------
@@ -116,7 +103,7 @@ _NOT_A_STUDENT = {
 def check_student(store: Store, student_id: str) -> dict[str, int]:
     """The student's rows by table, after refusing (one sentence) anyone who is not a student of
     the class, or a student of whom nothing is stored and who has no account."""
-    role = store.student_role(student_id) if store.dialect == "postgresql" else None
+    role = store.student_role(student_id) if store.has_accounts else None
     if role in _NOT_A_STUDENT:
         raise NoSuchStudentError(
             f"{student_id!r} is {_NOT_A_STUDENT[role]}, not a student; delete-student removes students only."
@@ -131,7 +118,7 @@ def delete_student(store: Store, student_id: str) -> dict[str, int]:
     """Remove every row of the student in every table in one transaction, and their database
     role; return what was removed by table."""
     check_student(store, student_id)
-    drop_role = store.dialect == "postgresql" and store.student_role(student_id) == "student"
+    drop_role = store.has_accounts and store.student_role(student_id) == "student"
     return store.delete_student(student_id, drop_role=drop_role)
 
 

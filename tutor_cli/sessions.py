@@ -7,17 +7,15 @@ import secrets
 import time
 from typing import Any
 
+from tutor_cli import access
 from tutor_cli.context import ContextWindow
 from tutor_cli.errors import (
-    TEACHERS_READ_ONLY,
-    ConfigError,
-    InvalidIdError,
     InvalidMessageError,
     SessionNotFoundError,
 )
 from tutor_cli.pricing import PriceTable, UsageTotals, sessions_with_totals, totals_by_session
 from tutor_cli.store import MessageRecord, SessionRecord, Store, open_store
-from tutor_cli.store.sessions import check_length
+from tutor_cli.store.sessions import check_id
 
 ROLES = ("user", "assistant")
 
@@ -49,8 +47,8 @@ class SessionManager:
 
     def create_session(self, student_id: str, session_id: str, system_prompt: str) -> None:
         """Create a session; an existing (student, session) pair raises SessionExistsError."""
-        _check_id("student id", student_id)
-        _check_id("session id", session_id)
+        check_id("student id", student_id)
+        check_id("session id", session_id)
         if not isinstance(system_prompt, str):
             raise InvalidMessageError("The system prompt must be text.")
         self.store.create_session(student_id, session_id, system_prompt)
@@ -65,7 +63,11 @@ class SessionManager:
 
     def add_message(self, student_id: str, session_id: str, role: str, content: str) -> None:
         """Append a user or assistant message; a missing session raises SessionNotFoundError."""
-        self.record_message(student_id, session_id, role, content)
+        if role not in ROLES:
+            raise InvalidMessageError(f"Role must be 'user' or 'assistant', not {role!r}.")
+        if not isinstance(content, str):
+            raise InvalidMessageError(f"Message content must be text, not {type(content).__name__}.")
+        self.store.add_message(student_id, session_id, role, content)
 
     def get_conversation(self, student_id: str, session_id: str) -> list[dict[str, str]]:
         """The system prompt then every message, each only role and content; [] if missing."""
@@ -75,34 +77,6 @@ class SessionManager:
         return [{"role": "system", "content": session["system_prompt"]}, *session["messages"]]
 
     # --- beyond the lesson: what the CLI and the chat need ---------------------------------
-
-    def record_message(
-        self,
-        student_id: str,
-        session_id: str,
-        role: str,
-        content: str,
-        *,
-        model: str | None = None,
-        reasoning: str | None = None,
-        interrupted: bool = False,
-        usage: dict[str, int] | None = None,
-    ) -> int:
-        """Append a message with what the chat knows about it (model, reasoning, usage)."""
-        if role not in ROLES:
-            raise InvalidMessageError(f"Role must be 'user' or 'assistant', not {role!r}.")
-        if not isinstance(content, str):
-            raise InvalidMessageError(f"Message content must be text, not {type(content).__name__}.")
-        return self.store.add_message(
-            student_id,
-            session_id,
-            role,
-            content,
-            model=model,
-            reasoning=reasoning,
-            interrupted=interrupted,
-            usage=usage,
-        )
 
     def new_session(
         self, student_id: str, system_prompt: str, session_id: str | None = None, *, profile: bool = False
@@ -158,26 +132,9 @@ class SessionManager:
         return self.usage_totals(prices, student_id, session_id).get((student_id, session_id), UsageTotals())
 
     def resolve_student(self, requested: str | None, default: str, *, writing: bool) -> str:
-        """Whose sessions a command acts on: `requested` (--student), else `default`.
-
-        The class rule lives here and nowhere else: in a class database a student is always
-        themselves, and a teacher reads any student (named) and writes nothing."""
-        identity = self.store.identity
-        if identity is not None and identity.kind == "student":
-            if requested is not None and requested != identity.name:
-                raise ConfigError(
-                    f"In the class database you are signed in as {identity.name!r}; "
-                    f"you cannot use --student {requested!r}."
-                )
-            return identity.name
-        if identity is not None and identity.kind == "teacher":
-            if writing:
-                raise ConfigError(TEACHERS_READ_ONLY + "; sign in with a student's account to chat.")
-            if requested is None:
-                raise ConfigError("As a teacher, name the student with --student NAME (or use --all-students).")
-        student = requested if requested is not None else default
-        _check_id("student id", student)
-        return student
+        """Whose sessions a command acts on: `requested` (--student), else `default`; in a class
+        database as the class rule says (`tutor_cli.access.acting_student`, its one home)."""
+        return access.acting_student(self.store, requested, default, writing=writing)
 
 
 def new_session_id() -> str:
@@ -187,9 +144,3 @@ def new_session_id() -> str:
 
 def _plain(messages: list[MessageRecord]) -> list[dict[str, str]]:
     return [{"role": message.role, "content": message.content} for message in messages]
-
-
-def _check_id(kind: str, value: object) -> None:
-    if not isinstance(value, str) or not value.strip() or "\x00" in value:
-        raise InvalidIdError(f"The {kind} must be non-empty text without NUL characters, not {value!r}.")
-    check_length(kind, value)

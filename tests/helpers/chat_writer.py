@@ -20,10 +20,10 @@ try:
                 session = f"{session.split('~')[0]}~{index}"
                 manager.create_session(student, session, "p")
             if index % 2 == 0:
-                manager.record_message(student, session, "user", f"{student}:{index}")
+                manager.store.add_message(student, session, "user", f"{student}:{index}")
             else:
                 usage = {"prompt_tokens": 10, "completion_tokens": 5}
-                manager.record_message(student, session, "assistant", f"{student}:{index}", usage=usage)
+                manager.store.add_message(student, session, "assistant", f"{student}:{index}", usage=usage)
             written += 1
 except TutorError as error:
     print(f"refused: {error}", flush=True)

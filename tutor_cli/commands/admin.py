@@ -110,11 +110,11 @@ def export_student_command(
     ctx: typer.Context, student_id: Annotated[str, typer.Argument(help="The student's id.")]
 ) -> None:
     """Everything stored about a student, as one JSON document on standard output."""
-    from tutor_cli import rights
+    from tutor_cli import access, rights
 
     app = app_context(ctx)
     with app.open_manager() as manager:
-        rights.require_administrator(manager.store, "export a student's data")
+        access.require_administrator(manager.store, "export a student's data")
         rights.check_student(manager.store, student_id)
         app.write_all(rights.export_document(manager.store, student_id))
 
@@ -122,16 +122,11 @@ def export_student_command(
 @commands.command("export", epilog=examples("tutor export > my-tutor-data.json", "tutor export --student ada"))
 def export_command(ctx: typer.Context, student: StudentOption = None) -> None:
     """Everything stored about you, as one JSON document on standard output."""
-    from tutor_cli import rights
+    from tutor_cli import access, rights
 
     app = app_context(ctx)
     with app.open_manager() as manager:
-        who = manager.store.identity
-        if who is not None and who.kind == "teacher":
-            raise ConfigError(
-                "`tutor export` is a student's own copy; the administrator exports a student's data "
-                "(`tutor admin export-student ID`)."
-            )
+        access.require_own_export(manager.store)
         student_id = manager.resolve_student(student, app.settings.student, writing=False)
         app.write_all(rights.export_document(manager.store, student_id))
 
@@ -145,11 +140,11 @@ def delete_student_command(
     yes: YesOption = False,
 ) -> None:
     """Remove everything stored about a student, and their database account."""
-    from tutor_cli import rights
+    from tutor_cli import access, rights
 
     app = app_context(ctx)
     with app.open_manager() as manager:
-        rights.require_administrator(manager.store, "delete a student")
+        access.require_administrator(manager.store, "delete a student")
         rows = sum(rights.check_student(manager.store, student_id).values())
         question = f"Delete everything stored about {student_id} ({rows:,} rows) and their account?"
         confirm_destruction(app, question, yes)
@@ -171,11 +166,11 @@ def purge_command(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would be removed; remove nothing.")] = False,
 ) -> None:
     """Remove old sessions, with their messages and everything hanging off them."""
-    from tutor_cli import rights
+    from tutor_cli import access, rights
 
     app = app_context(ctx)
     with app.open_manager() as manager:
-        rights.require_administrator(manager.store, "purge sessions")
+        access.require_administrator(manager.store, "purge sessions")
         cutoff = rights.purge_cutoff(older_than)
         planned = manager.store.count_old_sessions(cutoff)
         before = f"last used before {rights.iso_time(cutoff)}"
@@ -213,15 +208,15 @@ def limit_command(
     ] = None,
 ) -> None:
     """Set (or, alone, show) daily limits for a student or the whole class; `none` lifts one."""
-    from tutor_cli import rights
+    from tutor_cli import access, rights
 
     if (student is None) == (not for_class):
         raise typer.BadParameter("give either --student ID or --class", param_hint="--student/--class")
     tokens = rights.parse_limit(daily_tokens, "--daily-tokens")
     questions = rights.parse_limit(daily_questions, "--daily-questions")
     with app_context(ctx).open_manager() as manager:
-        rights.require_administrator(manager.store, "set limits")
-        if student is not None and manager.store.dialect == "postgresql":
+        access.require_administrator(manager.store, "set limits")
+        if student is not None and manager.store.has_accounts:
             rights.check_student(manager.store, student)
         usage = rights.set_limits(manager.store, student, tokens, questions)
     typer.echo(rights.describe_limits(usage, for_class=for_class))

@@ -76,19 +76,14 @@ def search_command(
     format: ListFormatOption = ListFormat.table,
 ) -> None:
     """Find messages holding the words (any language, case-insensitive), newest first."""
-    from tutor_cli import desk, desk_views
+    from tutor_cli import access, desk, desk_views
 
     if all_students and student is not None:
         raise typer.BadParameter("use either --student or --all-students", param_hint="--all-students")
     app = app_context(ctx)
     terms = desk.search_terms(words)
     with app.open_manager() as manager:
-        identity = manager.store.identity
-        teaching = identity is not None and identity.kind != "student"
-        if all_students or (teaching and student is None):
-            student_id = None  # in a class database a student still finds only their own rows
-        else:
-            student_id = manager.resolve_student(student, app.settings.student, writing=False)
+        student_id = access.search_scope(manager.store, student, app.settings.student, all_students=all_students)
         hits = desk.search(manager.store, terms, student_id, limit)
     if format is ListFormat.json:
         app.write(desk_views.hits_json(hits))
@@ -170,11 +165,11 @@ def watch_remove_command(ctx: typer.Context, phrase: WatchPhraseArgument) -> Non
 @watch_app.command("list", epilog=examples("tutor admin watch list"))
 def watch_list_command(ctx: typer.Context) -> None:
     """The watched words and phrases, with when (and by whom) each was added."""
-    from tutor_cli import desk, desk_views
+    from tutor_cli import access, desk_views
 
     app = app_context(ctx)
     with app.open_manager() as manager:
-        desk.require_teaching_side(manager.store, "The watch list")
+        access.require_teaching_side(manager.store, "The watch list")
         phrases = manager.store.watch_phrases()
     if not phrases:
         typer.echo("The watch list is empty; add to it with `tutor admin watch add PHRASE`.")

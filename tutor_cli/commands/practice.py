@@ -49,14 +49,14 @@ def deck_import_command(
     student: StudentOption = None,
 ) -> None:
     """Import cards into a deck: the whole file or nothing; cards already there are skipped."""
-    from tutor_cli import practice
+    from tutor_cli import access, practice
     from tutor_cli.config import now
 
     app = app_context(ctx)
     name = practice.check_deck_name(deck if deck is not None else file.stem)
     cards = practice.read_deck_file(file)
     with app.open_manager() as manager:
-        owner = practice.deck_owner(manager, student, app.settings.student, class_deck=class_deck)
+        owner = access.deck_owner(manager.store, student, app.settings.student, class_deck=class_deck)
         added, present = practice.import_deck(manager.store, owner, name, cards, now())
     kept = f" ({present} already there)" if present else ""
     typer.echo(
@@ -71,11 +71,11 @@ def deck_list_command(
     format: ListFormatOption = ListFormat.table,
 ) -> None:
     """List your decks and your class's, with their card counts."""
-    from tutor_cli import practice
+    from tutor_cli import access, practice
 
     app = app_context(ctx)
     with app.open_manager() as manager:
-        decks = manager.store.list_decks(practice.deck_reader(manager, student, app.settings.student))
+        decks = manager.store.list_decks(access.deck_reader(manager.store, student, app.settings.student))
     if format is ListFormat.json:
         app.write(json.dumps(practice.decks_json(decks), ensure_ascii=False, indent=2) + "\n")
     elif not decks:
@@ -95,12 +95,12 @@ def deck_delete_command(
     yes: YesOption = False,
 ) -> None:
     """Delete a deck, its cards and every review of them."""
-    from tutor_cli import practice
+    from tutor_cli import access, practice
 
     app = app_context(ctx)
     kind = "class deck" if class_deck else "deck"
     with app.open_manager() as manager:
-        owner = practice.deck_owner(manager, student, app.settings.student, class_deck=class_deck)
+        owner = access.deck_owner(manager.store, student, app.settings.student, class_deck=class_deck)
         size = manager.store.deck_size(owner, name)
         if size is None:
             raise practice.DeckNotFoundError(f"There is no {kind} {name!r}; `tutor deck list` shows the decks.")

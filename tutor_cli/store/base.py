@@ -25,6 +25,18 @@ class Identity:
     kind: str
     name: str
 
+    @property
+    def is_student(self) -> bool:
+        return self.kind == "student"
+
+    @property
+    def is_teacher(self) -> bool:
+        return self.kind == "teacher"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.kind == "admin"
+
 
 @dataclass(frozen=True)
 class Migration:
@@ -45,6 +57,7 @@ class Backend(ABC):
     dialect: str  # "sqlite" or "postgresql": for the few queries whose SQL must differ
     path: str  # where the store is, for messages (a file path, or a URL without its password)
     identity: Identity | None = None  # None on a personal SQLite store: its user may act as any student
+    has_accounts: bool = False  # a class database: each connection is a student, a teacher or the admin
     _lock: threading.RLock
     _conn: Any
 

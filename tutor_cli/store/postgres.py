@@ -63,6 +63,7 @@ class PostgresStore(Store):
     """A tutor store in a PostgreSQL database, shared by a class."""
 
     dialect = "postgresql"
+    has_accounts = True
 
     def __init__(self, url: str, *, migrate: bool = False) -> None:
         try:
@@ -132,7 +133,7 @@ class PostgresStore(Store):
             yield
         except errors.InsufficientPrivilege as error:
             who = self.identity
-            if who is not None and who.kind == "teacher":
+            if who is not None and who.is_teacher:
                 raise TutorError(TEACHERS_READ_ONLY + ".") from None
             raise TutorError(
                 f"The class database does not allow this for {who.name if who else 'you'!r} "

@@ -23,6 +23,13 @@ def check_length(kind: str, value: str | None) -> None:
         raise InvalidIdError(f"The {kind} is {len(value):,} characters long; at most {MAX_ID_LENGTH} are allowed.")
 
 
+def check_id(kind: str, value: object) -> None:
+    """Refuse an id that is not non-empty text without NUL characters, or is too long."""
+    if not isinstance(value, str) or not value.strip() or "\x00" in value:
+        raise InvalidIdError(f"The {kind} must be non-empty text without NUL characters, not {value!r}.")
+    check_length(kind, value)
+
+
 def check_ids(student_id: str | None, session_id: str | None = None) -> None:
     check_length("student id", student_id)
     check_length("session id", session_id)
