@@ -25,10 +25,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests import pg_server  # noqa: E402
-from tutor_cli import desk, report  # noqa: E402
+from tutor_cli import desk  # noqa: E402
 from tutor_cli.pricing import PriceTable  # noqa: E402
 from tutor_cli.store import SQLiteStore  # noqa: E402
 from tutor_cli.store.postgres import STUDENT_GROUP, TEACHER_GROUP, PostgresStore  # noqa: E402
+from tutor_cli.views import report  # noqa: E402
 
 RARE = "zygomorphic"
 WATCHED = ("cheat on", "hurt myself", "答案给我")

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.stream import compare  # noqa: E402
-from tutor_cli.mathtext import find_math  # noqa: E402
+from tutor_cli.views.mathtext import find_math  # noqa: E402
 
 FORMULAS = [
     r"$x = \frac{-b \pm \sqrt{b^2-4ac}}{2a}$",

@@ -23,8 +23,8 @@ from tests.fake_server import API_KEY, FakeServer, Reply  # noqa: E402
 from tutor_cli.chat import Conversation, ask  # noqa: E402
 from tutor_cli.client import ChatClient  # noqa: E402
 from tutor_cli.profile import PROFILE_MAX_TOKENS, BackgroundUpdates  # noqa: E402
-from tutor_cli.render import AnswerView  # noqa: E402
 from tutor_cli.sessions import SessionManager  # noqa: E402
+from tutor_cli.views.answer import AnswerView  # noqa: E402
 
 RUNS = 25
 NOTES = ("- Level: first-year algebra; comfortable with linear equations.\n" * 40)[: PROFILE_MAX_TOKENS * 4]

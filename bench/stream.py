@@ -35,7 +35,7 @@ TUTOR = """
 import os, sys, time
 from rich.console import Console
 from tutor_cli.client import ChatClient
-from tutor_cli.render import LiveAnswerView
+from tutor_cli.views.answer import LiveAnswerView
 client = ChatClient(sys.argv[1], sys.argv[2])
 client.warm_up()
 console = Console(file=open(os.devnull, "w"), force_terminal=True, width=100, height=40, color_system="truecolor")

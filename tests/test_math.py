@@ -13,8 +13,8 @@ from collections import Counter
 import pytest
 from rich.console import Console
 
-from tutor_cli.mathtext import find_math, to_line, to_unicode
-from tutor_cli.render import LiveAnswerView, MarkdownBlocks, answer_renderables
+from tutor_cli.views.answer import LiveAnswerView, MarkdownBlocks, answer_renderables
+from tutor_cli.views.mathtext import find_math, to_line, to_unicode
 
 # Formulas in the style DeepSeek writes. display_only: drawn on several lines only (no one-line form).
 CORPUS: list[tuple[str, bool]] = [

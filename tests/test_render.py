@@ -9,8 +9,10 @@ import pytest
 from rich.console import Console
 
 from tutor_cli.pricing import UsageTotals
-from tutor_cli.render import AnswerView, LiveAnswerView, MarkdownBlocks, neutralise, print_sessions_table
 from tutor_cli.store import SessionRecord
+from tutor_cli.views.answer import AnswerView, LiveAnswerView, MarkdownBlocks
+from tutor_cli.views.text import neutralise
+from tutor_cli.views.transcript import print_sessions_table
 
 SAMPLE = (
     "# Fractions\n\nA fraction has a **numerator** and a denominator.\n\n"

@@ -170,7 +170,7 @@ def test_a_single_students_report_and_an_unknown_student(run_tutor, class_store)
 def test_markdown_links_math_and_the_plain_path() -> None:
     from markdown_it import MarkdownIt
 
-    from tutor_cli.report import _mathml, markdown_html
+    from tutor_cli.views.report import _mathml, markdown_html
 
     rendered = str(
         markdown_html("[a](javascript:alert(1)) [b](JaVaScRiPt:x) [c](data:text/html,x) [d](https://ok.example)")

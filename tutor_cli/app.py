@@ -58,7 +58,7 @@ class AppContext:
 
     def console(self, *, stderr: bool = False) -> Console:
         """A rich console on standard output (or error), honouring NO_COLOR."""
-        from tutor_cli.render import make_console
+        from tutor_cli.views.text import make_console
 
         return make_console(stderr=stderr)
 

@@ -16,9 +16,9 @@ from tutor_cli.client import Answer, ChatClient, ContextOverflowError
 from tutor_cli.config import shipped_system_prompt
 from tutor_cli.errors import APIError, StreamDroppedError, TutorError
 from tutor_cli.pricing import PriceTable, UsageTotals, sessions_with_totals
-from tutor_cli.render import AnswerView
 from tutor_cli.rights import check_daily_limits
 from tutor_cli.sessions import SessionManager
+from tutor_cli.views.answer import AnswerView
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -219,7 +219,7 @@ class Repl:
     # -- turns --
 
     def _ask(self, question: str | None) -> None:
-        from tutor_cli.render import LiveAnswerView, usage_line
+        from tutor_cli.views.answer import LiveAnswerView, usage_line
 
         try:
             answer = ask(self.conversation, question, LiveAnswerView(self.console, math=self.math))
@@ -276,7 +276,7 @@ class Repl:
         self._ask(None if unanswered else question)
 
     def _sessions(self, _: str) -> None:
-        from tutor_cli.render import print_sessions_table
+        from tutor_cli.views.transcript import print_sessions_table
 
         c = self.conversation
         totals = c.manager.usage_totals(self.prices, c.student_id)
@@ -284,7 +284,7 @@ class Repl:
         print_sessions_table(self.console, sessions, c.student_id)
 
     def _show(self, _: str) -> None:
-        from tutor_cli.render import Transcript, print_transcript
+        from tutor_cli.views.transcript import Transcript, print_transcript
 
         c = self.conversation
         record = c.manager.store.get_session(c.student_id, c.session_id)
@@ -332,7 +332,7 @@ class Repl:
             self._notice(f"{error} No card was made.", "bold red")
 
     def _profile(self, _: str) -> None:
-        from tutor_cli.profile_view import print_profile
+        from tutor_cli.views.profile import print_profile
 
         c = self.conversation
         print_profile(self.console, c.student_id, c.manager.store.get_profile(c.student_id), c.use_profile)
@@ -403,7 +403,7 @@ class Repl:
             pass
 
     def _notice(self, text: str, style: str = "yellow") -> None:
-        from tutor_cli.render import print_notice
+        from tutor_cli.views.text import print_notice
 
         print_notice(self.console, text, style)
 

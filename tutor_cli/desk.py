@@ -11,13 +11,16 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from tutor_cli.access import require_teaching_side
 from tutor_cli.config import now, parse_utc_time
 from tutor_cli.errors import ConfigError, TutorError
 from tutor_cli.pricing import TOKEN_FIELDS, PriceTable, UsageTotals
-from tutor_cli.store import Store
 from tutor_cli.store.desk import MAX_PHRASE_LENGTH, FoundMessage
+
+if TYPE_CHECKING:
+    from tutor_cli.store import Store
 
 SNIPPET_WIDTH = 100  # characters of context around the first match
 MARK_OPEN, MARK_CLOSE = "«", "»"  # how a snippet marks the match in text and JSON

@@ -17,10 +17,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from tutor_cli.errors import ConfigError, TutorError
-from tutor_cli.store.practice import SECONDS_PER_DAY, CardRecord, CardState, DeckProgress, DeckRecord
+from tutor_cli.store.practice import SECONDS_PER_DAY, CardRecord, CardState, DeckProgress
 
 if TYPE_CHECKING:
     import fsrs
@@ -270,31 +270,6 @@ def activity_dates(now: float, days: int = 14) -> list[str]:
     """The UTC dates of the activity counts, oldest first."""
     today = int(now // SECONDS_PER_DAY)
     return [to_datetime((today - days + 1 + n) * SECONDS_PER_DAY).strftime("%Y-%m-%d") for n in range(days)]
-
-
-def progress_json(rows: list[DeckProgress], now: float) -> list[dict[str, Any]]:
-    dates = activity_dates(now)
-    return [
-        {
-            "deck": row.deck,
-            "class": row.is_class,
-            "cards": row.cards,
-            "new": row.new,
-            "due": row.due,
-            "reviews_7d": row.reviews_7d,
-            "retrievability": None if row.retrievability is None else round(row.retrievability, 4),
-            "activity_14d": [{"date": d, "reviews": n} for d, n in zip(dates, row.activity, strict=True)],
-        }
-        for row in rows
-    ]
-
-
-def decks_json(decks: list[DeckRecord]) -> list[dict[str, Any]]:
-    return [{"deck": d.name, "cards": d.cards, "class": d.is_class, "created_at": _iso(d.created_at)} for d in decks]
-
-
-def _iso(timestamp: float) -> str:
-    return to_datetime(timestamp).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 # --- feedback and cards from the chat -----------------------------------------------------

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 
 from tutor_cli import practice
 from tutor_cli.errors import APIError
-from tutor_cli.render import LiveAnswerView, neutralise, print_notice
+from tutor_cli.views.answer import LiveAnswerView
+from tutor_cli.views.text import neutralise, print_notice
 
 if TYPE_CHECKING:
     import fsrs

@@ -21,15 +21,18 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tutor_cli import config
 from tutor_cli.access import require_administrator
 from tutor_cli.errors import TutorError
-from tutor_cli.store import Store
 from tutor_cli.store.rights import CLASS_ROW, UNCHANGED, Limits
+from tutor_cli.words import iso_time, plural, until
+
+if TYPE_CHECKING:
+    from tutor_cli.store import Store
 
 EXPORT_FORMAT = "tutor-export"
 EXPORT_VERSION = 1
@@ -84,10 +87,6 @@ def _json_value(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
     return str(value)
-
-
-def iso_time(moment: float) -> str:
-    return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # --- delete a student ---------------------------------------------------------------------
@@ -187,7 +186,7 @@ class DailyUsage:
         if reached is None:
             return None
         return (
-            f"Daily limit reached: {reached}; it resets at 00:00 UTC, {_until(self.resets_at)}. "
+            f"Daily limit reached: {reached}; it resets at 00:00 UTC, {until(self.resets_at)}. "
             "Your question is kept; nothing was sent."
         )
 
@@ -248,49 +247,3 @@ def set_limits(store: Store, student_id: str | None, daily_tokens: Any, daily_qu
     if daily_tokens is not UNCHANGED or daily_questions is not UNCHANGED:
         store.set_limits(target, daily_tokens, daily_questions)
     return daily_usage(store, target)
-
-
-def describe_counts(counts: dict[str, int]) -> str:
-    """Rows by table, one line each, in the order given."""
-    width = max((len(table) for table in counts), default=0)
-    return "\n".join(f"  {table:<{width}}  {count:>12,}" for table, count in counts.items())
-
-
-def describe_limits(usage: DailyUsage, *, for_class: bool = False) -> str:
-    """The limits in force, in one line: for the class, or for a student (saying which are the class's)."""
-    own, limits = usage.own or Limits(), usage.limits
-    parts = []
-    for label, value, mine in (
-        ("questions", limits.daily_questions, own.daily_questions),
-        ("tokens", limits.daily_tokens, own.daily_tokens),
-    ):
-        text = f"{plural(value, label[:-1])} a day" if value is not None else f"no {label[:-1]} limit"
-        if not for_class and value is not None and mine is None:
-            text += " (the class's)"
-        parts.append(text)
-    who = "The class" if for_class else usage.student_id
-    return f"{who}: {parts[0]}, {parts[1]}."
-
-
-def describe_usage(usage: DailyUsage) -> str:
-    """A student's use today against the limits in force."""
-    limits = usage.limits
-
-    def against(used: int, limit: int | None) -> str:
-        return f"{used:,} of {limit:,}" if limit is not None else f"{used:,} (no limit)"
-
-    return (
-        f"{usage.student_id}, today ({usage.day} UTC; resets at 00:00 UTC, {_until(usage.resets_at)}):\n"
-        f"  questions answered  {against(usage.questions, limits.daily_questions)}\n"
-        f"  tokens              {against(usage.tokens, limits.daily_tokens)}"
-    )
-
-
-def plural(count: int, word: str) -> str:
-    return f"{count:,} {word}{'' if count == 1 else 's'}"
-
-
-def _until(moment: float) -> str:
-    minutes = max(1, int((moment - config.now()) // 60))
-    hours, minutes = divmod(minutes, 60)
-    return f"in {hours} h {minutes} min" if hours else f"in {minutes} min"

@@ -19,6 +19,7 @@ from tutor_cli.commands.common import (
     group,
 )
 from tutor_cli.errors import ConfigError
+from tutor_cli.words import iso_time, plural
 
 if TYPE_CHECKING:
     from tutor_cli.app import AppContext
@@ -141,6 +142,7 @@ def delete_student_command(
 ) -> None:
     """Remove everything stored about a student, and their database account."""
     from tutor_cli import access, rights
+    from tutor_cli.views import rights as rights_views
 
     app = app_context(ctx)
     with app.open_manager() as manager:
@@ -150,7 +152,7 @@ def delete_student_command(
         confirm_destruction(app, question, yes)
         removed = rights.delete_student(manager.store, student_id)
     typer.echo(f"Deleted student {student_id}: {sum(removed.values()):,} rows removed.")
-    typer.echo(rights.describe_counts(removed))
+    typer.echo(rights_views.describe_counts(removed))
 
 
 @admin_app.command(
@@ -167,25 +169,26 @@ def purge_command(
 ) -> None:
     """Remove old sessions, with their messages and everything hanging off them."""
     from tutor_cli import access, rights
+    from tutor_cli.views import rights as rights_views
 
     app = app_context(ctx)
     with app.open_manager() as manager:
         access.require_administrator(manager.store, "purge sessions")
         cutoff = rights.purge_cutoff(older_than)
         planned = manager.store.count_old_sessions(cutoff)
-        before = f"last used before {rights.iso_time(cutoff)}"
+        before = f"last used before {iso_time(cutoff)}"
         if not planned.get("sessions"):
             typer.echo(f"No sessions {before}; nothing to remove.")
             return
         if dry_run:
-            typer.echo(f"Would remove {rights.plural(planned['sessions'], 'session')} {before} (nothing was removed):")
-            typer.echo(rights.describe_counts(planned))
+            typer.echo(f"Would remove {plural(planned['sessions'], 'session')} {before} (nothing was removed):")
+            typer.echo(rights_views.describe_counts(planned))
             return
-        sessions = rights.plural(planned["sessions"], "session")
+        sessions = plural(planned["sessions"], "session")
         confirm_destruction(app, f"Remove {sessions} {before}, with their messages?", yes)
         removed = rights.purge(manager.store, older_than)
-    typer.echo(f"Removed {rights.plural(removed.get('sessions', 0), 'session')} {before}:")
-    typer.echo(rights.describe_counts(removed))
+    typer.echo(f"Removed {plural(removed.get('sessions', 0), 'session')} {before}:")
+    typer.echo(rights_views.describe_counts(removed))
 
 
 @admin_app.command(
@@ -209,6 +212,7 @@ def limit_command(
 ) -> None:
     """Set (or, alone, show) daily limits for a student or the whole class; `none` lifts one."""
     from tutor_cli import access, rights
+    from tutor_cli.views import rights as rights_views
 
     if (student is None) == (not for_class):
         raise typer.BadParameter("give either --student ID or --class", param_hint="--student/--class")
@@ -219,7 +223,7 @@ def limit_command(
         if student is not None and manager.store.has_accounts:
             rights.check_student(manager.store, student)
         usage = rights.set_limits(manager.store, student, tokens, questions)
-    typer.echo(rights.describe_limits(usage, for_class=for_class))
+    typer.echo(rights_views.describe_limits(usage, for_class=for_class))
 
 
 @commands.command("usage", epilog=examples("tutor usage", "tutor usage --format json"))
@@ -230,6 +234,7 @@ def usage_command(
 ) -> None:
     """Your daily limits and what you have used today (UTC)."""
     from tutor_cli import rights
+    from tutor_cli.views import rights as rights_views
 
     app = app_context(ctx)
     with app.open_manager() as manager:
@@ -238,4 +243,4 @@ def usage_command(
     if format is ListFormat.json:
         app.write(json.dumps(usage.as_json()) + "\n")
     else:
-        typer.echo(rights.describe_usage(usage))
+        typer.echo(rights_views.describe_usage(usage))

@@ -41,7 +41,8 @@ def class_overview_command(
     format: Annotated[TableFormat, typer.Option("--format", "-f", help="table, json or csv.")] = TableFormat.table,
 ) -> None:
     """One row per student: sessions, questions, last active, tokens, cost, cards reviewed, flags."""
-    from tutor_cli import desk, desk_views
+    from tutor_cli import desk
+    from tutor_cli.views import desk as desk_views
 
     app = app_context(ctx)
     start = desk.parse_since(since)
@@ -76,7 +77,8 @@ def search_command(
     format: ListFormatOption = ListFormat.table,
 ) -> None:
     """Find messages holding the words (any language, case-insensitive), newest first."""
-    from tutor_cli import access, desk, desk_views
+    from tutor_cli import access, desk
+    from tutor_cli.views import desk as desk_views
 
     if all_students and student is not None:
         raise typer.BadParameter("use either --student or --all-students", param_hint="--all-students")
@@ -100,7 +102,8 @@ def class_flags_command(
     format: ListFormatOption = ListFormat.table,
 ) -> None:
     """Student messages holding a phrase on the watch list, newest first (teachers only)."""
-    from tutor_cli import desk, desk_views
+    from tutor_cli import desk
+    from tutor_cli.views import desk as desk_views
 
     app = app_context(ctx)
     with app.open_manager() as manager:
@@ -130,7 +133,7 @@ def class_report_command(
     ] = None,
 ) -> None:
     """Write a static HTML site: overview and activity chart, a page per student and per session."""
-    from tutor_cli import report
+    from tutor_cli.views import report
 
     app = app_context(ctx)
     with app.open_manager() as manager:
@@ -165,7 +168,8 @@ def watch_remove_command(ctx: typer.Context, phrase: WatchPhraseArgument) -> Non
 @watch_app.command("list", epilog=examples("tutor admin watch list"))
 def watch_list_command(ctx: typer.Context) -> None:
     """The watched words and phrases, with when (and by whom) each was added."""
-    from tutor_cli import access, desk_views
+    from tutor_cli import access
+    from tutor_cli.views import desk as desk_views
 
     app = app_context(ctx)
     with app.open_manager() as manager:

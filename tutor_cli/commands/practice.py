@@ -71,17 +71,18 @@ def deck_list_command(
     format: ListFormatOption = ListFormat.table,
 ) -> None:
     """List your decks and your class's, with their card counts."""
-    from tutor_cli import access, practice
+    from tutor_cli import access
+    from tutor_cli.views import practice as practice_views
 
     app = app_context(ctx)
     with app.open_manager() as manager:
         decks = manager.store.list_decks(access.deck_reader(manager.store, student, app.settings.student))
     if format is ListFormat.json:
-        app.write(json.dumps(practice.decks_json(decks), ensure_ascii=False, indent=2) + "\n")
+        app.write(json.dumps(practice_views.decks_json(decks), ensure_ascii=False, indent=2) + "\n")
     elif not decks:
         typer.echo("No decks yet; import one with `tutor deck import FILE`.")
     else:
-        from tutor_cli.practice_view import print_decks
+        from tutor_cli.views.practice import print_decks
 
         print_decks(app.console(), decks)
 
@@ -160,6 +161,7 @@ def progress_command(
     """Per deck: cards, new, due, reviews in the last 7 days, recall probability, 14-day activity."""
     from tutor_cli import practice
     from tutor_cli.config import now
+    from tutor_cli.views import practice as practice_views
 
     app = app_context(ctx)
     moment = now()
@@ -167,10 +169,10 @@ def progress_command(
         student_id = manager.resolve_student(student, app.settings.student, writing=False)
         rows = practice.progress(manager.store, practice.scheduler(fixed_clock=True), student_id, moment)
     if format is ListFormat.json:
-        app.write(json.dumps(practice.progress_json(rows, moment), ensure_ascii=False, indent=2) + "\n")
+        app.write(json.dumps(practice_views.progress_json(rows, moment), ensure_ascii=False, indent=2) + "\n")
     elif not rows:
         typer.echo(f"No decks yet for {student_id}; import one with `tutor deck import FILE`.")
     else:
-        from tutor_cli.practice_view import print_progress
+        from tutor_cli.views.practice import print_progress
 
         print_progress(app.console(), rows, student_id, moment)

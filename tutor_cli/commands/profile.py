@@ -42,7 +42,7 @@ def profile_command(
     edit: Annotated[bool, typer.Option("--edit", help="Correct the notes in $VISUAL or $EDITOR.")] = False,
 ) -> None:
     """Show the tutor's notes about a student, kept across sessions and sent with each new session."""
-    from tutor_cli import profile_view
+    from tutor_cli.views import profile as profile_view
 
     if clear and edit:
         raise typer.BadParameter("use either --clear or --edit, not both", param_hint="--edit")

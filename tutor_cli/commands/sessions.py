@@ -79,7 +79,7 @@ def show_command(
     ] = None,
 ) -> None:
     """Print a session's transcript, oldest message first."""
-    from tutor_cli import render
+    from tutor_cli.views import transcript as views
 
     app = app_context(ctx)
     on_terminal = app.stdout_is_terminal
@@ -88,16 +88,16 @@ def show_command(
         record = manager.require_session(student_id, session)
         messages = manager.store.iter_messages(student_id, session)
         totals = manager.session_totals(app.prices, student_id, session)
-        transcript = render.Transcript(record, messages, totals, app.prices)
+        transcript = views.Transcript(record, messages, totals, app.prices)
         # Written while the messages are read, batch by batch: memory stays flat however long.
         if format is TranscriptFormat.json:
-            app.write_all(render.transcript_json(transcript))
+            app.write_all(views.transcript_json(transcript))
         elif format is TranscriptFormat.markdown:
-            app.write_all(render.transcript_markdown(transcript, safe=on_terminal))
+            app.write_all(views.transcript_markdown(transcript, safe=on_terminal))
         elif format is TranscriptFormat.text or not on_terminal:
-            app.write_all(render.transcript_text(transcript, safe=on_terminal))
+            app.write_all(views.transcript_text(transcript, safe=on_terminal))
         else:
-            render.print_transcript(app.console(), transcript, math=app.settings.render_math)
+            views.print_transcript(app.console(), transcript, math=app.settings.render_math)
 
 
 @commands.command(
@@ -118,7 +118,7 @@ def sessions_command(
     format: ListFormatOption = ListFormat.table,
 ) -> None:
     """List a student's sessions, most recently used first."""
-    from tutor_cli import render
+    from tutor_cli.views import transcript as views
 
     if all_students and student is not None:
         raise typer.BadParameter("use either --student or --all-students", param_hint="--all-students")
@@ -127,11 +127,11 @@ def sessions_command(
         student_id = None if all_students else manager.resolve_student(student, app.settings.student, writing=False)
         sessions = manager.sessions_with_totals(app.prices, student_id)
     if format is ListFormat.json:
-        app.write(render.sessions_json(sessions) + "\n")
+        app.write(views.sessions_json(sessions) + "\n")
     elif not sessions:
         typer.echo(f"No sessions yet for {student_id or 'any student'}; start one with `tutor`.")
     else:
-        render.print_sessions_table(app.console(), sessions, student_id)
+        views.print_sessions_table(app.console(), sessions, student_id)
 
 
 @commands.command("delete", epilog=examples("tutor delete algebra-1", "tutor delete algebra-1 --student ada --yes"))

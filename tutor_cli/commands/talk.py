@@ -120,7 +120,7 @@ def ask_command(
     """Ask one question without the interactive prompt; the answer goes to standard output."""
     from tutor_cli.chat import ask
     from tutor_cli.config import shipped_system_prompt
-    from tutor_cli.render import AnswerView, LiveAnswerView, usage_line
+    from tutor_cli.views.answer import AnswerView, LiveAnswerView, usage_line
 
     app = app_context(ctx)
     settings = app.settings
@@ -230,7 +230,7 @@ def _choose_session(
 ) -> str:
     """Resume the named or the latest session, or create one; say when a prompt file is not applied."""
     from tutor_cli.config import shipped_system_prompt
-    from tutor_cli.render import print_notice
+    from tutor_cli.views.text import print_notice
 
     existing = None
     if continue_:

@@ -12,11 +12,34 @@ psycopg is imported only by postgres.py, and only when a class database is opene
 from __future__ import annotations
 
 import os
+from importlib import import_module
+from typing import TYPE_CHECKING
 
-from tutor_cli.store.base import Identity, Migration
-from tutor_cli.store.schema import MIGRATIONS, Store
-from tutor_cli.store.sessions import MessageRecord, SessionRecord
-from tutor_cli.store.sqlite import APPLICATION_ID, SQLiteStore, apply_migrations
+if TYPE_CHECKING:
+    from tutor_cli.store.base import Identity, Migration
+    from tutor_cli.store.records import MessageRecord, SessionRecord
+    from tutor_cli.store.schema import MIGRATIONS, Store
+    from tutor_cli.store.sqlite import APPLICATION_ID, SQLiteStore, apply_migrations
+
+# Each name is imported from its module on first use (PEP 562), so that importing
+# `tutor_cli.store.records` (what views need) loads no backend and no sqlite3.
+_HOMES = {
+    "Identity": "base",
+    "Migration": "base",
+    "MessageRecord": "records",
+    "SessionRecord": "records",
+    "MIGRATIONS": "schema",
+    "Store": "schema",
+    "APPLICATION_ID": "sqlite",
+    "SQLiteStore": "sqlite",
+    "apply_migrations": "sqlite",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _HOMES:
+        return getattr(import_module(f"tutor_cli.store.{_HOMES[name]}"), name)
+    raise AttributeError(f"module 'tutor_cli.store' has no attribute {name!r}")
 
 
 def is_postgres_url(location: object) -> bool:
@@ -30,6 +53,8 @@ def open_store(location: str | os.PathLike[str] | None) -> Store:
         from tutor_cli.store.postgres import PostgresStore
 
         return PostgresStore(str(location))
+    from tutor_cli.store.sqlite import SQLiteStore
+
     return SQLiteStore(":memory:" if location is None else location)
 
 

@@ -14,35 +14,16 @@ privileged trigger runs on a student's write path. The index makes the query che
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from tutor_cli.pricing import TOKEN_FIELDS, peak_sql
 from tutor_cli.store import rls
 from tutor_cli.store.base import Backend
+from tutor_cli.store.records import FoundMessage, WatchPhrase
 
 # Trigram indexes need three characters: shorter terms are matched by a scan (LIKE) instead.
 TRIGRAM = 3
 MAX_PHRASE_LENGTH = 200
-
-
-@dataclass(frozen=True)
-class FoundMessage:
-    """A message found by search or by the watch list."""
-
-    id: int
-    student_id: str
-    session_id: str
-    created_at: float
-    role: str
-    content: str
-
-
-@dataclass(frozen=True)
-class WatchPhrase:
-    phrase: str
-    added_by: str | None
-    added_at: float
 
 
 # --- SQLite schema ------------------------------------------------------------------------

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from tutor_cli.store import rls
 from tutor_cli.store.base import Backend
+from tutor_cli.store.records import CardRecord, CardState, DeckProgress, DeckRecord
 
 CLASS_DECK = ""  # the student_id of a class deck and of its cards
 SECONDS_PER_DAY = 86400
@@ -30,55 +30,6 @@ class RecallCurve(Protocol):
     decay: float
 
     def __call__(self, elapsed_seconds: float, stability: float) -> float: ...
-
-
-@dataclass(frozen=True)
-class DeckRecord:
-    id: int
-    name: str
-    is_class: bool
-    cards: int
-    created_at: float
-
-
-@dataclass(frozen=True)
-class CardState:
-    """One student's FSRS state of one card (times in unix seconds)."""
-
-    state: int
-    step: int | None
-    stability: float | None
-    difficulty: float | None
-    due: float
-    last_review: float | None
-
-
-@dataclass(frozen=True)
-class CardRecord:
-    """A card as one student reviews it: its text, its deck, and their state (None: new)."""
-
-    id: int
-    deck_id: int
-    deck: str
-    is_class: bool
-    question: str
-    answer: str
-    topic: str | None
-    state: CardState | None
-
-
-@dataclass(frozen=True)
-class DeckProgress:
-    """The figures of one deck for one student."""
-
-    deck: str
-    is_class: bool
-    cards: int
-    new: int
-    due: int
-    reviews_7d: int
-    retrievability: float | None  # average over the cards already reviewed; None when none is
-    activity: tuple[int, ...]  # reviews per UTC day, oldest first, the last entry today
 
 
 # --- SQLite schema ------------------------------------------------------------------------

@@ -17,16 +17,7 @@ from typing import Any
 from tutor_cli.config import now as clock
 from tutor_cli.store import rls
 from tutor_cli.store.base import Backend
-
-
-@dataclass(frozen=True)
-class ProfileRecord:
-    """A student's profile: the notes (empty when erased), when they last changed, their revision."""
-
-    student_id: str
-    text: str
-    updated_at: float | None
-    revision: int
+from tutor_cli.store.records import ProfileRecord
 
 
 @dataclass(frozen=True)

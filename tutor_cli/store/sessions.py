@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from tutor_cli.config import now as clock
@@ -11,6 +10,7 @@ from tutor_cli.errors import InvalidIdError, SessionExistsError, SessionNotFound
 from tutor_cli.pricing import TOKEN_FIELDS, peak_sql
 from tutor_cli.store import rls
 from tutor_cli.store.base import APPLICATION_ID, Backend
+from tutor_cli.store.records import MessageRecord, SessionRecord
 from tutor_cli.tokens import message_tokens
 
 MAX_ID_LENGTH = 200  # student and session ids; longer ones are refused in one sentence
@@ -33,38 +33,6 @@ def check_id(kind: str, value: object) -> None:
 def check_ids(student_id: str | None, session_id: str | None = None) -> None:
     check_length("student id", student_id)
     check_length("session id", session_id)
-
-
-@dataclass(frozen=True)
-class SessionRecord:
-    """One session's metadata, without its messages."""
-
-    student_id: str
-    session_id: str
-    system_prompt: str
-    created_at: float
-    updated_at: float
-    message_count: int
-    model: str | None = None
-    window_start: int = 0  # id of the first message the next request may include
-    summary: str | None = None  # summary of the turns before the window
-    summary_through: int = 0  # id of the last message the summary covers
-    token_scale: float | None = None  # server tokens per estimated token, learned from usage
-    profile_snapshot: str | None = None  # the student's profile as it stood when the session began
-
-
-@dataclass(frozen=True)
-class MessageRecord:
-    """One stored message with everything the chat recorded about it."""
-
-    id: int
-    role: str
-    content: str
-    created_at: float
-    model: str | None = None
-    reasoning: str | None = None
-    interrupted: bool = False
-    usage: dict[str, int] = field(default_factory=dict)
 
 
 SESSION_COLUMNS = (

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from tutor_cli.render import iso_time, local_time, neutralise
+from tutor_cli.views.text import local_time, neutralise
+from tutor_cli.words import iso_time
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from tutor_cli.store.profiles import ProfileRecord
+    from tutor_cli.store.records import ProfileRecord
 
 
 def profile_json(student_id: str, record: ProfileRecord | None) -> str:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tutor_cli.practice import activity_dates
-from tutor_cli.render import local_time, neutralise
+from tutor_cli.views.text import local_time, neutralise
+from tutor_cli.words import iso_time
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from tutor_cli.store.practice import DeckProgress, DeckRecord
+    from tutor_cli.store.records import DeckProgress, DeckRecord
 
 BARS = " ▁▂▃▄▅▆▇█"
 
@@ -68,3 +69,26 @@ def print_progress(console: Console, rows: list[DeckProgress], student_id: str, 
     console.print(
         f"[dim]{total} review{'s' if total != 1 else ''} in the last 14 days; the bars are days, today last.[/]"
     )
+
+
+def progress_json(rows: list[DeckProgress], now: float) -> list[dict[str, Any]]:
+    dates = activity_dates(now)
+    return [
+        {
+            "deck": row.deck,
+            "class": row.is_class,
+            "cards": row.cards,
+            "new": row.new,
+            "due": row.due,
+            "reviews_7d": row.reviews_7d,
+            "retrievability": None if row.retrievability is None else round(row.retrievability, 4),
+            "activity_14d": [{"date": d, "reviews": n} for d, n in zip(dates, row.activity, strict=True)],
+        }
+        for row in rows
+    ]
+
+
+def decks_json(decks: list[DeckRecord]) -> list[dict[str, Any]]:
+    return [
+        {"deck": d.name, "cards": d.cards, "class": d.is_class, "created_at": iso_time(d.created_at)} for d in decks
+    ]

@@ -13,8 +13,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from tutor_cli.desk import MARK_CLOSE, MARK_OPEN, Hit, StudentRow
-from tutor_cli.render import iso_time, local_time, neutralise
-from tutor_cli.store.desk import WatchPhrase
+from tutor_cli.store.records import WatchPhrase
+from tutor_cli.views.text import local_time, neutralise
+from tutor_cli.words import iso_time
 
 if TYPE_CHECKING:
     from rich.console import Console

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup, escape
 
@@ -33,7 +33,10 @@ from tutor_cli import desk
 from tutor_cli.config import now
 from tutor_cli.errors import TutorError
 from tutor_cli.pricing import PriceTable, UsageTotals, totals_by_session
-from tutor_cli.store import MessageRecord, Store
+from tutor_cli.store.records import MessageRecord
+
+if TYPE_CHECKING:
+    from tutor_cli.store import Store
 
 CHART_DAYS = 56  # the activity chart: messages per day over the last eight weeks
 FLAGS_ON_INDEX = 100

@@ -1,0 +1,118 @@
+"""The records the store returns: plain frozen dataclasses, with no backend behind them.
+
+Views and domain rules import these from here, so printing a transcript never loads a backend.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    """One session's metadata, without its messages."""
+
+    student_id: str
+    session_id: str
+    system_prompt: str
+    created_at: float
+    updated_at: float
+    message_count: int
+    model: str | None = None
+    window_start: int = 0  # id of the first message the next request may include
+    summary: str | None = None  # summary of the turns before the window
+    summary_through: int = 0  # id of the last message the summary covers
+    token_scale: float | None = None  # server tokens per estimated token, learned from usage
+    profile_snapshot: str | None = None  # the student's profile as it stood when the session began
+
+
+@dataclass(frozen=True)
+class MessageRecord:
+    """One stored message with everything the chat recorded about it."""
+
+    id: int
+    role: str
+    content: str
+    created_at: float
+    model: str | None = None
+    reasoning: str | None = None
+    interrupted: bool = False
+    usage: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FoundMessage:
+    """A message found by search or by the watch list."""
+
+    id: int
+    student_id: str
+    session_id: str
+    created_at: float
+    role: str
+    content: str
+
+
+@dataclass(frozen=True)
+class WatchPhrase:
+    phrase: str
+    added_by: str | None
+    added_at: float
+
+
+@dataclass(frozen=True)
+class DeckRecord:
+    id: int
+    name: str
+    is_class: bool
+    cards: int
+    created_at: float
+
+
+@dataclass(frozen=True)
+class CardState:
+    """One student's FSRS state of one card (times in unix seconds)."""
+
+    state: int
+    step: int | None
+    stability: float | None
+    difficulty: float | None
+    due: float
+    last_review: float | None
+
+
+@dataclass(frozen=True)
+class CardRecord:
+    """A card as one student reviews it: its text, its deck, and their state (None: new)."""
+
+    id: int
+    deck_id: int
+    deck: str
+    is_class: bool
+    question: str
+    answer: str
+    topic: str | None
+    state: CardState | None
+
+
+@dataclass(frozen=True)
+class DeckProgress:
+    """The figures of one deck for one student."""
+
+    deck: str
+    is_class: bool
+    cards: int
+    new: int
+    due: int
+    reviews_7d: int
+    retrievability: float | None  # average over the cards already reviewed; None when none is
+    activity: tuple[int, ...]  # reviews per UTC day, oldest first, the last entry today
+
+
+@dataclass(frozen=True)
+class ProfileRecord:
+    """A student's profile: the notes (empty when erased), when they last changed, their revision."""
+
+    student_id: str
+    text: str
+    updated_at: float | None
+    revision: int
