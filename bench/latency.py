@@ -16,10 +16,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.fake_server import API_KEY, FakeServer, Reply  # noqa: E402
-from tutor_cli.chat import Conversation, ask  # noqa: E402
 from tutor_cli.client import ChatClient  # noqa: E402
 from tutor_cli.sessions import SessionManager  # noqa: E402
 from tutor_cli.tokens import message_tokens  # noqa: E402
+from tutor_cli.turn import Conversation, ask  # noqa: E402
 from tutor_cli.views.answer import AnswerView  # noqa: E402
 
 

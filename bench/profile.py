@@ -20,10 +20,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 from latency import Discard, fill  # noqa: E402
 
 from tests.fake_server import API_KEY, FakeServer, Reply  # noqa: E402
-from tutor_cli.chat import Conversation, ask  # noqa: E402
 from tutor_cli.client import ChatClient  # noqa: E402
 from tutor_cli.profile import PROFILE_MAX_TOKENS, BackgroundUpdates  # noqa: E402
 from tutor_cli.sessions import SessionManager  # noqa: E402
+from tutor_cli.turn import Conversation, ask  # noqa: E402
 from tutor_cli.views.answer import AnswerView  # noqa: E402
 
 RUNS = 25

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from tutor_cli.access import require_teaching_side
 from tutor_cli.config import now, parse_utc_time
 from tutor_cli.errors import ConfigError, TutorError
-from tutor_cli.pricing import TOKEN_FIELDS, PriceTable, UsageTotals
+from tutor_cli.pricing import PriceTable, UsageTotals, totals_by_key
 from tutor_cli.store.desk import MAX_PHRASE_LENGTH, FoundMessage
 
 if TYPE_CHECKING:
@@ -167,9 +167,8 @@ def overview(store: Store, prices: PriceTable, since: float | None, student_id: 
         row(student).sessions, row(student).last_active = sessions, last_active
     for student, questions in store.question_counts(since, student_id).items():
         row(student).questions = questions
-    for student, model, peak, *sums in store.usage_by_student(since, student_id):
-        usage = {name: int(value) for name, value in zip(TOKEN_FIELDS, sums, strict=True) if value is not None}
-        row(student).totals.add(usage, prices.cost(model, usage, bool(peak)))
+    for (student,), totals in totals_by_key(store.usage_by_student(since, student_id), prices, 1).items():
+        row(student).totals = totals
     phrases = [entry.phrase for entry in store.watch_phrases()]
     for student, count in store.flag_counts(phrases, since, student_id).items():
         row(student).flags = count

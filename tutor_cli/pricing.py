@@ -148,13 +148,20 @@ class UsageTotals:
         return " · ".join(parts)
 
 
-def totals_by_session(rows: list[tuple], table: PriceTable) -> dict[tuple[str, str], UsageTotals]:
+def totals_by_session(rows: Iterable[tuple], table: PriceTable) -> dict[tuple[str, str], UsageTotals]:
     """UsageTotals per (student, session) from the store's usage rows
     (student, session, model, peak, prompt, completion, reasoning, cache hit, cache miss)."""
-    totals: dict[tuple[str, str], UsageTotals] = {}
-    for student, session, model, peak, *sums in rows:
+    return totals_by_key(rows, table, 2)  # type: ignore[return-value]
+
+
+def totals_by_key(rows: Iterable[tuple], table: PriceTable, width: int) -> dict[tuple, UsageTotals]:
+    """The one place usage rows become totals: the first `width` columns of each row are its key
+    (student and session, or student alone), then model, peak and the token sums."""
+    totals: dict[tuple, UsageTotals] = {}
+    for row in rows:
+        key, (model, peak, *sums) = tuple(row[:width]), row[width:]
         usage = {name: int(value) for name, value in zip(TOKEN_FIELDS, sums, strict=True) if value is not None}
-        totals.setdefault((student, session), UsageTotals()).add(usage, table.cost(model, usage, bool(peak)))
+        totals.setdefault(key, UsageTotals()).add(usage, table.cost(model, usage, bool(peak)))
     return totals
 
 

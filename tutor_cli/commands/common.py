@@ -10,6 +10,7 @@ import typer
 
 from tutor_cli.app import AppContext
 from tutor_cli.errors import ConfigError, ExitStatus
+from tutor_cli.screens.prompts import yes_or_no
 
 
 def examples(*lines: str) -> str:
@@ -65,10 +66,14 @@ ModelOption = Annotated[
 
 
 def confirm(app: AppContext, question: str) -> bool:
-    """Ask on the terminal; no answer (end of input) means no."""
-    typer.echo(f"{question} [y/N] ", nl=False, err=True)
-    answer = app.stdin.readline()
-    return answer.strip().lower() in {"y", "yes"}
+    """Ask on standard error, read a line of standard input (so a script can pipe the answer);
+    the yes/no rule is the screens' (`screens.prompts.yes_or_no`)."""
+
+    def read_line(message: str) -> str:
+        typer.echo(message, nl=False, err=True)
+        return app.stdin.readline()  # "" at the end of input: no
+
+    return yes_or_no(question, read_line)
 
 
 def give_up(message: str) -> typer.Exit:

@@ -126,7 +126,7 @@ def review_command(
     """Review the cards that are due (new ones included), scheduled by FSRS."""
     from tutor_cli import practice
     from tutor_cli.config import now
-    from tutor_cli.review import ReviewSession
+    from tutor_cli.screens.review import ReviewSession
 
     app = app_context(ctx)
     settings = app.settings

@@ -17,9 +17,9 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from tutor_cli.app import AppContext
-    from tutor_cli.chat import Conversation
     from tutor_cli.profile import BackgroundUpdates
     from tutor_cli.sessions import SessionManager
+    from tutor_cli.turn import Conversation
 
 commands = group()
 
@@ -63,7 +63,7 @@ def chat_command(
     no_profile: NoProfileOption = False,
 ) -> None:
     """Talk with the tutor (the default command)."""
-    from tutor_cli.chat import Repl
+    from tutor_cli.screens.chat import Repl
 
     if session is not None and continue_:
         raise typer.BadParameter("use either --session or --continue, not both", param_hint="--continue")
@@ -118,8 +118,8 @@ def ask_command(
     no_profile: NoProfileOption = False,
 ) -> None:
     """Ask one question without the interactive prompt; the answer goes to standard output."""
-    from tutor_cli.chat import ask
     from tutor_cli.config import shipped_system_prompt
+    from tutor_cli.turn import ask
     from tutor_cli.views.answer import AnswerView, LiveAnswerView, usage_line
 
     app = app_context(ctx)
@@ -198,7 +198,7 @@ def _conversation(
     use_profile: bool = True,
     notify: Callable[[str], None] | None = None,
 ) -> Conversation:
-    from tutor_cli.chat import Conversation
+    from tutor_cli.turn import Conversation
 
     settings = app.settings
     conversation = Conversation(

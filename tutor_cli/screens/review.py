@@ -1,5 +1,5 @@
-"""The review screen (`tutor review`) and the chat's `/card`: terminal interaction only; the rules
-are in practice.py. prompt_toolkit is imported after the first question is on screen."""
+"""The review screen (`tutor review`): terminal interaction only; the rules are in practice.py.
+prompt_toolkit is imported after the first question is on screen."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 
 from tutor_cli import practice
 from tutor_cli.errors import APIError
+from tutor_cli.screens.prompts import read_key
+from tutor_cli.turn import stream_reply
 from tutor_cli.views.answer import LiveAnswerView
 from tutor_cli.views.text import neutralise, print_notice
 
@@ -17,7 +19,6 @@ if TYPE_CHECKING:
     import fsrs
     from rich.console import Console
 
-    from tutor_cli.chat import Conversation
     from tutor_cli.client import ChatClient
     from tutor_cli.store import Store
     from tutor_cli.store.practice import CardRecord
@@ -122,10 +123,7 @@ class ReviewSession:
         view = LiveAnswerView(self.console)
         view.start()
         try:
-            for delta in self.client.stream(
-                practice.feedback_messages(card, typed), self.model, thinking=self.thinking, answer=answer
-            ):
-                (view.content if delta.kind == "content" else view.reasoning)(delta.text)
+            stream_reply(self.client, practice.feedback_messages(card, typed), self.model, self.thinking, answer, view)
         except KeyboardInterrupt:
             view.finish("(feedback stopped)")
             return answer.content or None
@@ -173,74 +171,3 @@ def _quietly(function: Callable[[], object]) -> None:
         function()
     except Exception:  # a failure shows up, properly reported, when feedback is asked for
         pass
-
-
-def read_key(message: str, keys: dict[str, int]) -> int | None:
-    """Wait for one of `keys` (no Enter); None for q, Ctrl-D or Ctrl-C. Other keys are ignored."""
-    from prompt_toolkit.application import Application
-    from prompt_toolkit.key_binding import KeyBindings
-    from prompt_toolkit.layout import Layout, Window
-    from prompt_toolkit.layout.controls import FormattedTextControl
-
-    bindings = KeyBindings()
-
-    def answer(value: int | None):
-        def handler(event) -> None:
-            event.app.exit(result=value)
-
-        return handler
-
-    for key, value in keys.items():
-        bindings.add(key)(answer(value))
-    for key in ("q", "Q", "c-d", "c-c"):
-        bindings.add(key)(answer(None))
-    bindings.add("<any>")(lambda event: None)
-    application: Application[int | None] = Application(
-        layout=Layout(Window(FormattedTextControl(message), height=1, always_hide_cursor=True)),
-        key_bindings=bindings,
-        full_screen=False,
-        erase_when_done=False,
-    )
-    return application.run()
-
-
-# --- /card in the chat --------------------------------------------------------------------
-
-
-def card_from_chat(conversation: Conversation, console: Console, clock: Callable[[], float]) -> None:
-    """Ask the model for a card made of the latest exchange, show it, keep it on yes."""
-    from rich.text import Text
-
-    manager, student = conversation.manager, conversation.student_id
-    exchange = practice.latest_exchange(manager.store, student, conversation.session_id)
-    if exchange is None:
-        print_notice(console, "There is no answered question to make a card from yet.")
-        return
-    from tutor_cli.client import Answer
-
-    answer = Answer()
-    with console.status("Making a card…", spinner="dots"):
-        for _ in conversation.client.stream(
-            practice.card_messages(*exchange), conversation.model, thinking=conversation.thinking, answer=answer
-        ):
-            pass
-    card = practice.parse_card(answer.content)
-    if card is None:
-        print_notice(console, "The model's reply could not be read as a card; nothing was stored.", "bold red")
-        return
-    console.print(Text("Question", style="bold cyan"))
-    show_text(console, card.question)
-    console.print(Text("Answer", style="bold green"))
-    show_text(console, card.answer)
-    from prompt_toolkit import prompt
-
-    try:
-        keep = prompt(f"Keep this card in deck {practice.CHAT_DECK}? [y/N] ").strip().lower() in {"y", "yes"}
-    except (EOFError, KeyboardInterrupt):
-        keep = False
-    if not keep:
-        print_notice(console, "Not kept.", "dim")
-    elif practice.keep_card(manager.store, student, card, clock()):
-        print_notice(console, f"Kept in deck {practice.CHAT_DECK}; `tutor review` will ask it.", "green")
-    else:
-        print_notice(console, f"This card is already in deck {practice.CHAT_DECK}.", "green")

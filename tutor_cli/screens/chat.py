@@ -1,6 +1,6 @@
-"""The conversation: one turn (shared by `chat` and `ask`) and the prompt_toolkit REPL.
+"""The chat screen: the prompt_toolkit REPL and its slash commands (/card among them).
 
-prompt_toolkit is imported only inside `run_repl`, so `tutor ask` never pays for it.
+A question is one turn of `tutor_cli.turn`; prompt_toolkit is imported only when the REPL starts.
 """
 
 from __future__ import annotations
@@ -8,113 +8,21 @@ from __future__ import annotations
 import signal
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tutor_cli.client import Answer, ChatClient, ContextOverflowError
+from tutor_cli import practice
+from tutor_cli.client import Answer
 from tutor_cli.config import shipped_system_prompt
 from tutor_cli.errors import APIError, StreamDroppedError, TutorError
 from tutor_cli.pricing import PriceTable, UsageTotals, sessions_with_totals
-from tutor_cli.rights import check_daily_limits
-from tutor_cli.sessions import SessionManager
-from tutor_cli.views.answer import AnswerView
+from tutor_cli.screens.prompts import yes_or_no
+from tutor_cli.screens.review import show_text
+from tutor_cli.turn import Conversation, ask, stream_reply
+from tutor_cli.views.text import print_notice
 
 if TYPE_CHECKING:
     from rich.console import Console
-
-
-@dataclass
-class Conversation:
-    """Who is talking in which session, to which model: the state a turn needs."""
-
-    manager: SessionManager
-    client: ChatClient
-    student_id: str
-    session_id: str
-    model: str
-    thinking: bool | None = None
-    system_prompt: str | None = None  # for /new; None means the shipped prompt
-    context_override: int | None = None  # TUTOR_CONTEXT_TOKENS
-    notify: Callable[[str], None] = field(default=lambda text: None)
-    use_profile: bool = True  # send the session's profile snapshot; False: TUTOR_PROFILE=off, --no-profile
-    on_answer: Callable[[], None] | None = None  # after each stored answer (the profile's update)
-
-
-def ask(conversation: Conversation, question: str | None, view: AnswerView) -> Answer:
-    """One turn: store the question, send the window, stream the answer into `view`, store it.
-
-    `question` None re-sends the conversation as it stands (its last message is an unanswered
-    question). API failures raise after the view is closed, and Ctrl-C (KeyboardInterrupt) is
-    re-raised after the partial answer is stored. A server's "maximum context length is N"
-    refusal is learned, the window trimmed, and the request sent once more, unseen by the student.
-    """
-    manager, student, session = conversation.manager, conversation.student_id, conversation.session_id
-    if question is not None:
-        manager.store.add_message(student, session, "user", question)
-    check_daily_limits(manager.store, student)  # after storing it: a question over a limit is kept, not sent
-    answer = Answer()
-    view.start()
-    try:
-        for attempt in range(2):
-            request = manager.window.prepare(conversation)
-            try:
-                for delta in conversation.client.stream(
-                    request.messages, conversation.model, thinking=conversation.thinking, answer=answer
-                ):
-                    if delta.kind == "content":
-                        view.content(delta.text)
-                    else:
-                        view.reasoning(delta.text)
-                break
-            except ContextOverflowError as error:
-                if attempt == 1:
-                    raise
-                manager.window.learn(student, conversation.model, error.limit)
-                if error.requested_messages:
-                    manager.window.calibrate(student, session, request.estimated_tokens, error.requested_messages)
-    except KeyboardInterrupt:
-        view.finish("(stopped)")
-        _keep_partial(conversation, answer)
-        raise
-    except StreamDroppedError:
-        view.finish()
-        _keep_partial(conversation, answer)
-        raise
-    except BaseException:
-        view.finish()
-        raise
-    manager.store.add_message(
-        student,
-        session,
-        "assistant",
-        answer.content,
-        model=answer.model or conversation.model,
-        reasoning=answer.reasoning or None,
-        usage=answer.usage,
-    )
-    if answer.usage.get("prompt_tokens"):
-        manager.window.calibrate(student, session, request.estimated_tokens, answer.usage["prompt_tokens"])
-    view.finish()
-    if conversation.on_answer is not None:
-        conversation.on_answer()  # returns at once: the update runs in the background
-    return answer
-
-
-def _keep_partial(conversation: Conversation, answer: Answer) -> None:
-    """Store what was shown of an unfinished answer, marked interrupted. Nothing shown, nothing stored:
-    the question then stays unanswered and is merged with the next one when sent."""
-    if answer.content:
-        conversation.manager.store.add_message(
-            conversation.student_id,
-            conversation.session_id,
-            "assistant",
-            answer.content,
-            model=answer.model or conversation.model,
-            reasoning=answer.reasoning or None,
-            interrupted=True,
-            usage=answer.usage or None,
-        )
 
 
 # --- the REPL -------------------------------------------------------------------------------
@@ -324,7 +232,6 @@ class Repl:
 
     def _card(self, _: str) -> None:
         from tutor_cli.config import now
-        from tutor_cli.review import card_from_chat
 
         try:
             card_from_chat(self.conversation, self.console, now)
@@ -338,14 +245,8 @@ class Repl:
         print_profile(self.console, c.student_id, c.manager.store.get_profile(c.student_id), c.use_profile)
 
     def _forget(self, _: str) -> None:
-        from prompt_toolkit import prompt
-
         c = self.conversation
-        try:
-            answer = prompt("Erase the tutor's notes about you? This cannot be undone. [y/N] ")
-        except (EOFError, KeyboardInterrupt):
-            answer = ""
-        if answer.strip().lower() not in {"y", "yes"}:
+        if not yes_or_no("Erase the tutor's notes about you? This cannot be undone."):
             self._notice("Nothing was erased.")
             return
         c.manager.store.clear_profile(c.student_id)
@@ -410,3 +311,34 @@ class Repl:
 
 def _thinking_label(thinking: bool | None) -> str:
     return "server default" if thinking is None else ("on" if thinking else "off")
+
+
+# --- /card --------------------------------------------------------------------
+
+
+def card_from_chat(conversation: Conversation, console: Console, clock: Callable[[], float]) -> None:
+    """Ask the model for a card made of the latest exchange, show it, keep it on yes."""
+    from rich.text import Text
+
+    manager, student = conversation.manager, conversation.student_id
+    exchange = practice.latest_exchange(manager.store, student, conversation.session_id)
+    if exchange is None:
+        print_notice(console, "There is no answered question to make a card from yet.")
+        return
+    c = conversation
+    with console.status("Making a card…", spinner="dots"):
+        answer = stream_reply(c.client, practice.card_messages(*exchange), c.model, c.thinking, Answer())
+    card = practice.parse_card(answer.content)
+    if card is None:
+        print_notice(console, "The model's reply could not be read as a card; nothing was stored.", "bold red")
+        return
+    console.print(Text("Question", style="bold cyan"))
+    show_text(console, card.question)
+    console.print(Text("Answer", style="bold green"))
+    show_text(console, card.answer)
+    if not yes_or_no(f"Keep this card in deck {practice.CHAT_DECK}?"):
+        print_notice(console, "Not kept.", "dim")
+    elif practice.keep_card(manager.store, student, card, clock()):
+        print_notice(console, f"Kept in deck {practice.CHAT_DECK}; `tutor review` will ask it.", "green")
+    else:
+        print_notice(console, f"This card is already in deck {practice.CHAT_DECK}.", "green")
