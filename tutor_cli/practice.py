@@ -1,5 +1,5 @@
 """Practice rules: deck files, who may change which deck, FSRS scheduling, due cards, progress,
-and turning a chat exchange into a card. No terminal code here (see review.py for the screen).
+and turning a chat exchange into a card. No terminal code here (see screens/review.py for the screen).
 
 Scheduling is the `fsrs` package's Scheduler with its default parameters and learning steps; we
 only convert its Card to and from the store's columns. Every "now" comes from `config.now()`.

@@ -15,7 +15,7 @@ from tutor_cli import practice
 from tutor_cli.client import Answer
 from tutor_cli.config import shipped_system_prompt
 from tutor_cli.errors import APIError, StreamDroppedError, TutorError
-from tutor_cli.pricing import PriceTable, UsageTotals, sessions_with_totals
+from tutor_cli.pricing import PriceTable, UsageTotals
 from tutor_cli.screens.prompts import yes_or_no
 from tutor_cli.screens.review import show_text
 from tutor_cli.turn import Conversation, ask, stream_reply
@@ -187,9 +187,7 @@ class Repl:
         from tutor_cli.views.transcript import print_sessions_table
 
         c = self.conversation
-        totals = c.manager.usage_totals(self.prices, c.student_id)
-        sessions = sessions_with_totals(c.manager.store.list_sessions(c.student_id), totals)
-        print_sessions_table(self.console, sessions, c.student_id)
+        print_sessions_table(self.console, c.manager.sessions_with_totals(self.prices, c.student_id), c.student_id)
 
     def _show(self, _: str) -> None:
         from tutor_cli.views.transcript import Transcript, print_transcript
