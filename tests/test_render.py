@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import random
+import subprocess
+import sys
 
 import pytest
 from rich.console import Console
@@ -20,6 +22,18 @@ SAMPLE = (
     "```python\nfrom fractions import Fraction\n\nprint(Fraction(1, 2) + Fraction(1, 3))\n```\n\n"
     "| a | b |\n|---|---|\n| 1 | 2 |\n\n> A quote.\n\nDone?\n"
 )
+
+
+def test_the_views_load_no_store_backend() -> None:
+    """Views are handed records: importing every view loads no store backend (nor its driver)."""
+    probe = (
+        "import sys, pkgutil, importlib, tutor_cli.views as v\n"
+        "for m in pkgutil.iter_modules(v.__path__): importlib.import_module(f'tutor_cli.views.{m.name}')\n"
+        "bad = {'psycopg', 'tutor_cli.store.sqlite', 'tutor_cli.store.postgres'} & set(sys.modules)\n"
+        "print(sorted(bad))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
 
 
 @pytest.mark.parametrize(
