@@ -49,6 +49,8 @@ class FakeServer:
     api_key: str = API_KEY
     models: list[str] = field(default_factory=lambda: list(MODELS))
     context_limit: int | None = None  # tokens; estimated as characters / 4
+    # Serve the API only under this path ("/v1" as vLLM and Ollama do): anything else is a plain 404.
+    path_prefix: str = ""
     replies: deque[Reply] = field(default_factory=deque)
     requests: list[dict[str, Any]] = field(default_factory=list)
     refusals: list[str] = field(default_factory=list)
@@ -119,6 +121,8 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:
+        if self._outside_prefix():
+            return
         if not self._authorised():
             return
         if self.path.rstrip("/").endswith("/models"):
@@ -132,6 +136,8 @@ class _Handler(BaseHTTPRequestHandler):
         received_at = time.perf_counter()
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length)
+        if self._outside_prefix():
+            return
         if not self._authorised():
             return
         if not self.path.rstrip("/").endswith("/chat/completions"):
@@ -153,6 +159,18 @@ class _Handler(BaseHTTPRequestHandler):
         question = body["messages"][-1]["content"]
         content = reply.content if reply.content is not None else f"Answer to: {question}"
         self._stream(body, reply, content)
+
+    def _outside_prefix(self) -> bool:
+        """A path outside `path_prefix` gets the plain-text 404 a Go or Python server sends."""
+        if self.path.startswith(self.fake.path_prefix + "/"):
+            return False
+        data = b"404 page not found"
+        self.send_response(404)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+        return True
 
     # -- checks DeepSeek makes --
 

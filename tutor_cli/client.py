@@ -126,7 +126,7 @@ class ChatClient:
         try:
             return sorted(model.id for model in self.sdk.models.list())
         except openai.APIStatusError as error:
-            raise self._status_error(error, model=None) from None
+            raise self._status_error(error, model=None, path="/models") from None
         except openai.APIConnectionError as error:
             raise self._connection_error(error) from None
 
@@ -196,7 +196,9 @@ class ChatClient:
 
     # -- error sentences --
 
-    def _status_error(self, error: openai.APIStatusError, model: str | None) -> APIError:
+    def _status_error(
+        self, error: openai.APIStatusError, model: str | None, path: str = "/chat/completions"
+    ) -> APIError:
         status = error.status_code
         detail = self._redact(_server_message(error))
         if status == 401:
@@ -222,6 +224,8 @@ class ChatClient:
             )
         if status in (400, 422):
             return APIError(f"The request was refused ({status}): {detail}", status=status)
+        if status == 404:
+            return APIError(self._not_found(path), status=status)
         if status == 429:
             return APIError(
                 "The server's rate limit was reached (429) and stayed so after a few tries; "
@@ -242,6 +246,17 @@ class ChatClient:
                 retryable=status in RETRYABLE_STATUSES,
             )
         return APIError(f"The server refused the request ({status}): {detail}", status=status)
+
+    def _not_found(self, path: str) -> str:
+        """A 404 from the endpoint itself: almost always a base URL missing its /v1."""
+        base = self.base_url.rstrip("/")
+        found = f"The server at {self.base_url} has no {path} (404)"
+        if base.endswith("/v1"):
+            return f"{found}; check DEEPSEEK_BASE_URL: it should name the server's OpenAI-compatible API."
+        return (
+            f"{found}; local servers (llama.cpp, vLLM, Ollama) serve it under /v1: "
+            f"put /v1 at the end of DEEPSEEK_BASE_URL ({base}/v1)."
+        )
 
     def _connection_error(self, error: BaseException) -> APIError:
         text = str(error).lower()

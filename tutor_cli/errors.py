@@ -74,7 +74,14 @@ class APIError(TutorError):
     def __init__(self, message: str, *, status: int | None = None, retryable: bool = False) -> None:
         self.status = status
         self.retryable = retryable
-        super().__init__(message)
+        super().__init__(full_stop(message))
+
+
+def full_stop(sentence: str) -> str:
+    """`sentence` ending in a full stop: a server's own text often has none, and the CLI and the
+    chat append their advice after it as a sentence of its own."""
+    sentence = sentence.rstrip()
+    return sentence if sentence.endswith((".", "!", "?", "…")) else sentence + "."
 
 
 class StreamDroppedError(APIError):
