@@ -40,6 +40,9 @@ class Reply:
     usage: bool = True
     cache_hit_tokens: int = 0  # prompt tokens the usage reports as served from the context cache
     finish: bool = True  # send finish_reason / [DONE]
+    # After the 200 and before any text, llama.cpp's server reports a failure as an `error:` field
+    # (not `data:`), then ends the stream with `data: [DONE]`: this object is sent so.
+    stream_error: dict[str, Any] | None = None
 
 
 @dataclass
@@ -49,6 +52,9 @@ class FakeServer:
     api_key: str = API_KEY
     models: list[str] = field(default_factory=lambda: list(MODELS))
     context_limit: int | None = None  # tokens; estimated as characters / 4
+    # How a request over `context_limit` is refused: "deepseek" (a 400 with DeepSeek's message) or
+    # "llama.cpp" (a 200 whose stream carries llama.cpp's exceed_context_size_error event).
+    context_error: str = "deepseek"
     # Serve the API only under this path ("/v1" as vLLM and Ollama do): anything else is a plain 404.
     path_prefix: str = ""
     replies: deque[Reply] = field(default_factory=deque)
@@ -113,6 +119,17 @@ def estimate_tokens(messages: list[dict[str, Any]]) -> int:
     return sum(len(str(m.get("content", ""))) for m in messages) // 4 + 4 * len(messages)
 
 
+def llama_context_error(prompt_tokens: int, context: int) -> dict[str, Any]:
+    """The error object llama.cpp's server streams when the prompt is over its context size."""
+    return {
+        "code": 400,
+        "message": "the request exceeds the available context size, try increasing it",
+        "type": "exceed_context_size_error",
+        "n_prompt_tokens": prompt_tokens,
+        "n_ctx": context,
+    }
+
+
 class _Handler(BaseHTTPRequestHandler):
     fake: FakeServer
     protocol_version = "HTTP/1.1"
@@ -152,6 +169,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(reply.status, reply.error_message or f"status {reply.status}", reply.headers)
             return
         problem = self._validate(body)
+        if problem and problem.startswith("This model's maximum context") and self.fake.context_error == "llama.cpp":
+            used = estimate_tokens(body["messages"])
+            self._stream(body, Reply(stream_error=llama_context_error(used, self.fake.context_limit or 0)), "")
+            return
         if problem:
             self.fake.refusals.append(problem)
             self._error(400, problem)
@@ -262,6 +283,11 @@ class _Handler(BaseHTTPRequestHandler):
                 time.sleep(0.01)
             if reply.first_delay:
                 time.sleep(reply.first_delay)
+            if reply.stream_error is not None:
+                self._chunk(f"error: {json.dumps(reply.stream_error)}\n\n".encode())
+                self._event("[DONE]")
+                self._chunk(b"")
+                return
             self._event(delta(role="assistant", content=""))
             thinking_on = (body.get("thinking") or {}).get("type") == "enabled"
             reasoning = reply.reasoning or ("Let me think about this." if thinking_on else "")

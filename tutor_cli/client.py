@@ -32,7 +32,7 @@ MAX_RETRY_AFTER = 2.0  # so three honoured waits stay within a few seconds in al
 RETRYABLE_STATUSES = {429, 500, 502, 503, 504}
 CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 120.0  # between two chunks; a thinking model can be silent for a while
-CONTEXT_LIMIT = re.compile(r"maximum context length is (\d+)")
+CONTEXT_LIMIT = re.compile(r"maximum context length is (\d+)|available context size \((\d+) tokens\)")
 MESSAGE_TOKENS = re.compile(r"(\d+) in the messages")
 
 
@@ -209,7 +209,7 @@ class ChatClient:
             counted = MESSAGE_TOKENS.search(detail)
             return ContextOverflowError(
                 f"The conversation is longer than the model's context ({detail}).",
-                int(match.group(1)),
+                int(match.group(1) or match.group(2)),
                 int(counted.group(1)) if counted else None,
             )
         if (
@@ -329,12 +329,20 @@ def _sdk_class(retry_scale: float) -> type[openai.OpenAI]:
 def _server_sent_events(lines: Iterator[str]) -> Iterator[dict[str, Any]]:
     """Decode an SSE stream of JSON chunks: comments (keep-alives) skipped, data lines joined, [DONE] ends."""
     data: list[str] = []
+    failure: list[str] = []
     for line in lines:
         if line.startswith(":"):
             continue
         if line.startswith("data:"):
             data.append(line[5:].removeprefix(" "))
             continue
+        # llama.cpp's server reports a failure after its 200 in a field of its own:
+        # `error: {"code": 400, "message": "...", "type": "exceed_context_size_error", ...}`.
+        if line.startswith("error:"):
+            failure.append(line[6:].removeprefix(" "))
+            continue
+        if line == "" and failure:
+            raise _stream_error("\n".join(failure))
         if line == "" and data:
             payload, data = "\n".join(data), []
             if payload.strip() == "[DONE]":
@@ -344,11 +352,31 @@ def _server_sent_events(lines: Iterator[str]) -> Iterator[dict[str, Any]]:
             except ValueError:
                 raise _Truncated() from None
             if isinstance(event, dict) and event.get("error"):
-                error = event["error"]
-                message = error.get("message") if isinstance(error, dict) else str(error)
-                raise APIError(f"The server reported an error in the middle of the answer: {message}")
+                raise _stream_error(event["error"])
             if isinstance(event, dict):
                 yield event
+
+
+def _stream_error(error: Any) -> APIError:
+    """The error a server sent inside a stream that had begun with a 200, as what it is."""
+    if isinstance(error, str):
+        try:
+            error = json.loads(error)
+        except ValueError:
+            pass
+    if isinstance(error, dict) and isinstance(error.get("error"), dict):
+        error = error["error"]
+    details = error if isinstance(error, dict) else {}
+    message = str(details.get("message") or error).strip()
+    kind = str(details.get("type") or "")
+    if "context" in kind or re.search(r"exceed\w* .*context|context (length|size|window)", message, re.IGNORECASE):
+        limit = details.get("n_ctx")
+        text = f"The question and the conversation are longer than the model's context window ({message})."
+        if isinstance(limit, int) and limit > 0:
+            counted = details.get("n_prompt_tokens")
+            return ContextOverflowError(text, limit, counted if isinstance(counted, int) else None)
+        return APIError(text, status=400)
+    return APIError(f"The server reported an error in the middle of the answer: {message}")
 
 
 def _read_chunk(chunk: dict[str, Any], answer: Answer) -> Iterator[Delta]:

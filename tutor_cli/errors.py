@@ -84,5 +84,18 @@ def full_stop(sentence: str) -> str:
     return sentence if sentence.endswith((".", "!", "?", "…")) else sentence + "."
 
 
+class QuestionTooLongError(TutorError):
+    """The tutor's own estimate says the question cannot fit the model's context window."""
+
+    def __init__(self, question_tokens: int, window: int) -> None:
+        self.question_tokens = question_tokens
+        self.window = window
+        super().__init__(
+            f"This question is about {question_tokens:,} tokens, more than the model's context window of "
+            f"{window:,} tokens holds with the system prompt and room for an answer, so it was not sent "
+            "(it is kept in the session); shorten it or ask it in parts."
+        )
+
+
 class StreamDroppedError(APIError):
     """The connection dropped after part of the answer had arrived."""
