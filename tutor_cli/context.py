@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from tutor_cli.errors import APIError, QuestionTooLongError, SessionNotFoundError
-from tutor_cli.tokens import clip_to_tokens, message_tokens
+from tutor_cli.tokens import clip_to_tokens, estimated_usage, message_tokens
 
 if TYPE_CHECKING:
-    from tutor_cli.client import ChatClient
+    from tutor_cli.client import Answer, ChatClient
     from tutor_cli.store import Store
 
 # Context windows in tokens. DeepSeek's current models have 1M; the retired names had 128K.
@@ -150,6 +150,15 @@ class Request:
     messages: list[dict[str, str]]
     estimated_tokens: int
     dropped: tuple[int, int] | None = None  # (after id, before id) of turns to summarise
+    scale: float = 1.0  # server tokens per estimated token, as learned for the session
+
+    def usage_of(self, answer: Answer) -> tuple[dict[str, int], bool]:
+        """What the answer to this request cost, and whether that is the tutor's estimate: the
+        server's usage when it sent one, else (llama.cpp's server sends none) an estimate from the
+        text, so that totals and daily token limits count it rather than nothing."""
+        if answer.usage:
+            return answer.usage, False
+        return estimated_usage(self.estimated_tokens, answer.content, answer.reasoning, self.scale), True
 
 
 class _Turns:
@@ -254,7 +263,12 @@ class ContextWindow:
                 fixed = message_tokens(record.system_prompt) + sum(message_tokens(m["content"]) for m in prefix)
         messages = alternating(record.system_prompt, [(role, content) for _, role, content, _ in turns.turns])
         messages[1:1] = prefix
-        return Request(messages=messages, estimated_tokens=fixed + turns.tokens, dropped=dropped)
+        return Request(
+            messages=messages,
+            estimated_tokens=fixed + turns.tokens,
+            dropped=dropped,
+            scale=record.token_scale or 1.0,
+        )
 
     def prepare(self, asker: Asker) -> Request:
         """The request for this turn; when turns just left the window, try to summarise them first.

@@ -14,6 +14,7 @@ from tutor_cli.errors import StreamDroppedError
 from tutor_cli.rights import check_daily_limits
 
 if TYPE_CHECKING:
+    from tutor_cli.context import Request
     from tutor_cli.sessions import SessionManager
 
 
@@ -75,6 +76,7 @@ def ask(conversation: Conversation, question: str | None, view: AnswerSink) -> A
         manager.store.add_message(student, session, "user", question)
     check_daily_limits(manager.store, student)  # after storing it: a question over a limit is kept, not sent
     answer = Answer()
+    request: Request | None = None
     view.start()
     try:
         for attempt in range(2):
@@ -92,15 +94,17 @@ def ask(conversation: Conversation, question: str | None, view: AnswerSink) -> A
                     manager.window.calibrate(student, session, request.estimated_tokens, error.requested_messages)
     except KeyboardInterrupt:
         view.finish("(stopped)")
-        _keep_partial(conversation, answer)
+        _keep_partial(conversation, answer, request)
         raise
     except StreamDroppedError:
         view.finish()
-        _keep_partial(conversation, answer)
+        _keep_partial(conversation, answer, request)
         raise
     except BaseException:
         view.finish()
         raise
+    assert request is not None  # the loop above breaks only after sending one
+    usage, estimated = request.usage_of(answer)
     manager.store.add_message(
         student,
         session,
@@ -108,7 +112,8 @@ def ask(conversation: Conversation, question: str | None, view: AnswerSink) -> A
         answer.content,
         model=answer.model or conversation.model,
         reasoning=answer.reasoning or None,
-        usage=answer.usage,
+        usage=usage,
+        usage_estimated=estimated,
     )
     if answer.usage.get("prompt_tokens"):
         manager.window.calibrate(student, session, request.estimated_tokens, answer.usage["prompt_tokens"])
@@ -118,10 +123,12 @@ def ask(conversation: Conversation, question: str | None, view: AnswerSink) -> A
     return answer
 
 
-def _keep_partial(conversation: Conversation, answer: Answer) -> None:
-    """Store what was shown of an unfinished answer, marked interrupted. Nothing shown, nothing stored:
-    the question then stays unanswered and is merged with the next one when sent."""
+def _keep_partial(conversation: Conversation, answer: Answer, request: Request | None) -> None:
+    """Store what was shown of an unfinished answer, marked interrupted (with the tokens it cost,
+    estimated when the server had not said yet). Nothing shown, nothing stored: the question then
+    stays unanswered and is merged with the next one when sent."""
     if answer.content:
+        usage, estimated = request.usage_of(answer) if request is not None else (answer.usage, False)
         conversation.manager.store.add_message(
             conversation.student_id,
             conversation.session_id,
@@ -130,5 +137,6 @@ def _keep_partial(conversation: Conversation, answer: Answer) -> None:
             model=answer.model or conversation.model,
             reasoning=answer.reasoning or None,
             interrupted=True,
-            usage=answer.usage or None,
+            usage=usage or None,
+            usage_estimated=estimated,
         )

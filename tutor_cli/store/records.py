@@ -38,6 +38,7 @@ class MessageRecord:
     reasoning: str | None = None
     interrupted: bool = False
     usage: dict[str, int] = field(default_factory=dict)
+    usage_estimated: bool = False  # the server sent no usage: the tokens are the tutor's estimate
 
 
 @dataclass(frozen=True)

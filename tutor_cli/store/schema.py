@@ -36,4 +36,5 @@ MIGRATIONS: list[Migration] = [
     Migration("student_profiles", profiles.sqlite_create, profiles.postgres_create),
     Migration("teachers_desk", desk.sqlite_create, desk.postgres_create),
     Migration("limits_and_usage_ledger", rights.sqlite_create, rights.postgres_create),
+    Migration("estimated_usage", rights.sqlite_usage_estimated, rights.postgres_usage_estimated),
 ]

@@ -39,7 +39,9 @@ SESSION_COLUMNS = (
     "student_id, session_id, system_prompt, created_at, updated_at, message_count, model,"
     " window_start, summary, summary_through, token_scale, profile_snapshot"
 )
-MESSAGE_COLUMNS = "id, role, content, created_at, model, reasoning, interrupted, " + ", ".join(TOKEN_FIELDS)
+MESSAGE_COLUMNS = (
+    "id, role, content, created_at, model, reasoning, interrupted, " + ", ".join(TOKEN_FIELDS) + ", usage_estimated"
+)
 
 
 # --- SQLite schema ------------------------------------------------------------------------
@@ -311,7 +313,8 @@ class SessionQueries(Backend):
             model=row[4],
             reasoning=row[5],
             interrupted=bool(row[6]),
-            usage=_usage(row[7:]),
+            usage=_usage(row[7:12]),
+            usage_estimated=bool(row[12]),
         )
 
     def _session_pk(self, conn: Any, student_id: str, session_id: str) -> int:
@@ -404,6 +407,7 @@ class SessionQueries(Backend):
         reasoning: str | None = None,
         interrupted: bool = False,
         usage: dict[str, int] | None = None,
+        usage_estimated: bool = False,
     ) -> int:
         """Append one message in its own durable transaction; return its id."""
         usage = usage or {}
@@ -418,9 +422,9 @@ class SessionQueries(Backend):
                 (now, model, pk),
             )
             columns = ("session_pk", "student_id", "role", "content", "created_at", "model", "reasoning")
-            columns += ("interrupted", "tokens", *TOKEN_FIELDS)
+            columns += ("interrupted", "tokens", *TOKEN_FIELDS, "usage_estimated")
             values = (pk, student_id, role, content, now, model, reasoning, int(interrupted), message_tokens(content))
-            values += tuple(usage.get(name) for name in TOKEN_FIELDS)
+            values += (*(usage.get(name) for name in TOKEN_FIELDS), int(bool(usage) and usage_estimated))
             return self._insert(
                 conn,
                 f"INSERT INTO messages ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
@@ -536,7 +540,8 @@ class SessionQueries(Backend):
             )
 
     def usage_rows(self, student_id: str | None, session_id: str | None = None) -> list[tuple]:
-        """Token sums per (student, session, model, peak-hours) over answers: what costs are computed from."""
+        """Token sums per (student, session, model, peak-hours) over answers: what costs are computed from;
+        the last column is 1 when any of the sums holds the tutor's estimate."""
         conditions = ["m.role = 'assistant'", "m.prompt_tokens IS NOT NULL"]
         args: list[str] = []
         if student_id is not None:
@@ -545,7 +550,7 @@ class SessionQueries(Backend):
         if session_id is not None:
             conditions.append("s.session_id = ?")
             args.append(session_id)
-        sums = ", ".join(f"sum(m.{name})" for name in TOKEN_FIELDS)
+        sums = ", ".join(f"sum(m.{name})" for name in TOKEN_FIELDS) + ", max(m.usage_estimated)"
         peak = peak_sql(self.weekday_sql("m.created_at"), self.hour_sql("m.created_at"))
         with self._reading() as conn:
             return self._run(
