@@ -170,7 +170,8 @@ TEMPLATES = {
 <link rel="stylesheet" href="{{ root }}style.css">
 </head>
 <body>
-<nav><a href="{{ root }}index.html">Class report</a>{% block crumbs %}{% endblock %}</nav>
+<nav>{% if root %}<a href="{{ root }}index.html">{{ report_title }}</a>{% else %}<span aria-current="page">{{
+report_title }}</span>{% endif %}{% block crumbs %}{% endblock %}</nav>
 <main>
 <h1>{{ title }}</h1>
 {% block main %}{% endblock %}
@@ -278,10 +279,17 @@ tr.flagged td:last-child { color: #b00020; font-weight: bold; }
 .message header { font-size: 0.85rem; color: #555; } .meta { color: #555; font-size: 0.9rem; }
 .reasoning { color: #666; font-size: 0.9rem; } .profile, .prompt { white-space: pre-wrap; }
 pre { background: #f6f8fa; padding: 0.6rem; overflow-x: auto; } code { font-size: 0.9em; }
-.math { overflow-x: auto; } .math-source { color: #a00; }
+/* Sideways only: overflow-x alone makes overflow-y auto too, and a formula's ink reaching a few
+   pixels past its box then draws a vertical scrollbar. The padding keeps that ink from being cut. */
+.math { overflow-x: auto; overflow-y: hidden; padding: 0.4em 0; } .math-source { color: #a00; }
 svg.chart { width: 100%; height: auto; } svg.chart rect.bar { fill: #3b82f6; }
 svg.chart text { font-size: 11px; fill: #555; }
 """
+
+
+def report_title(student_id: str | None) -> str:
+    """The index's title, which every page's navigation links back to."""
+    return "Class report" if student_id is None else f"Report for {student_id}"
 
 
 def _slug(text: str) -> str:
@@ -374,7 +382,8 @@ def _day_label(day: int) -> str:
 class Site:
     """Writes the pages; every page is rendered by the one autoescaping environment."""
 
-    def __init__(self, store: Store, prices: PriceTable, folder: Path) -> None:
+    def __init__(self, store: Store, prices: PriceTable, folder: Path, student_id: str | None = None) -> None:
+        """`student_id`: the report is of that one student (its index is titled so)."""
         from jinja2 import DictLoader, Environment, StrictUndefined
 
         self.store = store
@@ -384,6 +393,7 @@ class Site:
         self.env = Environment(loader=DictLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined)
         self.env.globals.update(when=_when, money=_money, markdown=markdown_html, csp=CSP)
         self.env.globals["generated"] = _when(now())
+        self.env.globals["report_title"] = report_title(student_id)
 
     def _write(self, relative: str, template: str, depth: int, **values: Any) -> None:
         root = "../" * depth
@@ -402,8 +412,7 @@ class Site:
         today = int(now() // 86400)
         chart = activity_chart(self.store.messages_per_day(today - CHART_DAYS + 1, student_id), today)
         flags = desk.flags(self.store, FLAGS_ON_INDEX, student_id)
-        title = "Class report" if student_id is None else f"Report for {student_id}"
-        self._write("index.html", "index.html", 0, title=title, rows=rows, chart=chart, flags=flags)
+        self._write("index.html", "index.html", 0, title=report_title(student_id), rows=rows, chart=chart, flags=flags)
 
     def student(self, row: desk.StudentRow) -> None:
         student_id = row.student_id
@@ -454,7 +463,7 @@ def write_site(
         (folder / "style.css").write_text(STYLE + _pygments_css(), encoding="utf-8")
     except OSError as error:
         raise TutorError(f"Cannot write the report into {folder} ({error.strerror}).") from None
-    site = Site(store, prices, folder)
+    site = Site(store, prices, folder, student_id)
     site.index(rows, student_id)
     workers = min(workers or os.cpu_count() or 1, 4, len(rows))
     if location is None or workers < 2:
@@ -467,17 +476,20 @@ def write_site(
     shares = [rows[index::workers] for index in range(workers)]
     # spawn, not fork: a forked child would share (and on exit close) the parent's connection.
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        pages = sum(pool.map(_write_students, [location] * workers, [prices] * workers, [folder] * workers, shares))
+        same = ([location] * workers, [prices] * workers, [folder] * workers, shares, [student_id] * workers)
+        pages = sum(pool.map(_write_students, *same))
     return Written(folder / "index.html", site.pages + pages)
 
 
-def _write_students(location: str, prices: PriceTable, folder: Path, rows: list[desk.StudentRow]) -> int:
+def _write_students(
+    location: str, prices: PriceTable, folder: Path, rows: list[desk.StudentRow], student_id: str | None
+) -> int:
     """A worker process: the pages of these students, through a connection of its own."""
     from tutor_cli.store import open_store
 
     store = open_store(location)
     try:
-        site = Site(store, prices, folder)
+        site = Site(store, prices, folder, student_id)
         for row in rows:
             site.student(row)
         return site.pages
