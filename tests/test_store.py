@@ -35,6 +35,7 @@ EXPECTED_SCHEMA = {
         "token_scale",
         "profile_snapshot",
         "profile_through",
+        "title",
     ],
     "messages": [
         "id",

@@ -36,6 +36,21 @@ class SessionNotFoundError(TutorError, LookupError):
         )
 
 
+class AmbiguousSessionError(TutorError, LookupError):
+    """A part of an id that names more than one session; `candidates` holds (id, title) pairs."""
+
+    def __init__(self, student_id: str, reference: str, candidates: list[tuple[str, str | None]], more: int) -> None:
+        self.student_id = student_id
+        self.reference = reference
+        self.candidates = candidates
+        named = "; ".join(f"{found} ({title})" if title else found for found, title in candidates)
+        others = f"; and {more:,} more" if more else ""
+        super().__init__(
+            f"{reference!r} could be any of {len(candidates) + more:,} sessions of student {student_id!r}: "
+            f"{named}{others}. Give more of the id."
+        )
+
+
 class SessionExistsError(TutorError, ValueError):
     """`create_session` was asked for a (student, session) pair that already exists."""
 

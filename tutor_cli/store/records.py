@@ -24,6 +24,7 @@ class SessionRecord:
     summary_through: int = 0  # id of the last message the summary covers
     token_scale: float | None = None  # server tokens per estimated token, learned from usage
     profile_snapshot: str | None = None  # the student's profile as it stood when the session began
+    title: str | None = None  # the first question's opening words, or what the student set
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from tutor_cli.pricing import TOKEN_FIELDS, peak_sql
 from tutor_cli.store import rls
 from tutor_cli.store.base import APPLICATION_ID, Backend
 from tutor_cli.store.records import MessageRecord, SessionRecord
+from tutor_cli.titles import default_title
 from tutor_cli.tokens import message_tokens
 
 MAX_ID_LENGTH = 200  # student and session ids; longer ones are refused in one sentence
@@ -37,7 +38,7 @@ def check_ids(student_id: str | None, session_id: str | None = None) -> None:
 
 SESSION_COLUMNS = (
     "student_id, session_id, system_prompt, created_at, updated_at, message_count, model,"
-    " window_start, summary, summary_through, token_scale, profile_snapshot"
+    " window_start, summary, summary_through, token_scale, profile_snapshot, title"
 )
 MESSAGE_COLUMNS = (
     "id, role, content, created_at, model, reasoning, interrupted, " + ", ".join(TOKEN_FIELDS) + ", usage_estimated"
@@ -409,7 +410,8 @@ class SessionQueries(Backend):
         usage: dict[str, int] | None = None,
         usage_estimated: bool = False,
     ) -> int:
-        """Append one message in its own durable transaction; return its id."""
+        """Append one message in its own durable transaction; return its id. A session without a
+        title takes its first question's opening words as its title, in the same transaction."""
         usage = usage or {}
         now = clock()
         with self._transaction() as conn:
@@ -418,8 +420,8 @@ class SessionQueries(Backend):
             self._run(
                 conn,
                 "UPDATE sessions SET updated_at = ?, message_count = message_count + 1,"
-                " model = coalesce(?, model) WHERE id = ?",
-                (now, model, pk),
+                " model = coalesce(?, model), title = coalesce(title, ?) WHERE id = ?",
+                (now, model, default_title(content) if role == "user" and isinstance(content, str) else None, pk),
             )
             columns = ("session_pk", "student_id", "role", "content", "created_at", "model", "reasoning")
             columns += ("interrupted", "tokens", *TOKEN_FIELDS, "usage_estimated")
