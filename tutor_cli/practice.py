@@ -77,11 +77,9 @@ def read_deck_file(path: Path) -> list[NewCard]:
 
 def parse_deck(text: str, path: Path) -> list[NewCard]:
     """The cards of a deck file's text (see `read_deck_file`)."""
-    first_line = text.split("\n", 1)[0]
-    suffix = path.suffix.lower()
-    tabs = suffix in (".tsv", ".tab") or (suffix != ".csv" and "\t" in first_line)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter="\t" if tabs else ",", strict=True)
-    kind = "TSV" if tabs else "CSV"
+    delimiter = deck_delimiter(text, path)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    kind = {",": "CSV", ";": "CSV with semicolons", "\t": "TSV"}[delimiter]
 
     def fail(line: int, reason: str) -> DeckFileError:
         return DeckFileError(f"{path}, line {line}: {reason}; nothing was imported.")
@@ -95,7 +93,12 @@ def parse_deck(text: str, path: Path) -> list[NewCard]:
     names = [cell.strip().lower() for cell in header]
     missing = [name for name in ("question", "answer") if name not in names]
     if missing:
-        raise fail(1, f"the header must name the columns question and answer ({' and '.join(missing)} missing)")
+        split = f"read as {kind}" if len(names) > 1 else "no comma, semicolon or tab splits it"
+        raise fail(
+            1,
+            f"the header must name the columns question and answer ({' and '.join(missing)} missing; {split}), "
+            "separated by commas, semicolons or tabs",
+        )
     for name in names:
         if name not in COLUMNS:
             raise fail(1, f"unknown column {name!r} in the header (the columns are question, answer and topic)")
@@ -122,6 +125,25 @@ def parse_deck(text: str, path: Path) -> list[NewCard]:
     if not cards:
         raise DeckFileError(f"{path} has a header but no cards; nothing was imported.")
     return cards
+
+
+DELIMITERS = ",;\t"
+SNIFF_CHARS = 64_000  # of the file's start: enough lines for the sniffer to see which separator is steady
+
+
+def deck_delimiter(text: str, path: Path) -> str:
+    """The file's separator: a comma, a semicolon (spreadsheets where the comma is the decimal
+    mark write those) or a tab, as csv.Sniffer finds it steady across the first lines; when it
+    cannot tell, a tab for .tsv/.tab files and for a header holding one, else a comma."""
+    sample = text[:SNIFF_CHARS]
+    if len(text) > SNIFF_CHARS and "\n" in sample:
+        sample = sample[: sample.rindex("\n")]
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        first_line = text.split("\n", 1)[0]
+        suffix = path.suffix.lower()
+        return "\t" if suffix in (".tsv", ".tab") or (suffix != ".csv" and "\t" in first_line) else ","
 
 
 def check_deck_name(name: str) -> str:
