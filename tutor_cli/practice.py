@@ -11,7 +11,6 @@ import csv
 import hashlib
 import io
 import json
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -267,9 +266,12 @@ def describe_due(due: float, now: float) -> str:
 @dataclass(frozen=True)
 class ForgettingCurve:
     """The scheduler's recall probability after `elapsed` time at stability S (days):
-    R = (1 + factor · whole days elapsed / S) ^ decay, with decay = -w20 and factor chosen so
-    that R = 0.9 when elapsed = S, exactly as `fsrs.Scheduler.get_card_retrievability` computes
-    it (a test holds the two equal). Needed as a formula so that the database can average it."""
+    R = (1 + factor · days elapsed / S) ^ decay, with decay = -w20 and factor chosen so that
+    R = 0.9 when elapsed = S: the fsrs package's curve and constants (a test holds the two equal).
+    Unlike `fsrs.Scheduler.get_card_retrievability`, which counts whole days (and so says 100% for
+    a whole day after any review), the elapsed time is exact, as FSRS's reference implementation
+    (fsrs-rs, Anki) counts it: learning cards, whose stability is hours, fall within the day.
+    Needed as a formula so that the database can average it."""
 
     factor: float
     decay: float
@@ -280,8 +282,15 @@ class ForgettingCurve:
         return cls(factor=0.9 ** (1 / decay) - 1, decay=decay)
 
     def __call__(self, elapsed_seconds: float, stability: float) -> float:
-        days = max(0, math.floor(elapsed_seconds / SECONDS_PER_DAY))
+        days = max(0.0, elapsed_seconds / SECONDS_PER_DAY)
         return (1 + self.factor * days / stability) ** self.decay
+
+
+def recall_percent(retrievability: float) -> str:
+    """A recall probability as a whole percentage that never rounds a chance below certain up to
+    100%: a card just failed reads 99%, not 100%."""
+    percent = round(retrievability * 100)
+    return f"{min(percent, 99) if retrievability < 1 else percent}%"
 
 
 def progress(store: Store, scheduler: fsrs.Scheduler, student_id: str, now: float) -> list[DeckProgress]:
