@@ -181,6 +181,14 @@ class _Handler(BaseHTTPRequestHandler):
         content = reply.content if reply.content is not None else f"Answer to: {question}"
         self._stream(body, reply, content)
 
+    @staticmethod
+    def _capped(body: dict[str, Any], content: str) -> tuple[str, str]:
+        """The content within the request's `max_tokens` (4 characters a token) and the finish reason."""
+        cap = body.get("max_tokens")
+        if isinstance(cap, int) and len(content) > 4 * cap:
+            return content[: 4 * cap], "length"
+        return content, "stop"
+
     def _outside_prefix(self) -> bool:
         """A path outside `path_prefix` gets the plain-text 404 a Go or Python server sends."""
         if self.path.startswith(self.fake.path_prefix + "/"):
@@ -277,6 +285,8 @@ class _Handler(BaseHTTPRequestHandler):
         def delta(**fields: Any) -> dict[str, Any]:
             return {**base, "choices": [{"index": 0, "delta": fields, "finish_reason": None}]}
 
+        content, finish_reason = self._capped(body, content)
+
         try:
             for _ in range(reply.keepalives):
                 self._chunk(b": keep-alive\n\n")
@@ -307,7 +317,7 @@ class _Handler(BaseHTTPRequestHandler):
             if not reply.finish:
                 self._chunk(b"")
                 return
-            self._event({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+            self._event({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish_reason}]})
             if reply.usage:
                 prompt_tokens = estimate_tokens(body["messages"])
                 completion = len(content) // 4 + 1

@@ -45,6 +45,7 @@ class Answer:
     model: str | None = None
     usage: dict[str, int] = field(default_factory=dict)
     finished: bool = False
+    finish_reason: str | None = None  # "length": cut at max_tokens (or the server's own limit)
 
     # Pieces are kept in lists and joined on demand: `+=` on an attribute copies the whole
     # string every time, which makes a long answer quadratic.
@@ -91,10 +92,13 @@ class ChatClient:
         retry_scale: float = 1.0,
         max_retries: int = MAX_RETRIES,
         sleep: Callable[[float], None] = time.sleep,
+        max_tokens: int | None = None,
     ) -> None:
         """`retry_scale` multiplies every backoff pause, the SDK's and ours (0 in the tests);
-        a server's own `Retry-After` is honoured as given."""
+        a server's own `Retry-After` is honoured as given. `max_tokens` caps every answer
+        (TUTOR_MAX_TOKENS, --max-tokens); None sends no cap, leaving the server's default."""
         self.base_url = base_url
+        self.max_tokens = max_tokens
         self._api_key = api_key
         self._retry_scale = retry_scale
         self._max_retries = max_retries
@@ -137,8 +141,10 @@ class ChatClient:
         *,
         thinking: bool | None = None,
         answer: Answer | None = None,
+        max_tokens: int | None = None,
     ) -> Iterator[Delta]:
-        """Yield the answer's pieces as they arrive, filling `answer` as it goes.
+        """Yield the answer's pieces as they arrive, filling `answer` as it goes (`max_tokens`:
+        this call's cap instead of the client's).
 
         Failures before any text are retried with backoff; a drop after text raises
         StreamDroppedError with `answer` holding what arrived.
@@ -151,6 +157,9 @@ class ChatClient:
         extra_body: dict[str, Any] = {"messages": messages}
         if thinking is not None:
             extra_body["thinking"] = {"type": "enabled" if thinking else "disabled"}
+        cap = max_tokens if max_tokens is not None else self.max_tokens
+        if cap is not None:
+            extra_body["max_tokens"] = cap
         retries_left = self._max_retries
         sdk = self.sdk
         while True:
@@ -396,6 +405,7 @@ def _read_chunk(chunk: dict[str, Any], answer: Answer) -> Iterator[Delta]:
             yield Delta("content", delta["content"])
         if choice.get("finish_reason"):
             answer.finished = True
+            answer.finish_reason = choice["finish_reason"]
 
 
 def usage_dict(data: dict[str, Any]) -> dict[str, int]:
