@@ -131,7 +131,7 @@ class ReviewSession:
         from tutor_cli.client import Answer
 
         answer = Answer()
-        view = LiveAnswerView(self.console)
+        view = LiveAnswerView(self.console, thinking=self.thinking)
         view.start()
         try:
             stream_reply(self.client, practice.feedback_messages(card, typed), self.model, self.thinking, answer, view)
