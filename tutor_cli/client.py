@@ -77,8 +77,13 @@ class ContextOverflowError(APIError):
 
 def client_from_settings(settings: Settings) -> ChatClient:
     """The one place a client is built from the settings: endpoint, key (or the error naming the
-    variable to set) and the retry scale."""
-    return ChatClient(settings.base_url, settings.require_api_key(), retry_scale=settings.retry_scale)
+    variable to set), the retry scale and the cap on an answer's tokens."""
+    return ChatClient(
+        settings.base_url,
+        settings.require_api_key(),
+        retry_scale=settings.retry_scale,
+        max_tokens=settings.max_tokens,
+    )
 
 
 class ChatClient:

@@ -36,6 +36,15 @@ class SessionNotFoundError(TutorError, LookupError):
         )
 
 
+class NoSessionsError(SessionNotFoundError):
+    """The most recent session was asked for, and the student has none."""
+
+    def __init__(self, student_id: str) -> None:
+        TutorError.__init__(self, f"Student {student_id!r} has no sessions yet; `tutor` starts one.")
+        self.student_id = student_id
+        self.session_id = None
+
+
 class AmbiguousSessionError(TutorError, LookupError):
     """A part of an id that names more than one session; `candidates` holds (id, title) pairs."""
 

@@ -12,6 +12,7 @@ from tutor_cli.context import ContextWindow
 from tutor_cli.errors import (
     AmbiguousSessionError,
     InvalidMessageError,
+    NoSessionsError,
     SessionNotFoundError,
 )
 from tutor_cli.pricing import PriceTable, UsageTotals, sessions_with_totals, totals_by_session
@@ -110,7 +111,7 @@ class SessionManager:
         if reference is None:
             latest = self.store.latest_session(student_id)
             if latest is None:
-                raise SessionNotFoundError(student_id, "(the most recent)")
+                raise NoSessionsError(student_id)
             return latest
         check_id("session id", reference)
         exact = self.store.get_session(student_id, reference)

@@ -45,8 +45,7 @@ PromptFileOption = Annotated[
     typer.Option(
         "--system-prompt",
         help="File holding the system prompt (default: the tutor's own).",
-        dir_okay=False,
-        show_default=False,
+        show_default=False,  # no Click checks: a file that cannot be read is one sentence and exit 1
     ),
 ]
 YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]

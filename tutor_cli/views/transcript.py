@@ -100,6 +100,7 @@ def transcript_markdown(transcript: Transcript, *, safe: bool) -> Iterator[str]:
     lines = [
         f"# Session {session.session_id}",
         "",
+        *([f"- Title: {clean(session.title)}"] if session.title else []),
         f"- Student: {session.student_id}",
         f"- Started: {local_time(session.created_at)}",
         f"- Last used: {local_time(session.updated_at)}",
@@ -128,7 +129,8 @@ def print_transcript(console: Console, transcript: Transcript, *, math: bool = T
     from rich.text import Text
 
     session = transcript.session
-    console.print(Text(f"Session {session.session_id} · student {session.student_id}", style="bold"))
+    title = f" · “{neutralise(session.title)}”" if session.title else ""
+    console.print(Text(f"Session {session.session_id}{title} · student {session.student_id}", style="bold"))
     console.print(
         Text(
             f"{session.message_count} messages · started {local_time(session.created_at)}"
@@ -171,6 +173,8 @@ def _message_json(transcript: Transcript, message: MessageRecord) -> dict[str, A
         document["interrupted"] = True
     if message.usage:
         document["usage"] = dict(message.usage)
+        if message.usage_estimated:
+            document["usage_estimated"] = True  # the server sent none: the tutor's estimate
         cost = transcript.message_cost(message)
         document["estimated_cost_usd"] = round(cost, 6) if cost is not None else None
     return document
@@ -184,6 +188,7 @@ def session_summary(session: SessionRecord, totals: UsageTotals) -> dict[str, An
     return {
         "student_id": session.student_id,
         "session_id": session.session_id,
+        "title": session.title,
         "message_count": session.message_count,
         "created_at": iso_time(session.created_at),
         "last_used_at": iso_time(session.updated_at),
@@ -233,16 +238,22 @@ def print_sessions_table(
     table.add_column("Tokens", justify="right", no_wrap=True)
     table.add_column("Cached", justify="right", no_wrap=True)
     table.add_column("Cost", justify="right", no_wrap=True)
+    from rich.text import Text
+
     for session, totals in sessions:
         tokens = totals.tokens["prompt_tokens"] + totals.tokens["completion_tokens"]
-        share = totals.cache_hit_share
+        share = None if totals.estimated else totals.cache_hit_share  # estimates know no cache hits
+        # The title under the id, in the same cell: the table keeps its width at 80 columns.
+        name = Text(neutralise(session.session_id), style="bold")
+        if session.title:
+            name.append("\n" + neutralise(session.title), style="dim")
         table.add_row(
             *([neutralise(session.student_id)] if student_id is None else []),
-            neutralise(session.session_id),
+            name,
             str(session.message_count),
             short_time(session.updated_at),
             session.model or "",
-            short_count(tokens) if tokens else "",
+            (("~" if totals.estimated else "") + short_count(tokens)) if tokens else "",
             f"{share:.0%}" if share is not None else "",
             f"${totals.cost:.4f}" if totals.priced else "",
         )
