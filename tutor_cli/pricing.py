@@ -123,7 +123,10 @@ class UsageTotals:
     def cache_hit_share(self) -> float | None:
         """Share of prompt tokens served from DeepSeek's context cache."""
         prompt = self.tokens["prompt_tokens"]
-        return self.tokens["cache_hit_tokens"] / prompt if prompt else None
+        hit, miss = self.tokens["cache_hit_tokens"], self.tokens["cache_miss_tokens"]
+        if not prompt or not (hit or miss):  # a server that reports no cache figures has no share
+            return None
+        return hit / prompt
 
     def as_json(self) -> dict[str, object]:
         share = self.cache_hit_share

@@ -227,17 +227,30 @@ def print_sessions_table(
         table.add_column(header, style=style, overflow="fold", width=width)
         return width + 2
 
-    # Ids get what the other columns leave (their cells' widths, a narrow Model, the gaps).
-    room = console.width - 51
+    # Cached and Cost only when some session has a figure for them (a local model has neither),
+    # which leaves a long model name (`qwen2.5-7b-instruct-q4_k_m.gguf`) room to wrap once at most.
+    cached = any(not t.estimated and t.cache_hit_share is not None for _, t in sessions)
+    priced = any(t.priced for _, t in sessions)
+    models = [s.model or "" for s, _ in sessions]
+    longest_model = max([5, *map(len, models)])
+    # Msgs 4, Last used 11, Tokens 6, Cached 6, Cost 9; two columns between every two.
+    fixed = 4 + 11 + 6 + (6 if cached else 0) + (9 if priced else 0) + 2 * (5 + cached + priced)
+    ids = min(20, max([7, *(len(s.session_id) for s, _ in sessions)])) + (10 if student_id is None else 0)
+    # A long model name wraps once (half its length) when the ids leave that room, else as it must.
+    model_width = max(5, min(longest_model, max(-(-longest_model // 2), console.width - fixed - ids)))
+    model_width = min(model_width, max(5, console.width - fixed - ids))
+    room = console.width - fixed - model_width  # what the ids get
     if student_id is None:
         room -= id_column("Student", [s.student_id for s, _ in sessions], room // 2)
     id_column("Session", [s.session_id for s, _ in sessions], room, style="bold")
     table.add_column("Msgs", justify="right", no_wrap=True)
     table.add_column("Last used", no_wrap=True)
-    table.add_column("Model", overflow="fold", min_width=5)
+    table.add_column("Model", overflow="fold", min_width=model_width)
     table.add_column("Tokens", justify="right", no_wrap=True)
-    table.add_column("Cached", justify="right", no_wrap=True)
-    table.add_column("Cost", justify="right", no_wrap=True)
+    if cached:
+        table.add_column("Cached", justify="right", no_wrap=True)
+    if priced:
+        table.add_column("Cost", justify="right", no_wrap=True)
     from rich.text import Text
 
     for session, totals in sessions:
@@ -254,7 +267,7 @@ def print_sessions_table(
             short_time(session.updated_at),
             session.model or "",
             (("~" if totals.estimated else "") + short_count(tokens)) if tokens else "",
-            f"{share:.0%}" if share is not None else "",
-            f"${totals.cost:.4f}" if totals.priced else "",
+            *([f"{share:.0%}" if share is not None else ""] if cached else []),
+            *([f"${totals.cost:.4f}" if totals.priced else ""] if priced else []),
         )
     console.print(table)
