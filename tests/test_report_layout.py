@@ -88,3 +88,22 @@ def test_a_single_students_report_names_itself_in_the_navigation(run_tutor, home
     student = next((out / "students").glob("ada-*.html"))
     nav = re.search(r"<nav>(.*?)</nav>", student.read_text(encoding="utf-8"), re.DOTALL).group(1)
     assert '<a href="../index.html">Report for ada</a>' in nav
+
+
+def test_session_links_read_as_titles_and_estimated_tokens_are_marked(run_tutor, home) -> None:
+    with SessionManager(home / "tutor.db") as manager:
+        manager.create_session("ada", "20261201-090000-b188", "You are a tutor.")
+        manager.store.add_message("ada", "20261201-090000-b188", "user", "Why do fractions need a common denominator?")
+        manager.store.add_message(
+            "ada", "20261201-090000-b188", "assistant", "Because…", model="local",
+            usage={"prompt_tokens": 1200, "completion_tokens": 34}, usage_estimated=True,
+        )  # fmt: skip
+    out = home / "report"
+    assert run_tutor("class", "report", "--html", str(out)).returncode == 0
+    student = next((out / "students").glob("ada-*.html")).read_text(encoding="utf-8")
+    assert ">Why do fractions need a common denominator?</a>" in student
+    assert "~1,234" in student
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert "~1,234" in index
+    session = next((out / "sessions").rglob("20261201-*.html")).read_text(encoding="utf-8")
+    assert "<title>Why do fractions need a common denominator?</title>" in session

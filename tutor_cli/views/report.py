@@ -187,7 +187,7 @@ report_title }}</span>{% endif %}{% block crumbs %}{% endblock %}</nav>
 {% for row in rows %}<tr{% if row.flags %} class="flagged"{% endif %}>
 <td><a href="{{ student_href(row.student_id) }}">{{ row.student_id }}</a></td>
 <td>{{ row.sessions }}</td><td>{{ row.questions }}</td><td>{{ when(row.last_active) }}</td>
-<td>{{ "{:,}".format(row.tokens) }}</td><td>{{ money(row.cost_usd) }}</td>
+<td>{{ "~" if row.totals.estimated else "" }}{{ "{:,}".format(row.tokens) }}</td><td>{{ money(row.cost_usd) }}</td>
 <td>{{ row.cards_reviewed }}</td><td>{{ row.flags }}</td></tr>
 {% endfor %}</tbody>
 </table>
@@ -240,10 +240,12 @@ last on {{ when(practice[2]) }}{% endif %}.</p>{% endif %}
 <th>Est. cost</th></tr></thead>
 <tbody>
 {% for s, totals in sessions %}<tr>
-<td><a href="{{ session_href(s.student_id, s.session_id) }}">{{ s.session_id }}</a></td>
+<td><a href="{{ session_href(s.student_id, s.session_id) }}">{{ s.title or s.session_id }}</a>{%
+if s.title %}<br><span class="meta">{{ s.session_id }}</span>{% endif %}</td>
 <td>{{ s.message_count }}</td><td>{{ when(s.created_at) }}</td><td>{{ when(s.updated_at) }}</td>
 <td>{{ s.model or "" }}</td>
-<td>{{ "{:,}".format(totals.tokens.prompt_tokens + totals.tokens.completion_tokens) }}</td>
+<td>{{ "~" if totals.estimated else "" }}{{
+"{:,}".format(totals.tokens.prompt_tokens + totals.tokens.completion_tokens) }}</td>
 <td>{{ money(totals.cost if totals.priced else none) }}</td></tr>
 {% endfor %}</tbody>
 </table>
@@ -252,9 +254,10 @@ last on {{ when(practice[2]) }}{% endif %}.</p>{% endif %}
 """,
     "session.html": """{% extends "base.html" %}
 {% block crumbs %} › <a href="{{ student_href(session.student_id) }}">{{ session.student_id }}</a>
-› {{ session.session_id }}{% endblock %}
+› {{ session.title or session.session_id }}{% endblock %}
 {% block main %}
-<p class="meta">Started {{ when(session.created_at) }} · last used {{ when(session.updated_at) }}
+<p class="meta">Session {{ session.session_id }} · started {{ when(session.created_at) }}
+· last used {{ when(session.updated_at) }}
 {% if session.model %}· {{ session.model }}{% endif %} · {{ session.message_count }} messages</p>
 <details><summary>System prompt</summary><div class="prompt">{{ session.system_prompt }}</div></details>
 {% for m in messages %}<article class="message {{ m.role }}" id="m{{ m.id }}">
@@ -435,7 +438,7 @@ class Site:
                 f"sessions/{_slug(student_id)}/{_slug(session.session_id)}.html",
                 "session.html",
                 2,
-                title=f"Session {session.session_id}",
+                title=session.title or f"Session {session.session_id}",
                 session=session,
                 messages=message_views(self.store.iter_messages(student_id, session.session_id)),
             )
