@@ -37,6 +37,14 @@ def test_an_answer_without_usage_is_stored_with_estimated_tokens(run_tutor, api_
     assert sessions["silent"]["usage"]["prompt_tokens"] == estimated.usage["prompt_tokens"]
     assert sessions["silent"]["usage"]["tokens_estimated"] is True
     assert sessions["reported"]["usage"]["tokens_estimated"] is False
+    shown = json.loads(run_tutor("show", "silent", "-f", "json").stdout)
+    assert shown["messages"][-1]["usage_estimated"] is True and "usage_estimated" not in shown["messages"][0]
+    assert "usage_estimated" not in json.loads(run_tutor("show", "reported", "-f", "json").stdout)["messages"][-1]
+    assert (
+        run_tutor("show", "silent", "-f", "text")
+        .stdout.rstrip()
+        .endswith("tokens estimated (the server sent no counts)")
+    )
 
 
 def test_daily_token_limits_count_estimated_tokens(run_tutor, api_env, fake_server, home) -> None:
