@@ -28,17 +28,17 @@ def test_a_bad_value_is_one_sentence_naming_the_variable(value: str) -> None:
 def test_the_client_sends_max_tokens_only_when_set(fake_server) -> None:
     list(ChatClient(fake_server.base_url, API_KEY, retry_scale=0).stream(HISTORY, "deepseek-flash"))
     assert "max_tokens" not in fake_server.chat_requests[-1]["body"]
-    capped = ChatClient(fake_server.base_url, API_KEY, retry_scale=0, max_tokens=300)
-    list(capped.stream(HISTORY, "deepseek-flash"))
-    assert fake_server.chat_requests[-1]["body"]["max_tokens"] == 300
-    list(capped.stream(HISTORY, "deepseek-flash", max_tokens=50))  # one call's own cap
+    list(ChatClient(fake_server.base_url, API_KEY, retry_scale=0).stream(HISTORY, "deepseek-flash", max_tokens=50))
     assert fake_server.chat_requests[-1]["body"]["max_tokens"] == 50
+    capped = ChatClient(fake_server.base_url, API_KEY, retry_scale=0, max_tokens=300)
+    list(capped.stream(HISTORY, "deepseek-flash"))  # a summary or a profile update: not an answer, no cap
+    assert "max_tokens" not in fake_server.chat_requests[-1]["body"]
 
 
 def test_an_answer_cut_at_the_cap_says_so(fake_server) -> None:
     fake_server.reply(content="A long answer " * 20)
     answer = Answer()
-    client = ChatClient(fake_server.base_url, API_KEY, retry_scale=0, max_tokens=10)
-    list(client.stream(HISTORY, "deepseek-flash", answer=answer))
+    client = ChatClient(fake_server.base_url, API_KEY, retry_scale=0)
+    list(client.stream(HISTORY, "deepseek-flash", answer=answer, max_tokens=10))
     assert answer.finished and answer.finish_reason == "length"
     assert len(answer.content) == 40  # what the fake server lets through for 10 tokens

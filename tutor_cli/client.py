@@ -100,8 +100,9 @@ class ChatClient:
         max_tokens: int | None = None,
     ) -> None:
         """`retry_scale` multiplies every backoff pause, the SDK's and ours (0 in the tests);
-        a server's own `Retry-After` is honoured as given. `max_tokens` caps every answer
-        (TUTOR_MAX_TOKENS, --max-tokens); None sends no cap, leaving the server's default."""
+        a server's own `Retry-After` is honoured as given. `max_tokens` is the cap on the tutor's
+        answers (TUTOR_MAX_TOKENS, --max-tokens), which a turn passes to `stream`; summaries and
+        profile updates are not answers and go uncapped. None: no cap is sent."""
         self.base_url = base_url
         self.max_tokens = max_tokens
         self._api_key = api_key
@@ -149,7 +150,7 @@ class ChatClient:
         max_tokens: int | None = None,
     ) -> Iterator[Delta]:
         """Yield the answer's pieces as they arrive, filling `answer` as it goes (`max_tokens`:
-        this call's cap instead of the client's).
+        sent as the request's cap when given).
 
         Failures before any text are retried with backoff; a drop after text raises
         StreamDroppedError with `answer` holding what arrived.
@@ -162,9 +163,8 @@ class ChatClient:
         extra_body: dict[str, Any] = {"messages": messages}
         if thinking is not None:
             extra_body["thinking"] = {"type": "enabled" if thinking else "disabled"}
-        cap = max_tokens if max_tokens is not None else self.max_tokens
-        if cap is not None:
-            extra_body["max_tokens"] = cap
+        if max_tokens is not None:
+            extra_body["max_tokens"] = max_tokens
         retries_left = self._max_retries
         sdk = self.sdk
         while True:

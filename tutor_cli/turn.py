@@ -34,9 +34,10 @@ def stream_reply(
     thinking: bool | None,
     answer: Answer,
     view: AnswerSink | None = None,
+    max_tokens: int | None = None,
 ) -> Answer:
     """Send `messages`, streaming the reply's text and reasoning into `view` (if any) and `answer`."""
-    for delta in client.stream(messages, model, thinking=thinking, answer=answer):
+    for delta in client.stream(messages, model, thinking=thinking, answer=answer, max_tokens=max_tokens):
         if view is None:
             continue
         if delta.kind == "content":
@@ -82,8 +83,9 @@ def ask(conversation: Conversation, question: str | None, view: AnswerSink) -> A
         for attempt in range(2):
             request = manager.window.prepare(conversation)
             try:
+                client = conversation.client
                 stream_reply(
-                    conversation.client, request.messages, conversation.model, conversation.thinking, answer, view
+                    client, request.messages, conversation.model, conversation.thinking, answer, view, client.max_tokens
                 )
                 break
             except ContextOverflowError as error:
