@@ -233,12 +233,16 @@ def print_sessions_table(
     priced = any(t.priced for _, t in sessions)
     models = [s.model or "" for s, _ in sessions]
     longest_model = max([5, *map(len, models)])
-    # Msgs 4, Last used 11, Tokens 6, Cached 6, Cost 9; two columns between every two.
-    fixed = 4 + 11 + 6 + (6 if cached else 0) + (9 if priced else 0) + 2 * (5 + cached + priced)
-    ids = min(20, max([7, *(len(s.session_id) for s, _ in sessions)])) + (10 if student_id is None else 0)
-    # A long model name wraps once (half its length) when the ids leave that room, else as it must.
-    model_width = max(5, min(longest_model, max(-(-longest_model // 2), console.width - fixed - ids)))
-    model_width = min(model_width, max(5, console.width - fixed - ids))
+    # Msgs 4, Last used 11, Tokens 6, Cached 6, Cost 7; two columns between every two.
+    fixed = 4 + 11 + 6 + (6 if cached else 0) + (7 if priced else 0) + 2 * (4 + cached + priced)
+    students = max([7, *(len(s.student_id) for s, _ in sessions)]) + 2 if student_id is None else 0
+    ids = max([7, *(len(s.session_id) for s, _ in sessions)]) + students
+    # Every id whole first (what the student types next); the Model gets the rest, and at least
+    # half its longest name (so it wraps once) when the ids can give that back down to 20 columns.
+    model_width = min(longest_model, max(5, console.width - fixed - ids))
+    half = -(-longest_model // 2)
+    if model_width < half:
+        model_width = min(half, max(model_width, console.width - fixed - min(ids, 20 + students)))
     room = console.width - fixed - model_width  # what the ids get
     if student_id is None:
         room -= id_column("Student", [s.student_id for s, _ in sessions], room // 2)
