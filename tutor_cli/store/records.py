@@ -38,6 +38,7 @@ class MessageRecord:
     reasoning: str | None = None
     interrupted: bool = False
     usage: dict[str, int] = field(default_factory=dict)
+    withheld: bool = False  # a reply the answer guard stopped (tutor work): kept for the teacher, never shown
 
 
 @dataclass(frozen=True)

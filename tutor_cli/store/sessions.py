@@ -40,6 +40,7 @@ SESSION_COLUMNS = (
     " window_start, summary, summary_through, token_scale, profile_snapshot"
 )
 MESSAGE_COLUMNS = "id, role, content, created_at, model, reasoning, interrupted, " + ", ".join(TOKEN_FIELDS)
+MESSAGE_COLUMNS += ", withheld"  # added by the problems migration
 
 
 # --- SQLite schema ------------------------------------------------------------------------
@@ -311,7 +312,8 @@ class SessionQueries(Backend):
             model=row[4],
             reasoning=row[5],
             interrupted=bool(row[6]),
-            usage=_usage(row[7:]),
+            usage=_usage(row[7:12]),
+            withheld=bool(row[12]),
         )
 
     def _session_pk(self, conn: Any, student_id: str, session_id: str) -> int:
@@ -404,8 +406,10 @@ class SessionQueries(Backend):
         reasoning: str | None = None,
         interrupted: bool = False,
         usage: dict[str, int] | None = None,
+        withheld: bool = False,
     ) -> int:
-        """Append one message in its own durable transaction; return its id."""
+        """Append one message in its own durable transaction; return its id. `withheld`: a reply the
+        answer guard stopped (kept for the teacher, never sent back to the model)."""
         usage = usage or {}
         now = clock()
         with self._transaction() as conn:
@@ -421,6 +425,8 @@ class SessionQueries(Backend):
             columns += ("interrupted", "tokens", *TOKEN_FIELDS)
             values = (pk, student_id, role, content, now, model, reasoning, int(interrupted), message_tokens(content))
             values += tuple(usage.get(name) for name in TOKEN_FIELDS)
+            if withheld:
+                columns, values = (*columns, "withheld"), (*values, 1)
             return self._insert(
                 conn,
                 f"INSERT INTO messages ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
