@@ -18,8 +18,6 @@ and everything a teacher reads (progress, the class tables, the report) uses the
 
 from __future__ import annotations
 
-import ast
-import math
 import re
 import warnings
 from collections.abc import Callable
@@ -28,6 +26,7 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from tutor_cli.arithmetic import MAX_EXPONENT, arithmetic
 from tutor_cli.errors import TutorError
 
 if TYPE_CHECKING:
@@ -37,7 +36,6 @@ KINDS = ("math", "choice", "text")
 MAX_LENGTH = 200  # characters of an attempt read as mathematics; longer is "not yet"
 MAX_LATEX_LENGTH = 120  # the LaTeX parser is an Earley parser: its time grows fast with the length
 RELATIVE_TOLERANCE = 1e-9
-MAX_EXPONENT = 1000  # |exponent| of a numeric power; larger powers are not computed
 # What mathematics may contain once Unicode signs are rewritten: letters, digits, spaces, operators,
 # brackets, `=`, `,`, subscripts and the backslash of LaTeX. No quote, `!`, `@`, `#`, `;` or `:`.
 _WHITELIST = re.compile(r"[0-9A-Za-z_\s+\-*/^().,=<>{}\[\]|\\]*")
@@ -290,8 +288,6 @@ def clean(text: str) -> str:
     text = text.replace("**", "^").replace("&", " ").strip()
     while text and text[-1] in ".;":
         text = text[:-1].rstrip()
-    if text.startswith("{") and text.endswith("}") and _closes_at_end(text, "{", "}") and "\\" not in text:
-        pass  # a set: kept for `read`
     return text
 
 
@@ -377,73 +373,6 @@ def _float_value(value: float) -> Any:
     import sympy
 
     return sympy.Float(value, 17)
-
-
-# --- plain arithmetic without sympy --------------------------------------------------------------
-
-_ARITH_TEXT = re.compile(r"[0-9\s+\-*/^().{}]|\\frac|\\sqrt|\\cdot|\\times|\\div|sqrt|pi|\\pi")
-_NUMBER_JUXTAPOSED = re.compile(r"(\d|\))\s*(?=\(|sqrt|pi)")
-
-
-def arithmetic(text: str) -> Fraction | float | None:
-    """The value of plain arithmetic (numbers, + - * / ^, brackets, `\\frac{a}{b}`, `\\sqrt`, pi) as an
-    exact Fraction (a float when a root or pi is involved); None for anything else. Python's own
-    parser builds the tree and only number and operator nodes are evaluated: nothing runs."""
-    if len(text) > MAX_LENGTH or not text or _ARITH_TEXT.sub("", text).strip():
-        return None
-    source = text.replace("\\cdot", "*").replace("\\times", "*").replace("\\div", "/").replace("\\pi", "pi")
-    for _ in range(8):  # nested \frac{\frac{a}{b}}{c}
-        changed = re.sub(r"\\frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}", r"((\1)/(\2))", source)
-        changed = re.sub(r"\\sqrt\s*\{([^{}]*)\}", r"sqrt(\1)", changed)
-        if changed == source:
-            break
-        source = changed
-    if "\\" in source or "{" in source or "}" in source:
-        return None
-    source = _NUMBER_JUXTAPOSED.sub(r"\1*", source).replace("^", "**")
-    try:
-        tree = ast.parse(source.strip(), mode="eval")
-        return _evaluate(tree.body)
-    except (SyntaxError, ValueError, ZeroDivisionError, OverflowError, TypeError, RecursionError):
-        return None
-
-
-def _evaluate(node: ast.AST) -> Fraction | float:
-    if isinstance(node, ast.Constant) and isinstance(node.value, int | float) and not isinstance(node.value, bool):
-        return Fraction(str(node.value)) if isinstance(node.value, float) else Fraction(node.value)
-    if isinstance(node, ast.Name) and node.id == "pi":
-        return math.pi
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
-        value = _evaluate(node.operand)
-        return -value if isinstance(node.op, ast.USub) else value
-    if (
-        isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Name)
-        and node.func.id == "sqrt"
-        and len(node.args) == 1
-    ):
-        value = _evaluate(node.args[0])
-        if value < 0:
-            raise ValueError("negative root")
-        root = math.isqrt(int(value)) if isinstance(value, Fraction) and value.denominator == 1 else None
-        return Fraction(root) if root is not None and root * root == value else math.sqrt(value)
-    if isinstance(node, ast.BinOp):
-        left, right = _evaluate(node.left), _evaluate(node.right)
-        if isinstance(node.op, ast.Add):
-            return left + right
-        if isinstance(node.op, ast.Sub):
-            return left - right
-        if isinstance(node.op, ast.Mult):
-            return left * right
-        if isinstance(node.op, ast.Div):
-            return left / right
-        if isinstance(node.op, ast.Pow):
-            if abs(right) > MAX_EXPONENT or abs(left) > 10**12:
-                raise ValueError("too large a power")
-            if isinstance(right, Fraction) and right.denominator == 1:
-                return left ** int(right)
-            return float(left) ** float(right)
-    raise ValueError("not arithmetic")
 
 
 # --- sympy -------------------------------------------------------------------------------------
