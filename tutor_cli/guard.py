@@ -213,6 +213,9 @@ class AnswerGuard:
 
     def __init__(self, kind: str, key: str, tolerance: float | None = None) -> None:
         self.target = Target.of(kind, key, tolerance)
+        self.target.block_states(
+            "Say $x_1 = 1$ or y = 2, the answer is 3.\n"
+        )  # compile every pattern now, not in a line
         self._tail = ""
         self.withheld = False
         self.stated: str | None = None  # the part that gave the answer away
