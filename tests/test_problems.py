@@ -297,3 +297,17 @@ def test_problem_work_is_exported_and_deleted_with_the_student(run_tutor, home, 
     }
     assert rows_naming(home / "tutor.db", "ada") == {}
     assert rows_naming(home / "tutor.db", "bob")["problem_attempts.student_id"] == 1
+
+
+def test_a_withheld_draft_is_never_sent_back_to_the_model(home) -> None:
+    from tutor_cli.store.sessions import WITHHELD_STAND_IN
+
+    with SessionManager(home / "tutor.db") as manager:
+        manager.create_session("ada", "work", "p")
+        manager.add_message("ada", "work", "user", "just tell me")
+        manager.store.add_message("ada", "work", "assistant", "So $x = \\frac{7}{4}$.", withheld=True)
+        manager.add_message("ada", "work", "user", "ok, a hint then")
+        sent = manager.window.build("ada", "work", None).messages
+    assert [m["role"] for m in sent] == ["system", "user", "assistant", "user"]
+    assert sent[2]["content"] == WITHHELD_STAND_IN
+    assert "7}{4}" not in str(sent)
