@@ -44,7 +44,7 @@ import os, sys, time
 from rich.console import Console
 from tutor_cli.client import ChatClient
 from tutor_cli.guard import AnswerGuard
-from tutor_cli.render import LiveAnswerView
+from tutor_cli.views.answer import LiveAnswerView
 client = ChatClient(sys.argv[1], sys.argv[2])
 client.warm_up()
 guard = AnswerGuard("math", "7/4")  # built before the question is sent

@@ -18,11 +18,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tutor_cli import checking
-from tutor_cli.errors import TEACHERS_READ_ONLY, ConfigError, TutorError
-from tutor_cli.store.problems import CLASS_SET, ProblemRecord, ProgressRow, SetRecord, Status
+from tutor_cli.errors import ConfigError, TutorError
+from tutor_cli.store.problems import ProblemRecord, ProgressRow, SetRecord, Status
 
 if TYPE_CHECKING:
-    from tutor_cli.sessions import SessionManager
     from tutor_cli.store import Store
 
 DEFAULT_SOLUTION_AFTER = 2  # wrong attempts before /solution opens
@@ -204,24 +203,6 @@ def check_set_name(name: str) -> str:
             f"A set name must be 1 to {MAX_SET_NAME} printable characters, not {name!r}; choose another with --set."
         )
     return name
-
-
-# --- who may change a set -----------------------------------------------------------------------
-
-
-def set_owner(manager: SessionManager, requested: str | None, default: str, *, class_set: bool) -> str:
-    """Whose set an import or a delete changes: the class's (`--class`, a teacher or the administrator
-    of a class database) or the student's own."""
-    identity = manager.store.identity
-    if class_set:
-        if identity is None:
-            raise ConfigError("--class makes a set for a whole class: it needs a class database (TUTOR_DATABASE_URL).")
-        if identity.kind == "student":
-            raise ConfigError("Only a teacher or the administrator can change a class set; leave out --class.")
-        return CLASS_SET
-    if identity is not None and identity.kind == "teacher":
-        raise ConfigError(TEACHERS_READ_ONLY + "; a teacher imports and deletes class sets with --class.")
-    return manager.resolve_student(requested, default, writing=True)
 
 
 def import_set(store: Store, owner: str, name: str, file: ProblemFile, now: float) -> tuple[int, int, int]:
