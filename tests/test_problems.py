@@ -16,7 +16,8 @@ from tutor_cli import SessionManager
 from tutor_cli import problems as rules
 from tutor_cli.checking import Checker
 from tutor_cli.problems import ProblemFileError, ProblemNotFoundError, SolutionShutError
-from tutor_cli.store.problems import Status
+from tutor_cli.store.records import Status
+from tutor_cli.views import problems as problem_views
 
 LINEAR = """\
 title = "Linear equations"
@@ -226,7 +227,8 @@ def test_progress_per_problem_and_per_skill(store, tmp_path: Path) -> None:
     rules.answer(store, checker, "ada", p3, "x = 2", session_id=None, now=2)  # one root: nothing less
     rules.record_hint(store, "ada", p3, "Factor it.", "model", session_id=None, now=3)
     rules.answer(store, checker, "ada", p3, "{3, 2}", session_id=None, now=4)
-    document = rules.progress_document(store.problem_progress("ada"))
+    rows = store.problem_progress("ada")
+    document = problem_views.progress_document(rows, rules.skill_totals(rows))
     assert [(p["problem"], p["status"], p["attempts"], p["hints"], p["first_try"]) for p in document["problems"]] == [
         ("p1", "solved", 1, 0, True),
         ("p2", "new", 0, 0, False),
@@ -237,7 +239,7 @@ def test_progress_per_problem_and_per_skill(store, tmp_path: Path) -> None:
         {"skill": "primes", "tried": 0, "solved": 0, "first_try": 0},
         {"skill": "quadratics", "tried": 1, "solved": 1, "first_try": 0},
     ]
-    listing = rules.set_entries(store, "ada")
+    listing = json.loads(problem_views.sets_json(rules.set_summaries(store, "ada")))
     assert [(s["set"], s["problems"], s["class"], s["solved"]) for s in listing] == [("linear", 3, False, 2)]
 
 
@@ -250,7 +252,8 @@ def test_the_class_table_reads_stored_verdicts_and_never_loads_sympy(home, tmp_p
     script = (
         "import json, sys\nfrom tutor_cli import SessionManager\nfrom tutor_cli import problems\n"
         f"m = SessionManager({str(home / 'tutor.db')!r})\n"
-        "rows = problems.class_rows(m.store, None)\n"
+        "from tutor_cli.views.problems import class_json\n"
+        "rows = json.loads(class_json(problems.class_progress(m.store, None)))\n"
         "print(json.dumps([rows, 'sympy' in sys.modules]))\n"
     )
     rows, loaded = json.loads(subprocess.run([sys.executable, "-c", script], capture_output=True, text=True).stdout)

@@ -13,7 +13,8 @@ from tests.conftest import class_accounts
 from tutor_cli import SessionManager
 from tutor_cli import problems as rules
 from tutor_cli.checking import Checker, NotYourTextError
-from tutor_cli.store.problems import CLASS_SET
+from tutor_cli.store.records import CLASS_SET
+from tutor_cli.views import problems as problem_views
 
 SET = rules.ProblemFile(
     "Linear equations",
@@ -68,7 +69,8 @@ def test_every_student_reads_the_class_set_and_works_it_alone(school) -> None:
         )
         assert result.status.first_try
     with SessionManager(urls["tess"]) as tess:
-        rows = {(r["student_id"], r["set"], r["problem"]): r for r in rules.class_rows(tess.store, "linear")}
+        table = json.loads(problem_views.class_json(rules.class_progress(tess.store, "linear")))
+        rows = {(r["student_id"], r["set"], r["problem"]): r for r in table}
     assert rows[(names["ada"], "linear", "p1")]["status"] == "solved"
     assert rows[(names["ada"], "linear", "p1")]["attempts"] == 2
     assert rows[(names["bob"], "linear", "p1")]["first_try"] is True

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from tutor_cli.errors import TEACHERS_READ_ONLY, ConfigError, TutorError
 from tutor_cli.store.base import Identity
 from tutor_cli.store.practice import CLASS_DECK
-from tutor_cli.store.problems import CLASS_SET
+from tutor_cli.store.records import CLASS_SET
 from tutor_cli.store.sessions import check_id
 
 if TYPE_CHECKING:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from tutor_cli import checking
 from tutor_cli.errors import ConfigError, TutorError
-from tutor_cli.store.problems import ProblemRecord, ProgressRow, SetRecord, Status
+from tutor_cli.store.records import ProblemRecord, ProgressRow, SetRecord, Status
 
 if TYPE_CHECKING:
     from tutor_cli.store import Store
@@ -350,7 +350,15 @@ def tried(status: Status) -> bool:
     return status.attempts > 0 or status.status in ("solved", "revealed")
 
 
-def skill_totals(rows: Sequence[ProgressRow]) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class SkillTotal:
+    skill: str
+    tried: int
+    solved: int
+    first_try: int
+
+
+def skill_totals(rows: Sequence[ProgressRow]) -> list[SkillTotal]:
     """Per skill: problems tried, solved, and solved at the first try without a hint."""
     totals: dict[str, Counter[str]] = {}
     for row in rows:
@@ -359,59 +367,39 @@ def skill_totals(rows: Sequence[ProgressRow]) -> list[dict[str, Any]]:
             count["tried"] += tried(row.status)
             count["solved"] += row.status.status == "solved"
             count["first_try"] += row.status.first_try
-    return [
-        {"skill": skill, "tried": c["tried"], "solved": c["solved"], "first_try": c["first_try"]}
-        for skill, c in sorted(totals.items())
-    ]
+    return [SkillTotal(skill, c["tried"], c["solved"], c["first_try"]) for skill, c in sorted(totals.items())]
 
 
-def problem_entry(row: ProgressRow, *, with_student: bool = False) -> dict[str, Any]:
-    entry: dict[str, Any] = {"student_id": row.student_id} if with_student else {}
-    entry.update(
-        {
-            "set": row.set_name,
-            "class": row.is_class,
-            "problem": row.problem,
-            "status": row.status.status,
-            "attempts": row.status.attempts,
-            "wrong": row.status.wrong,
-            "hints": row.status.hints,
-            "first_try": row.status.first_try,
-            "skills": list(row.skills),
-        }
-    )
-    if with_student:
-        entry["stuck"] = is_stuck(row.status)
-        entry["session_id"] = row.status.session_id
-    return entry
+def class_progress(store: Store, set_name: str | None) -> list[tuple[ProgressRow, bool]]:
+    """`tutor class problems`: every student's row per problem, with whether they are stuck. Reads
+    stored verdicts only: a teacher's process never reads a student's text as mathematics."""
+    return [(row, is_stuck(row.status)) for row in store.problem_progress(None, set_name)]
 
 
-def progress_document(rows: Sequence[ProgressRow]) -> dict[str, Any]:
-    """`tutor problems progress --format json`: per problem and per skill."""
-    return {"problems": [problem_entry(row) for row in rows], "skills": skill_totals(rows)}
-
-
-def class_rows(store: Store, set_name: str | None) -> list[dict[str, Any]]:
-    """`tutor class problems`: one row per student and problem, with `stuck`. Reads stored verdicts
-    only: a teacher's process never reads a student's text as mathematics."""
-    return [problem_entry(row, with_student=True) for row in store.problem_progress(None, set_name)]
-
-
-def set_entries(store: Store, student_id: str | None) -> list[dict[str, Any]]:
-    """`tutor problems list --format json`: each visible set with its problem count and how many of
-    them this student solved (a teacher without --student: the class's sets)."""
+def set_summaries(store: Store, student_id: str | None) -> list[tuple[SetRecord, int]]:
+    """Each set the student sees (a teacher without a student: the class's) and how many of its
+    problems the student solved."""
     solved: Counter[tuple[str, bool]] = Counter()
     if student_id is not None:
         for row in store.problem_progress(student_id):
             solved[(row.set_name, row.is_class)] += row.status.status == "solved"
-    return [
-        {
-            "set": s.name,
-            "title": s.title,
-            "problems": s.problems,
-            "class": s.is_class,
-            "solved": solved[(s.name, s.is_class)],
-            "solution_after": "never" if s.solution_after is None else s.solution_after,
-        }
-        for s in store.problem_sets(student_id)
-    ]
+    return [(record, solved[(record.name, record.is_class)]) for record in store.problem_sets(student_id)]
+
+
+def first_open_set(store: Store, student_id: str) -> str | None:
+    """The first set (by name) with a problem the student has neither solved nor opened the solution of."""
+    for row in store.problem_progress(student_id):
+        if row.status.status in ("new", "working"):
+            return row.set_name
+    return None
+
+
+def next_open(
+    problems: Sequence[ProblemRecord], statuses: dict[int, Status], after: ProblemRecord
+) -> ProblemRecord | None:
+    """The next problem after `after` (going round the set) still new or being worked on."""
+    index = next((n for n, p in enumerate(problems) if p.id == after.id), -1)
+    for problem in [*problems[index + 1 :], *problems[: max(index, 0)]]:
+        if statuses.get(problem.id, Status()).status in ("new", "working"):
+            return problem
+    return None

@@ -19,7 +19,7 @@ from tutor_cli.guard import AnswerGuard
 
 if TYPE_CHECKING:
     from tutor_cli.client import ChatClient
-    from tutor_cli.store.problems import ProblemRecord, SetRecord
+    from tutor_cli.store.records import ProblemRecord, SetRecord
 
 WORK_INSTRUCTIONS = """\
 You are now tutoring me on one problem from a problem set. The teacher's key and worked solution \
