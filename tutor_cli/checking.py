@@ -481,6 +481,11 @@ def _check_powers(expression: Any) -> None:
             raise ValueError("too large a power")
 
 
+def warm_up() -> None:
+    """Load sympy and its parser now (about 0.5 s), e.g. while the student reads the problem."""
+    same_math("2x + 2", "2(x + 1)")
+
+
 def model_judge(client: Any, model: str) -> Callable[[str, str, str], bool | None]:
     """A judge for `text` answers that asks the model (a ChatClient); None when no verdict came."""
     from tutor_cli.errors import APIError

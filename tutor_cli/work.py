@@ -13,12 +13,17 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from tutor_cli import problems as rules
 from tutor_cli.client import Answer
+from tutor_cli.config import now as clock
 from tutor_cli.errors import APIError
 from tutor_cli.guard import AnswerGuard
+from tutor_cli.store.records import Status
 
 if TYPE_CHECKING:
+    from tutor_cli.checking import Checker
     from tutor_cli.client import ChatClient
+    from tutor_cli.sessions import SessionManager
     from tutor_cli.store.records import ProblemRecord, SetRecord
 
 WORK_INSTRUCTIONS = """\
@@ -168,7 +173,7 @@ class GuardedSink:
             self.view.content(text)
 
 
-def withheld_line(problem: ProblemRecord) -> str:
+def withheld_line() -> str:
     """What the student sees instead of a reply that started to give the answer away."""
     return (
         "The tutor started to give the answer away, so that reply is hidden. "
@@ -183,3 +188,101 @@ def short(text: str, size: int = 60) -> str:
     """One line of at most `size` characters (for tables)."""
     line = _SPACE.sub(" ", text).strip()
     return line if len(line) <= size else line[: size - 1] + "…"
+
+
+class Workbench:
+    """One student working through one set: the problem open, its status, the session of this visit,
+    and what happened since the last question (attempts, hints, the solution opened), which goes to
+    the model with that question, so the start of the request never changes."""
+
+    def __init__(
+        self, manager: SessionManager, student_id: str, record: SetRecord, base_prompt: str, *, use_profile: bool
+    ) -> None:
+        self.manager = manager
+        self.store = manager.store
+        self.student_id = student_id
+        self.record = record
+        self.base_prompt = base_prompt
+        self.use_profile = use_profile
+        self.problems = self.store.problems_of(record.id)
+        self.problem: ProblemRecord = self.problems[0]
+        self.session_id = ""
+        self.notes: list[str] = []
+
+    # -- the problem open --
+
+    def open(self, problem: ProblemRecord) -> str:
+        """Open `problem` in a new session (its own system prompt); return the session's id."""
+        self.problem = problem
+        self.notes = []
+        prompt = problem_prompt(self.base_prompt, self.record, problem)
+        self.session_id = self.manager.new_session(self.student_id, prompt, profile=self.use_profile)
+        # The status row names the session, so a teacher's report links to where the work is.
+        self.store.record_work(self.student_id, problem, lambda old: old, session_id=self.session_id, now=clock())
+        return self.session_id
+
+    def status(self) -> Status:
+        return self.statuses().get(self.problem.id, Status())
+
+    def statuses(self) -> dict[int, Status]:
+        return self.store.statuses(self.student_id, self.record.id)
+
+    def guarded(self) -> bool:
+        return rules.is_guarded(self.status())
+
+    def position(self) -> int:
+        return next(n for n, p in enumerate(self.problems, 1) if p.id == self.problem.id)
+
+    def next_problem(self) -> ProblemRecord | None:
+        return rules.next_open(self.problems, self.statuses(), self.problem)
+
+    # -- the work --
+
+    def answer(self, checker: Checker, text: str) -> rules.AnswerResult:
+        result = rules.answer(
+            self.store, checker, self.student_id, self.problem, text, session_id=self.session_id, now=clock()
+        )
+        verdict = "right: the problem is solved" if result.right else "not yet right"
+        self.notes.append(f"I checked the answer {text!r} with /answer: {verdict} (attempt {result.status.attempts}).")
+        return result
+
+    def hint(self, client: ChatClient | None, model: str, thinking: bool | None) -> tuple[str, str] | None:
+        """The next hint and where it came from ('file' or 'model'); None when the model could write
+        none that keeps the answer unsaid. APIError when a model-written hint cannot be had."""
+        status = self.status()
+        text, source = rules.next_file_hint(self.problem, status), "file"
+        if text is None:
+            if client is None:
+                raise APIError("The set's hints are used up and no model is configured to write more.")
+            given = [hint for _, hint, _, _ in self.store.hints_of(self.student_id, self.problem.id)]
+            text, source = model_hint(client, model, thinking, self.problem, given), "model"
+            if text is None:
+                return None
+        rules.record_hint(
+            self.store, self.student_id, self.problem, text, source, session_id=self.session_id, now=clock()
+        )
+        self.notes.append(f"I asked for a hint with /hint and was shown: {text}")
+        return text, source
+
+    def solution(self, client: ChatClient | None, model: str, thinking: bool | None) -> str:
+        """The worked solution, once the rule opens it (SolutionShutError with the sentence before)."""
+        sentence = rules.solution_sentence(self.status(), self.record.solution_after)
+        if sentence is not None:
+            raise rules.SolutionShutError(sentence)
+        text = self.problem.solution
+        if text is None:
+            if client is None:
+                raise APIError("This problem has no worked solution and no model is configured to write one.")
+            text = model_solution(client, model, thinking, self.problem)
+        rules.open_solution(
+            self.store, self.student_id, self.record, self.problem, session_id=self.session_id, now=clock()
+        )
+        self.notes.append("I opened the worked solution with /solution; we may now talk about it freely.")
+        return text
+
+    def question(self, text: str) -> str:
+        """The question as sent and stored: what happened since the last one, then the question."""
+        if not self.notes:
+            return text
+        notes, self.notes = self.notes, []
+        return "\n".join(f"[{note}]" for note in notes) + "\n\n" + text
