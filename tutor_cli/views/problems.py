@@ -170,11 +170,12 @@ def print_class(console: Console, rows: Sequence[tuple[ProgressRow, bool]]) -> N
     from rich.table import Table
 
     table = Table(title="Problems, by student", title_justify="left")
-    for name in ("Student", "Set", "Problem", "Status"):
-        table.add_column(name, no_wrap=True)
-    for name in ("Attempts", "Wrong", "Hints"):
+    for name in ("Student", "Set", "Problem"):
+        table.add_column(name, overflow="fold")
+    table.add_column("Status", no_wrap=True)
+    for name in ("Tries", "Wrong", "Hints"):
         table.add_column(name, justify="right", no_wrap=True)
-    table.add_column("First try", no_wrap=True)
+    table.add_column("1st", no_wrap=True)
     table.add_column("Stuck", no_wrap=True)
     for row, stuck in rows:
         table.add_row(
