@@ -209,3 +209,39 @@ def test_problem_work_is_exported_and_deleted_with_the_student(run_tutor, school
                 admin.execute(f"SELECT count(*) FROM {table} WHERE student_id = %s", (names["ada"],)).fetchone()[0] == 0
             )
         assert admin.execute("SELECT count(*) FROM problems WHERE student_id = ''").fetchone()[0] == 2
+
+
+def test_class_mode_through_the_cli(run_tutor, school, tmp_path) -> None:
+    names, urls = school
+    path = tmp_path / "week3.toml"
+    path.write_text('[[problem]]\nid = "q1"\nstatement = "2 + 2?"\nanswer = "4"\nskills = ["sums"]\n', encoding="utf-8")
+
+    def tutor(who: str, *args: str):
+        return run_tutor("--database-url", urls[who], *args)
+
+    imported = tutor("tess", "problems", "import", str(path), "--class")
+    assert imported.returncode == 0 and "into class set week3" in imported.stdout, imported.stderr
+    refused = tutor("ada", "problems", "import", str(path), "--class")
+    assert refused.returncode == 1 and "Only a teacher or the administrator" in refused.stderr
+    not_without_class = tutor("tess", "problems", "import", str(path))
+    assert not_without_class.returncode == 1 and "--class" in not_without_class.stderr
+    listing = json.loads(tutor("bob", "problems", "list", "--format", "json").stdout)
+    assert [(s["set"], s["class"]) for s in listing] == [("linear", True), ("week3", True)]
+    for attempt in ("5", "3", "22"):
+        assert tutor("bob", "answer", "week3", "q1", attempt).stdout.strip().startswith("Not yet")
+    assert tutor("ada", "answer", "week3", "q1", "4").stdout.strip() == "Right (1 attempt)."
+    teacher_answer = tutor("tess", "answer", "week3", "q1", "4", "--student", names["ada"])
+    assert teacher_answer.returncode == 1 and "Teachers can read" in teacher_answer.stderr
+    rows = json.loads(tutor("tess", "class", "problems", "week3", "--format", "json").stdout)
+    assert {(r["student_id"], r["status"], r["stuck"]) for r in rows} == {
+        (names["ada"], "solved", False),
+        (names["bob"], "working", True),
+    }
+    student_table = tutor("bob", "class", "problems")
+    assert student_table.returncode == 1 and "for teachers" in student_table.stderr
+    progress = json.loads(tutor("tess", "problems", "progress", "--student", names["bob"], "--format", "json").stdout)
+    assert [(p["set"], p["problem"], p["attempts"]) for p in progress["problems"] if p["set"] == "week3"] == [
+        ("week3", "q1", 3)
+    ]
+    deleted = tutor("bob", "problems", "delete", "week3", "--class", "--yes")
+    assert deleted.returncode == 1 and "Only a teacher" in deleted.stderr
