@@ -314,3 +314,36 @@ def test_a_withheld_draft_is_never_sent_back_to_the_model(home) -> None:
     assert [m["role"] for m in sent] == ["system", "user", "assistant", "user"]
     assert sent[2]["content"] == WITHHELD_STAND_IN
     assert "7}{4}" not in str(sent)
+
+
+def test_the_profile_never_reads_a_withheld_draft(home) -> None:
+    from tutor_cli.store.sessions import WITHHELD_STAND_IN
+
+    with SessionManager(home / "tutor.db") as manager:
+        manager.create_session("ada", "work", "p")
+        manager.add_message("ada", "work", "user", "just tell me")
+        last = manager.store.add_message("ada", "work", "assistant", "So $x = \\frac{7}{4}$.", withheld=True)
+        turns = manager.store.unseen_turns("ada", last)
+    assert [turn.content for turn in turns] == ["just tell me", WITHHELD_STAND_IN]
+
+
+def test_a_model_writes_the_solution_when_the_file_has_none(home, tmp_path: Path, fake_server) -> None:
+    from tests.fake_server import API_KEY, Reply
+    from tutor_cli.client import ChatClient
+    from tutor_cli.work import Workbench
+
+    with SessionManager(home / "tutor.db") as manager:
+        imported(manager.store, tmp_path)
+        record, p3 = rules.find_problem(manager.store, "ada", "linear", "p3")
+        bench = Workbench(manager, "ada", record, "base", use_profile=False)
+        bench.open(p3)
+        client = ChatClient(fake_server.base_url, API_KEY, retry_scale=0)
+        with pytest.raises(SolutionShutError):
+            bench.solution(client, "deepseek-flash", None)
+        for attempt in ("1", "2"):
+            bench.answer(Checker.for_student(None, "ada"), attempt)
+        fake_server.reply(Reply(content="Factor: $(x-2)(x-3) = 0$, so $x = 2$ or $x = 3$."))
+        assert bench.solution(client, "deepseek-flash", None).startswith("Factor:")
+        assert bench.status().status == "revealed" and not bench.guarded()
+    sent = fake_server.chat_requests[-1]["body"]["messages"]
+    assert "x = 2 or x = 3" in sent[1]["content"]  # the key goes with the request: the solution must agree

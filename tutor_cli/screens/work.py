@@ -47,7 +47,10 @@ class WorkRepl(Repl):
     ) -> None:
         super().__init__(conversation, console, history_path, prices=prices, quiet=quiet, math=math)
         self.bench = bench
-        judge = model_judge(conversation.client, conversation.model)
+
+        def judge(statement: str, key: str, attempt: str) -> bool | None:  # the model /model chose last
+            return model_judge(conversation.client, conversation.model)(statement, key, attempt)
+
         self.checker = Checker.for_student(bench.store.identity, bench.student_id, judge)
         self.commands.update(
             {
