@@ -15,6 +15,8 @@ LEAKS = [
     ("math", "7/4", "The answer: \\(\\boxed{\\frac{7}{4}}\\)\n"),  # boxed
     ("math", "7/4", "Hence \\boxed{7/4} in plain text.\n"),
     ("math", "7/4", "So x = 7/4 in the end.\n"),  # plain text
+    ("math", "7/4", "In words: x is 1.75 here.\n"),
+    ("math", "7/4", "```\nx = 7/4\n```\n"),  # in a code block
     ("math", "7/4", "That gives 1.75, nice.\n"),  # decimal in prose
     ("math", "7/4", "Without dollars: x = \\frac{7}{4}\n"),  # LaTeX outside delimiters
     ("math", "7/4", "$4x = 7 \\Rightarrow x = 1.75$\n"),  # decimal after a step
@@ -110,3 +112,38 @@ def test_a_formula_that_never_closes_is_checked_at_the_end() -> None:
     guard = AnswerGuard("math", "7/4")
     assert stream(guard, "Look:\n$$\nx = \\frac{7}{4}\n", 3) == "Look:\n"
     assert guard.withheld
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+
+    def start(self) -> None:
+        self.calls.append(("start", ""))
+
+    def content(self, text: str) -> None:
+        self.calls.append(("content", text))
+
+    def reasoning(self, text: str) -> None:
+        self.calls.append(("reasoning", text))
+
+    def finish(self, note: str | None = None) -> None:
+        self.calls.append(("finish", note or ""))
+
+
+def test_the_reasoning_passes_through_a_guard_of_its_own() -> None:
+    from tutor_cli.store.records import ProblemRecord
+    from tutor_cli.work import GuardedSink
+
+    problem = ProblemRecord(1, 1, "", "p1", 0, "Solve $4x - 3 = 4$.", "7/4", "math", (), (), None, None)
+    view = Recorder()
+    sink = GuardedSink.around(view, problem)
+    sink.start()
+    for piece in ("Let me solve it.\n4x = 7 so x = ", "7/4.\nNow guide.\n"):
+        sink.reasoning(piece)
+    for piece in ("What is your ", "first step?\n"):
+        sink.content(piece)
+    sink.finish()
+    shown = "".join(text for kind, text in view.calls if kind in ("content", "reasoning"))
+    assert "7/4" not in shown and "Let me solve it." in shown and "What is your first step?" in shown
+    assert not sink.withheld  # the answer itself stated nothing: it is stored as usual

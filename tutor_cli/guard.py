@@ -35,7 +35,7 @@ _NUMBER = r"[-−]?\d+(?:\.\d+)?(?:\s*/\s*\d+(?:\.\d+)?)?"
 _NUMBER_TOKEN = re.compile(rf"(?<![\w.^/])({_NUMBER})(?![\w.]*\d|\s*[/^]\s*\d)")
 _FRACTION = r"\\[dt]?frac\s*\{[^{}]*\}\s*\{[^{}]*\}"
 _PROSE_NAME = re.compile(
-    rf"(?<![\w\\])[A-Za-z](?:_\w+)?\s*(?:=|≈|\bequals\b|\bis equal to\b)\s*({_NUMBER}|{_FRACTION})"
+    rf"(?<![\w\\])[A-Za-z](?:_\w+)?\s*(?:=|≈|\bequals\b|\bis equal to\b|\bis\b)\s*({_NUMBER}|{_FRACTION})"
 )
 _PROSE_ANSWER = re.compile(
     rf"\b(?:answer|result|solution)\b[^.\n]{{0,24}}?(?:\bis\b|=|:|\bequals\b|\bof\b)\s*\**\s*({_NUMBER})", re.IGNORECASE
