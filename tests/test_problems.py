@@ -243,7 +243,7 @@ def test_progress_per_problem_and_per_skill(store, tmp_path: Path) -> None:
     assert [(s["set"], s["problems"], s["class"], s["solved"]) for s in listing] == [("linear", 3, False, 2)]
 
 
-def test_the_class_table_reads_stored_verdicts_and_never_loads_sympy(home, tmp_path: Path) -> None:
+def test_the_class_table_and_report_read_stored_verdicts_and_never_load_sympy(home, tmp_path: Path) -> None:
     with SessionManager(home / "tutor.db") as manager:
         imported(manager.store, tmp_path)
         _, p1 = rules.find_problem(manager.store, "ada", "linear", "p1")
@@ -254,10 +254,15 @@ def test_the_class_table_reads_stored_verdicts_and_never_loads_sympy(home, tmp_p
         f"m = SessionManager({str(home / 'tutor.db')!r})\n"
         "from tutor_cli.views.problems import class_json\n"
         "rows = json.loads(class_json(problems.class_progress(m.store, None)))\n"
+        "from pathlib import Path\nfrom tutor_cli.pricing import PriceTable\n"
+        "from tutor_cli.views.report import write_site\n"
+        f"write_site(m.store, PriceTable(), Path({str(tmp_path / 'report')!r}))\n"
         "print(json.dumps([rows, 'sympy' in sys.modules]))\n"
     )
-    rows, loaded = json.loads(subprocess.run([sys.executable, "-c", script], capture_output=True, text=True).stdout)
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    rows, loaded = json.loads(run.stdout or run.stderr)
     assert not loaded
+    assert list((tmp_path / "report" / "sets").glob("*.html"))  # the set's page was written
     stuck = [(r["student_id"], r["problem"], r["stuck"]) for r in rows if r["problem"] == "p1"]
     assert stuck == [("ada", "p1", True)]
 
