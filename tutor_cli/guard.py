@@ -28,7 +28,7 @@ from fractions import Fraction
 from typing import Any
 
 from tutor_cli import checking
-from tutor_cli.views.mathtext import find_math, pending_start
+from tutor_cli.mathspans import find_math, pending_start
 
 MAX_HELD = 4000  # characters held for a formula that never closes before the rest is released anyway
 _NUMBER = r"[-−]?\d+(?:\.\d+)?(?:\s*/\s*\d+(?:\.\d+)?)?"
