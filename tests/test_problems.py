@@ -352,3 +352,22 @@ def test_a_model_writes_the_solution_when_the_file_has_none(home, tmp_path: Path
         assert bench.status().status == "revealed" and not bench.guarded()
     sent = fake_server.chat_requests[-1]["body"]["messages"]
     assert "x = 2 or x = 3" in sent[1]["content"]  # the key goes with the request: the solution must agree
+
+
+def test_attempts_from_two_processes_at_once_are_all_counted(home, tmp_path: Path) -> None:
+    with SessionManager(home / "tutor.db") as manager:
+        imported(manager.store, tmp_path)
+    script = (
+        "import sys\nfrom tutor_cli import SessionManager, problems\nfrom tutor_cli.checking import Checker\n"
+        f"m = SessionManager({str(home / 'tutor.db')!r})\n"
+        "_, p1 = problems.find_problem(m.store, 'ada', 'linear', 'p1')\n"
+        "for n in range(15):\n"
+        "    problems.answer(m.store, Checker.for_student(None, 'ada'), 'ada', p1, str(n), session_id=None, now=n)\n"
+    )
+    workers = [subprocess.Popen([sys.executable, "-c", script]) for _ in range(2)]
+    assert [worker.wait(timeout=60) for worker in workers] == [0, 0]
+    with SessionManager(home / "tutor.db") as manager:
+        record, p1 = rules.find_problem(manager.store, "ada", "linear", "p1")
+        status = manager.store.statuses("ada", record.id)[p1.id]
+        assert (status.attempts, status.wrong) == (30, 30)
+        assert len(manager.store.attempts_of("ada", p1.id)) == 30

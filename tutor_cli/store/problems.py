@@ -319,6 +319,14 @@ class ProblemQueries(Backend):
         (level, text, source) or neither (the solution opened), and the status `advance` makes of the
         current one, read under a lock so that two processes never lose a count. Returns the new status."""
         with self._transaction() as conn:
+            # The row exists before it is read, so the lock below has something to hold even on the
+            # first step (two first attempts at once would otherwise both start from nothing).
+            self._run(
+                conn,
+                "INSERT INTO problem_status (student_id, problem_id, owner, status, updated_at)"
+                " VALUES (?, ?, ?, 'new', ?) ON CONFLICT (student_id, problem_id) DO NOTHING",
+                (student_id, problem.id, problem.owner, now),
+            )
             lock = " FOR UPDATE" if self.dialect == "postgresql" else ""
             row = self._run(
                 conn,
