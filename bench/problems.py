@@ -22,10 +22,11 @@ from tests.fake_server import FakeServer  # noqa: E402
 
 FIRST_CHECK = """
 import json, sys, time
-started = time.perf_counter()
+started, started_cpu = time.perf_counter(), time.process_time()
 from tutor_cli.checking import Checker
 ok = Checker.for_student(None, "ada").check("math", KEY, ATTEMPT)
-print(json.dumps({"seconds": time.perf_counter() - started, "right": ok, "sympy": "sympy" in sys.modules}))
+print(json.dumps({"seconds": time.perf_counter() - started, "cpu": time.process_time() - started_cpu,
+                  "right": ok, "sympy": "sympy" in sys.modules}))
 """
 
 WARM = [
@@ -97,7 +98,11 @@ def first_check(key: str, attempt: str) -> dict:
         for _ in range(3)
     ]
     assert all(run["right"] for run in runs)
-    return {"seconds": statistics.median(run["seconds"] for run in runs), "sympy": runs[0]["sympy"]}
+    return {
+        "seconds": statistics.median(run["seconds"] for run in runs),
+        "cpu": statistics.median(run["cpu"] for run in runs),
+        "sympy": runs[0]["sympy"],
+    }
 
 
 def warm_checks() -> tuple[float, float]:
@@ -156,7 +161,8 @@ def main() -> None:
         ("LaTeX \\sqrt[3]{8} (the lark parser)", "2", r"\sqrt[3]{8}"),
     ):
         result = first_check(key, attempt)
-        figures[f"first check, {label} (s, target < 1)"] = result["seconds"]
+        figures[f"first check, {label}, wall (s, target < 1)"] = result["seconds"]
+        figures[f"first check, {label}, CPU (s)"] = result["cpu"]
     median, worst = warm_checks()
     figures["warm check, median (ms, target < 50)"] = median * 1000
     figures["warm check, slowest of 160 (ms, target < 50)"] = worst * 1000
@@ -182,7 +188,7 @@ def main() -> None:
         figures[f"guard delay per line, {kind}, p99 (ms)"] = delays[int(len(delays) * 0.99)] * 1000
         figures[f"guard delay per line, {kind}, max (ms, target < 5)"] = delays[-1] * 1000
     for name, value in figures.items():
-        print(f"{name:48} {value:9.3f}")
+        print(f"{name:64} {value:9.3f}")
     if "--json" in sys.argv:
         print(json.dumps(figures))
 
