@@ -245,3 +245,37 @@ def test_class_mode_through_the_cli(run_tutor, school, tmp_path) -> None:
     ]
     deleted = tutor("bob", "problems", "delete", "week3", "--class", "--yes")
     assert deleted.returncode == 1 and "Only a teacher" in deleted.stderr
+
+
+def test_a_student_works_a_class_problem_and_the_teacher_sees_the_withheld_draft(
+    school, terminal, fake_server, run_tutor
+) -> None:
+    from tests.fake_server import Reply
+
+    names, urls = school
+    term = terminal("--database-url", urls["bob"], "work", "linear")
+    term.expect("problem p1 (1 of 2)")
+    term.prompt()
+    fake_server.reply(Reply(content="Subtract nothing: $x = 1.75$.\n", chunk_size=2))
+    term.type("what is x?")
+    shown = term.expect("The tutor started to give the answer away")
+    assert "1.75" not in shown
+    term.prompt()
+    term.type("/answer 7/4")
+    term.expect("Right (1 attempt).")
+    term.prompt()
+    term.ctrl("d")
+    assert term.finish() == 0
+    sessions = json.loads(
+        run_tutor("--database-url", urls["tess"], "sessions", "--student", names["bob"], "--format", "json").stdout
+    )
+    work = sessions[0]["session_id"]
+    shown = run_tutor("--database-url", urls["tess"], "show", work, "--student", names["bob"], "--format", "json")
+    messages = json.loads(shown.stdout)["messages"]
+    assert [(m["role"], m.get("withheld", False)) for m in messages] == [("user", False), ("assistant", True)]
+    assert messages[1]["content"] == "Subtract nothing: $x = 1.75$.\n"
+    rows = json.loads(
+        run_tutor("--database-url", urls["tess"], "class", "problems", "linear", "--format", "json").stdout
+    )
+    bob = next(r for r in rows if r["student_id"] == names["bob"] and r["problem"] == "p1")
+    assert (bob["status"], bob["first_try"], bob["session_id"]) == ("solved", True, work)

@@ -212,6 +212,7 @@ def work_command(
         raise ConfigError(
             "`tutor work` needs a terminal; `tutor answer SET PROBLEM TEXT` checks an answer from a script."
         )
+    settings.ensure_home()  # the prompt history lives there, also when the store is a class database
     with app.open_manager() as manager:
         store = manager.store
         student_id = access.acting_student(store, student, settings.student, writing=True)
