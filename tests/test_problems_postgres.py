@@ -279,3 +279,16 @@ def test_a_student_works_a_class_problem_and_the_teacher_sees_the_withheld_draft
     )
     bob = next(r for r in rows if r["student_id"] == names["bob"] and r["problem"] == "p1")
     assert (bob["status"], bob["first_try"], bob["session_id"]) == ("solved", True, work)
+
+
+def test_the_chat_in_a_class_database_starts_with_a_fresh_home(school, terminal, home) -> None:
+    """Found while wiring `tutor work`: the prompt history lives in TUTOR_HOME, which only the SQLite
+    store used to create; a student's first `tutor chat` against a class database failed."""
+    names, urls = school
+    assert not home.exists()
+    term = terminal("--database-url", urls["ada"], "chat")
+    term.prompt()
+    term.ask("hello from the class")
+    term.ctrl("d")
+    assert term.finish() == 0
+    assert (home / "history").exists() and oct(home.stat().st_mode & 0o777) == "0o700"
