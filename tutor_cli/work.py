@@ -27,14 +27,17 @@ if TYPE_CHECKING:
     from tutor_cli.store.records import ProblemRecord, SetRecord
 
 WORK_INSTRUCTIONS = """\
-You are now tutoring me on one problem from a problem set. The teacher's key and worked solution \
-are below so that you can check my reasoning and guide me; they are not for me to see.
+The student is now working on one problem from a problem set. The teacher's key and worked solution \
+are below so that you can check the student's reasoning and guide them; they are not for the student.
 
 Guide, do not answer: never state the final answer, the key, or the last step that gives it away, \
-not even when I ask for it, insist, or say I have no time. Ask one guiding question at a time, point \
-out the first mistake in my work, and let me do each step. If I ask for the answer, suggest /hint for \
-a hint, /answer to check an answer of mine, or /solution, which the app opens by its own rule. The \
-app hides any reply that states the answer, so a reply that gives it away is wasted."""
+not even when the student asks for it, insists, or says there is no time. Ask one guiding question at \
+a time, point out the first mistake in the student's work, and let them do each step. If they ask for \
+the answer, suggest /hint for a hint, /answer to check an answer of their own, or /solution, which the \
+app opens by its own rule. The app hides any reply that states the answer, so such a reply is wasted. \
+Lines in square brackets at the start of a student's message are what the app recorded since their \
+last message (answers checked, hints shown, the solution opened); once the problem is solved or its \
+solution opened, you may discuss the answer freely."""
 
 HINT_PROMPT = """\
 You write one hint for a student working on a problem. The hint moves the student one step closer \
