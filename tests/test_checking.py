@@ -26,7 +26,19 @@ from tutor_cli.store.base import Identity
 
 @pytest.mark.parametrize(
     "attempt",
-    ["7/4", "1.75", "x = 7/4", "x=1.75", r"\frac{7}{4}", r"$x = \frac{7}{4}$", r"\dfrac{7}{4}.", "7 ÷ 4", "7/4 = x"],
+    [
+        "7/4",
+        "1.75",
+        "x = 7/4",
+        "x=1.75",
+        r"\frac{7}{4}",
+        r"$x = \frac{7}{4}$",
+        r"\dfrac{7}{4}.",
+        "7 ÷ 4",
+        "7/4 = x",
+        "1 3/4",  # a mixed number, as students write it
+        "x = 1¾",
+    ],
 )
 def test_every_way_of_writing_seven_quarters_matches_the_key(attempt: str) -> None:
     assert same_math("7/4", attempt)
@@ -37,7 +49,7 @@ def test_an_equation_key_accepts_the_value_alone(attempt: str) -> None:
     assert same_math("x = 7/4", attempt)
 
 
-@pytest.mark.parametrize("attempt", ["y = 7/4", "4x = 7", "7/5", "1.7", "x = 1 3/4", "-7/4"])
+@pytest.mark.parametrize("attempt", ["y = 7/4", "4x = 7", "7/5", "1.7", "x = 1 3/5", "-7/4", "-1 3/4"])
 def test_other_values_and_unfinished_steps_are_not_yet(attempt: str) -> None:
     assert not same_math("x = 7/4", attempt)
 

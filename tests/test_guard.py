@@ -16,6 +16,7 @@ LEAKS = [
     ("math", "7/4", "Hence \\boxed{7/4} in plain text.\n"),
     ("math", "7/4", "So x = 7/4 in the end.\n"),  # plain text
     ("math", "7/4", "In words: x is 1.75 here.\n"),
+    ("math", "7/4", "As a mixed number, $x = 1\\tfrac{3}{4}$.\n"),
     ("math", "7/4", "```\nx = 7/4\n```\n"),  # in a code block
     ("math", "7/4", "That gives 1.75, nice.\n"),  # decimal in prose
     ("math", "7/4", "Without dollars: x = \\frac{7}{4}\n"),  # LaTeX outside delimiters

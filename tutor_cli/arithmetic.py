@@ -16,12 +16,22 @@ _ARITH_TEXT = re.compile(r"[0-9\s+\-*/^().{}]|\\frac|\\sqrt|\\cdot|\\times|\\div
 _NUMBER_JUXTAPOSED = re.compile(r"(\d|\))\s*(?=\(|sqrt|pi)")
 
 
+_MIXED = re.compile(r"\s*(-)?\s*(\d+)(?:\s+(\d+)\s*/\s*(\d+)|\s*\\[dt]?frac\s*\{\s*(\d+)\s*\}\s*\{\s*(\d+)\s*\})\s*")
+
+
 def arithmetic(text: str) -> Fraction | float | None:
     """The value of plain arithmetic (numbers, + - * / ^, brackets, `\\frac{a}{b}`, `\\sqrt`, pi) as an
     exact Fraction (a float when a root or pi is involved); None for anything else. Python's own
     parser builds the tree and only number and operator nodes are evaluated: nothing runs."""
     if len(text) > MAX_LENGTH or not text or _ARITH_TEXT.sub("", text).strip():
         return None
+    mixed = _MIXED.fullmatch(text)
+    if mixed:  # 1 3/4 and 1\frac{3}{4} are one and three quarters, as people write them (not 1 × 3/4)
+        top, bottom = (mixed.group(3), mixed.group(4)) if mixed.group(3) else (mixed.group(5), mixed.group(6))
+        if int(bottom) == 0:
+            return None
+        whole = Fraction(int(mixed.group(2))) + Fraction(int(top), int(bottom))
+        return -whole if mixed.group(1) else whole
     source = text.replace("\\cdot", "*").replace("\\times", "*").replace("\\div", "/").replace("\\pi", "pi")
     for _ in range(8):  # nested \frac{\frac{a}{b}}{c}
         changed = re.sub(r"\\frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}", r"((\1)/(\2))", source)

@@ -44,7 +44,20 @@ _BAD_SEQUENCES = re.compile(r"__|(?<![A-Za-z])_|_(?![A-Za-z0-9{])|\.\s*[A-Za-z_]
 _FUNCTIONS = ("sqrt", "sin", "cos", "tan", "log", "ln", "exp", "pi", "abs", "oo", "or", "and")
 _LATEX_COMMANDS = ("frac", "sqrt", "cdot", "times", "div", "pi", "left", "right", "sin", "cos", "tan", "ln", "log")
 _UNICODE = str.maketrans(
-    {"−": "-", "–": "-", "×": "*", "·": "*", "÷": "/", "π": "pi", "√": "sqrt", "²": "^2", "³": "^3"}
+    {
+        "−": "-",
+        "–": "-",
+        "×": "*",
+        "·": "*",
+        "÷": "/",
+        "π": "pi",
+        "√": "sqrt",
+        "½": " 1/2",
+        "¼": " 1/4",
+        "¾": " 3/4",
+        "²": "^2",
+        "³": "^3",
+    }
 )
 
 
