@@ -8,12 +8,21 @@ import io
 import re
 import stat
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from tests.helpers.pdf import make_pdf
-from tutor_cli.attachments import MAX_CHARACTERS, AttachmentError, fence_for, read_attachment, with_attachments
+from tutor_cli import SessionManager
+from tutor_cli.attachments import (
+    MAX_CHARACTERS,
+    AttachmentError,
+    fence_for,
+    read_attachment,
+    split_argument,
+    with_attachments,
+)
 from tutor_cli.clipboard import copy_to_clipboard, osc52
 from tutor_cli.editor import EditorError, edit, find_editor
 from tutor_cli.snippets import copied_message, find_snippets, pick
@@ -268,3 +277,51 @@ def test_a_missing_editor_is_one_sentence_naming_the_variable(tmp_path: Path) ->
         EditorError, match=r"^Could not start the editor no-such-editor \(\$EDITOR\): not found; your input is kept\.$"
     ):
         edit("draft", {"EDITOR": "no-such-editor", "PATH": str(tmp_path)})
+
+
+# --- what the chat asks of the store and the window --------------------------------------------------
+
+
+@dataclass
+class Asking:
+    """Who asks, in which session, of which model: what the window reads of a conversation."""
+
+    student_id: str
+    session_id: str
+    model: str = "deepseek-chat"
+    context_override: int | None = None
+    use_profile: bool = True
+
+
+def test_the_last_answer_is_the_newest_assistant_message(tmp_path: Path) -> None:
+    with SessionManager(tmp_path / "tutor.db") as manager:
+        session = manager.new_session("ada", "You are a tutor.")
+        assert manager.last_answer("ada", session) is None
+        manager.add_message("ada", session, "user", "q1")
+        manager.add_message("ada", session, "assistant", "a1 with ```x```")
+        manager.add_message("ada", session, "user", "q2 (unanswered)")
+        assert manager.last_answer("ada", session) == "a1 with ```x```"
+
+
+def test_a_question_fits_when_the_system_prompt_and_room_for_the_reply_leave_space(tmp_path: Path) -> None:
+    with SessionManager(tmp_path / "tutor.db") as manager:
+        session = manager.new_session("ada", "You are a tutor. " * 100)
+        asking = Asking("ada", session, context_override=4096)
+        # 4,096 tokens: a quarter kept for the reply, the system prompt's ~600, the rest for the question.
+        assert manager.window.fits(asking, "word " * 2_000)
+        assert not manager.window.fits(asking, "word " * 3_000)
+        assert manager.window.fits(Asking("ada", session), "word " * 3_000)  # deepseek-chat: 128K
+
+
+@pytest.mark.parametrize(
+    ("argument", "expected"),
+    [
+        ("notes.md", ("notes.md", "")),
+        ("  notes.md   What is ATP? ", ("notes.md", "What is ATP?")),
+        ('"my notes.md" What is ATP?', ("my notes.md", "What is ATP?")),
+        ("'week 3.pdf'", ("week 3.pdf", "")),
+        ("", ("", "")),
+    ],
+)
+def test_attach_takes_the_first_word_or_a_quoted_path_then_the_question(argument, expected) -> None:
+    assert split_argument(argument) == expected

@@ -108,6 +108,17 @@ def _language(file_name: str) -> str:
     return lexer.aliases[0]
 
 
+def split_argument(argument: str) -> tuple[str, str]:
+    """`/attach FILE [QUESTION]`: the path (its first word, or a quoted path with spaces) and the question."""
+    argument = argument.strip()
+    if argument[:1] in ("'", '"'):
+        end = argument.find(argument[0], 1)
+        if end > 0:
+            return argument[1:end], argument[end + 1 :].strip()
+    path, _, question = argument.partition(" ")
+    return path, question.strip()
+
+
 def with_attachments(attachments: list[Attachment], question: str) -> str:
     """The question as sent and stored: each attached file's block, then the question."""
     return "\n\n".join([*(attachment.block for attachment in attachments), question.strip()]).strip()

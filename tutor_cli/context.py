@@ -256,6 +256,19 @@ class ContextWindow:
         messages[1:1] = prefix
         return Request(messages=messages, estimated_tokens=fixed + turns.tokens, dropped=dropped)
 
+    def fits(self, asker: Asker, question: str) -> bool:
+        """Whether `question` could be sent at all: with the session's fixed start (system prompt,
+        profile, summary) and room for the reply, within the model's window. Earlier turns do not
+        count: they are trimmed to make room (`choose_start`)."""
+        record = self.store.get_session(asker.student_id, asker.session_id)
+        if record is None:
+            raise SessionNotFoundError(asker.student_id, asker.session_id)
+        snapshot = record.profile_snapshot if getattr(asker, "use_profile", True) else None
+        prefix = _profile_turns(snapshot) + _summary_turns(record.summary)
+        fixed = message_tokens(record.system_prompt) + sum(message_tokens(m["content"]) for m in prefix)
+        window = self.tokens_for(asker.student_id, asker.model, asker.context_override)
+        return message_tokens(question) <= Budget.for_window(window, fixed, record.token_scale or 1.0).limit
+
     def prepare(self, asker: Asker) -> Request:
         """The request for this turn; when turns just left the window, try to summarise them first."""
         window = self.tokens_for(asker.student_id, asker.model, asker.context_override)
