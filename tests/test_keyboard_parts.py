@@ -23,9 +23,9 @@ from tutor_cli.attachments import (
     split_argument,
     with_attachments,
 )
-from tutor_cli.clipboard import copy_to_clipboard, osc52
-from tutor_cli.editor import EditorError, edit, find_editor
-from tutor_cli.snippets import copied_message, find_snippets, pick
+from tutor_cli.screens.editor import EditorError, edit, find_editor
+from tutor_cli.views.clipboard import copy_to_clipboard, osc52
+from tutor_cli.views.snippets import copied_message, find_snippets, pick
 
 ANSWER = r"""Here is the function:
 
