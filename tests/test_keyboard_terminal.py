@@ -170,6 +170,22 @@ def test_attach_alone_waits_for_the_next_question(terminal, fake_server, tmp_pat
     ]
 
 
+def test_the_bottom_bar_shows_the_file_waiting(terminal, fake_server, tmp_path):
+    (tmp_path / "notes.md").write_text("# Cells\n")
+    # A terminal that answers cursor-position requests, as real ones do: prompt_toolkit draws
+    # the bottom bar only when it knows where the cursor is.
+    term = terminal("chat", env={"PROMPT_TOOLKIT_NO_CPR": "0"})
+    term.expect("\x1b[6n")
+    term.send("\x1b[10;1R")
+    term.type(f"/attach {tmp_path / 'notes.md'}")
+    term.expect("goes with your next question.")
+    term.expect("\x1b[6n")
+    term.send("\x1b[12;1R")
+    term.expect("+notes.md · /help")
+    term.ctrl("d")
+    assert term.finish() == 0
+
+
 @pytest.mark.parametrize(
     ("name", "data", "sentence"),
     [
