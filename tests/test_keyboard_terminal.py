@@ -103,12 +103,15 @@ def test_a_missing_editor_is_one_sentence_and_nothing_is_sent(terminal, fake_ser
     term.prompt()
     term.type("/edit half a question")
     term.expect("Could not start the editor no-such-editor --wait ($VISUAL): not found; your input is kept.")
-    term.expect("half a question")  # back on the prompt
-    term.ctrl("c")  # clears the line
+    term.expect("half a question")  # back on the prompt, not sent
+    time.sleep(0.2)
+    assert fake_server.chat_requests == []
+    term.type(" and the rest")
+    term.expect("Answer to: half a question and the rest")
     term.prompt()
     term.ctrl("d")
     assert term.finish() == 0
-    assert fake_server.chat_requests == []
+    assert sent(fake_server) == ["half a question and the rest"]
 
 
 def test_an_emptied_file_sends_nothing(terminal, fake_server, tmp_path):
