@@ -29,8 +29,9 @@ _FENCE_LINE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 
 
-def _code_regions(text: str) -> list[tuple[int, int]]:
-    """(start, end) of fenced code blocks; an unclosed fence runs to the end of the text."""
+def code_regions(text: str) -> list[tuple[int, int]]:
+    """(start, end) of fenced code blocks; an unclosed fence runs to the end of the text.
+    The one fence rule: math skips these regions and `/copy` (snippets.py) takes them as blocks."""
     regions: list[tuple[int, int]] = []
     fence: str | None = None
     fence_start = 0
@@ -88,7 +89,7 @@ def find_math(text: str, *, final: bool = True) -> list[Span]:
     if "$" not in text and "\\(" not in text and "\\[" not in text:
         return []
     spans: list[Span] = []
-    regions = _code_regions(text)
+    regions = code_regions(text)
     bounds = [(0, len(text))] if not regions else _outside(regions, len(text))
     for lo, hi in bounds:
         _scan(text, lo, hi, final, spans)
@@ -179,7 +180,7 @@ def pending_start(text: str) -> int | None:
     there is none. `$` followed by a digit or a space is taken for money and never held."""
     spans = find_math(text, final=False)
     position = spans[-1].end if spans else 0
-    regions = _code_regions(text)
+    regions = code_regions(text)
     for match in _OPENER.finditer(text, position):
         start = match.start()
         if _escaped(text, start) or any(lo <= start < hi for lo, hi in regions):

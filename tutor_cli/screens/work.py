@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tutor_cli.checking import Checker, model_judge, warm_up
-from tutor_cli.errors import APIError, StreamDroppedError
+from tutor_cli.errors import APIError
 from tutor_cli.problems import SolutionShutError
 from tutor_cli.screens.chat import SLASH_COMMANDS, Repl
-from tutor_cli.turn import ask
 from tutor_cli.work import GuardedSink, Workbench, withheld_line
 
 if TYPE_CHECKING:
@@ -66,24 +65,18 @@ class WorkRepl(Repl):
     # -- turns --
 
     def _ask(self, question: str | None) -> None:
-        from tutor_cli.views.answer import LiveAnswerView, usage_line
+        # What happened since the last question (answers checked, hints, the solution) goes with it.
+        super()._ask(self.bench.question(question) if question is not None else None)
 
-        if question is not None:
-            question = self.bench.question(question)
-        view = LiveAnswerView(self.console, math=self.math)
-        sink = GuardedSink.around(view, self.bench.problem) if self.bench.guarded() else view
-        try:
-            answer = ask(self.conversation, question, sink)
-            if isinstance(sink, GuardedSink) and sink.withheld:
-                self._notice(withheld_line(), "bold yellow")
-            elif not self.quiet and answer.usage:
-                self._notice(usage_line(answer.usage, answer.model or self.conversation.model, self.prices), "dim")
-        except StreamDroppedError as error:
-            self._notice(f"{error} /retry asks the question again.", "bold red")
-        except APIError as error:
-            self._notice(f"{error} Your question is kept; /retry asks it again.", "bold red")
-        except KeyboardInterrupt:
-            pass  # the view already said "(stopped)"; the prompt comes back
+    def _answer_view(self) -> Any:
+        view = super()._answer_view()
+        return GuardedSink.around(view, self.bench.problem) if self.bench.guarded() else view
+
+    def _after_answer(self, view: Any) -> bool:
+        if isinstance(view, GuardedSink) and view.withheld:
+            self._notice(withheld_line(), "bold yellow")
+            return True
+        return False
 
     # -- the problem's commands --
 

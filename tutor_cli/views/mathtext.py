@@ -24,7 +24,7 @@ from functools import lru_cache
 
 # Finding formulas is a rule about text, shared with the answer guard (a domain module): it lives in
 # tutor_cli/mathspans.py and is re-exported here for the views.
-from tutor_cli.mathspans import Span, find_math, opens_display, pending_start  # noqa: F401
+from tutor_cli.mathspans import Span, code_regions, find_math, opens_display, pending_start  # noqa: F401
 
 MATH_MODES = ("unicode", "raw")
 
