@@ -37,6 +37,7 @@ WARM = [
     ("x^2 - 1", "(x - 1)(x + 1)"),
     ("1/3", "0.3333333333"),
     ("sqrt(2)", r"\sqrt{2}"),
+    ("2", r"\sqrt[3]{8}"),  # sympy's LaTeX parser (an Earley parser: the slowest path)
     ("7/4", "banana"),
 ]
 
@@ -165,7 +166,7 @@ def main() -> None:
         figures[f"first check, {label}, CPU (s)"] = result["cpu"]
     median, worst = warm_checks()
     figures["warm check, median (ms, target < 50)"] = median * 1000
-    figures["warm check, slowest of 160 (ms, target < 50)"] = worst * 1000
+    figures["warm check, slowest of 180 (ms, target < 50)"] = worst * 1000
 
     reply = tutoring_reply(40_000)
     server = FakeServer().start()
