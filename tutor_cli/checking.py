@@ -2,14 +2,17 @@
 equations, sets in any order, symbolic expressions and LaTeX (`math`), one letter (`choice`), or the
 model's judgement with an exact fallback (`text`). What cannot be read is "not yet", never an error.
 
-sympy does the algebra and its own LaTeX parser (the lark backend: no ANTLR runtime to match) reads
-LaTeX; both are imported inside the functions that need them (about 0.3-0.8 s), so `tutor --help`,
-`sessions` and `show` never load them. Plain arithmetic (`7/4`, `1.75`, `\\frac{7}{4}`) is read by the
-exact-fraction reader below first: it needs no sympy, and the answer guard (guard.py) reads every
-formula of a streaming reply with it, which sympy could not do within the streaming speed goals.
+sympy does the algebra; both it and its LaTeX parser are imported inside the functions that need
+them (about 0.3-0.8 s), so `tutor --help`, `sessions` and `show` never load them. Plain arithmetic
+(`7/4`, `1.75`, `\\frac{7}{4}`, `1 3/4`) is read by the exact-fraction reader of arithmetic.py first: it
+needs no sympy, and the answer guard (guard.py) reads every formula of a streaming reply with it,
+which sympy could not do within the streaming speed goals. LaTeX fractions, roots, powers and the
+usual functions are rewritten as plain text for sympy's `parse_expr` (well under a millisecond); what
+is left (`\\log_{2}`, `\\binom`, Greek letters) goes to sympy's own LaTeX parser, its lark backend (the
+ANTLR one needs antlr4-python3-runtime of exactly 4.11), an Earley parser taking 30-60 ms an answer.
 
 Safety. `parse_expr` runs Python's `eval` on the text it is given. So a text is read as mathematics
-only after (1) a length cap, (2) a character whitelist (no quotes, underscores, `!`, `@`, `#`, `;`...),
+only after (1) a length cap, (2) a character whitelist (no quotes, `__`, `!`, `@`, `#`, `;`...),
 (3) a check of every letter run and of powers (no towers such as `9^9^9`), and then (4) `eval` gets a
 namespace of a dozen sympy names with no builtins at all. And a student's text is parsed only in that
 student's own process: `Checker.for_student` refuses a teacher's or an administrator's connection,
@@ -41,8 +44,26 @@ RELATIVE_TOLERANCE = 1e-9
 _WHITELIST = re.compile(r"[0-9A-Za-z_\s+\-*/^().,=<>{}\[\]|\\]*")
 # An underscore only as a subscript (`x_1`, `x_{12}`), never `__`; a dot only in a number.
 _BAD_SEQUENCES = re.compile(r"__|(?<![A-Za-z])_|_(?![A-Za-z0-9{])|\.\s*[A-Za-z_]")
-_FUNCTIONS = ("sqrt", "sin", "cos", "tan", "log", "ln", "exp", "pi", "abs", "oo", "or", "and")
-_LATEX_COMMANDS = ("frac", "sqrt", "cdot", "times", "div", "pi", "left", "right", "sin", "cos", "tan", "ln", "log")
+_FUNCTIONS = ("sqrt", "root", "sin", "cos", "tan", "log", "ln", "exp", "pi", "abs", "oo", "or", "and")
+# LaTeX commands an answer may hold. The first line is rewritten as plain text and read in well under a
+# millisecond; the rest go to sympy's own LaTeX parser (an Earley parser: 30-60 ms an answer).
+_PLAIN_COMMANDS = (
+    "frac",
+    "sqrt",
+    "cdot",
+    "times",
+    "div",
+    "pi",
+    "left",
+    "right",
+    "sin",
+    "cos",
+    "tan",
+    "ln",
+    "log",
+    "exp",
+)
+_LATEX_COMMANDS = (*_PLAIN_COMMANDS, "binom", "infty", "theta", "alpha", "beta", "gamma", "mathrm", "operatorname")
 _UNICODE = str.maketrans(
     {
         "−": "-",
@@ -415,10 +436,12 @@ def _safe_source(text: str) -> str:
     for _ in range(8):  # nested \frac{\frac{a}{b}}{c}
         changed = re.sub(r"\\frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}", r"((\1)/(\2))", text)
         changed = re.sub(r"\\sqrt\s*\{([^{}]*)\}", r"sqrt(\1)", changed)
+        changed = re.sub(r"\\sqrt\s*\[([^\[\]{}]*)\]\s*\{([^{}]*)\}", r"root(\2, \1)", changed)
         changed = re.sub(r"\^\s*\{([^{}]*)\}", r"^(\1)", changed)
         if changed == text:
             break
         text = changed
+    text = re.sub(r"\\(sin|cos|tan|ln|exp|log)\b(?!\s*_)", r" \1 ", text)  # \log_{2} stays LaTeX
     if _TOWER.search(text):
         raise ValueError("a power too large to compute")
     for run in _LETTERS.findall(text):
@@ -460,7 +483,7 @@ def _namespace() -> tuple[dict[str, Any], tuple]:
         "__builtins__": {},
         **{name: getattr(sympy, name) for name in ("Symbol", "Integer", "Float", "Rational", "Function")},
         **{name: getattr(sympy, name) for name in ("Add", "Mul", "Pow", "Tuple")},
-        **{name: getattr(sympy, name) for name in ("sqrt", "sin", "cos", "tan", "log", "exp", "pi", "oo")},
+        **{name: getattr(sympy, name) for name in ("sqrt", "root", "sin", "cos", "tan", "log", "exp", "pi", "oo")},
         "ln": sympy.log,
         "abs": sympy.Abs,
         "e": sympy.E,
