@@ -170,3 +170,24 @@ def test_the_readmes_example_file_imports(run_tutor, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert run_tutor("answer", "linear", "p4", "3.1416").stdout.strip() == "Right (1 attempt)."  # its tolerance
     assert run_tutor("answer", "linear", "p3", "x = 3 or x = 2").stdout.strip() == "Right (1 attempt)."
+
+
+def test_set_names_and_ids_cannot_inject_markup_into_the_report(run_tutor, home: Path, tmp_path: Path) -> None:
+    hostile = tmp_path / "x.toml"
+    hostile.write_text('[[problem]]\nid = "<img src=x onerror=alert(1)>"\nstatement = "s"\nanswer = "1"\n', "utf-8")
+    assert run_tutor("problems", "import", str(hostile), "--set", "<script>alert(1)</script>").returncode == 0
+    run_tutor("answer", "<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "2")
+    result = run_tutor("class", "report", "--html", str(tmp_path / "report"))
+    assert result.returncode == 0, result.stderr
+    for page in (tmp_path / "report").rglob("*.html"):
+        text = page.read_text()
+        assert "<script>" not in text and "<img src=x" not in text
+    set_page = next((tmp_path / "report" / "sets").glob("*.html")).read_text()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in set_page
+
+
+def test_work_without_an_api_key_stops_before_any_prompt(run_tutor, home: Path, linear: Path) -> None:
+    run_tutor("problems", "import", str(linear))
+    result = run_tutor("work", "linear")
+    assert result.returncode == 1 and "DEEPSEEK_API_KEY" in result.stderr
+    assert_no_traceback(result)
