@@ -92,11 +92,11 @@ def ask(conversation: Conversation, question: str | None, view: AnswerSink) -> A
                     manager.window.calibrate(student, session, request.estimated_tokens, error.requested_messages)
     except KeyboardInterrupt:
         view.finish("(stopped)")
-        _keep_partial(conversation, answer)
+        _keep_partial(conversation, answer, _withheld(view))
         raise
     except StreamDroppedError:
         view.finish()
-        _keep_partial(conversation, answer)
+        _keep_partial(conversation, answer, _withheld(view))
         raise
     except BaseException:
         view.finish()
@@ -109,6 +109,7 @@ def ask(conversation: Conversation, question: str | None, view: AnswerSink) -> A
         model=answer.model or conversation.model,
         reasoning=answer.reasoning or None,
         usage=answer.usage,
+        withheld=_withheld(view),
     )
     if answer.usage.get("prompt_tokens"):
         manager.window.calibrate(student, session, request.estimated_tokens, answer.usage["prompt_tokens"])
@@ -118,7 +119,7 @@ def ask(conversation: Conversation, question: str | None, view: AnswerSink) -> A
     return answer
 
 
-def _keep_partial(conversation: Conversation, answer: Answer) -> None:
+def _keep_partial(conversation: Conversation, answer: Answer, withheld: bool = False) -> None:
     """Store what was shown of an unfinished answer, marked interrupted. Nothing shown, nothing stored:
     the question then stays unanswered and is merged with the next one when sent."""
     if answer.content:
@@ -131,4 +132,10 @@ def _keep_partial(conversation: Conversation, answer: Answer) -> None:
             reasoning=answer.reasoning or None,
             interrupted=True,
             usage=answer.usage or None,
+            withheld=withheld,
         )
+
+
+def _withheld(view: AnswerSink) -> bool:
+    """Whether the view's answer guard (tutor work) stopped the reply: it is then stored, marked."""
+    return bool(getattr(view, "withheld", False))
