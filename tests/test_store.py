@@ -53,6 +53,7 @@ EXPECTED_SCHEMA = {
         "cache_miss_tokens",
         "tokens",
         "student_id",
+        "withheld",
         "usage_estimated",
     ],
     "model_limits": ["student_id", "model", "context_tokens", "learned_at"],

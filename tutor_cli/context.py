@@ -17,6 +17,7 @@ from tutor_cli.tokens import clip_to_tokens, estimated_usage, message_tokens
 if TYPE_CHECKING:
     from tutor_cli.client import Answer, ChatClient
     from tutor_cli.store import Store
+    from tutor_cli.store.records import SessionRecord
 
 # Context windows in tokens. DeepSeek's current models have 1M; the retired names had 128K.
 CONTEXT_WINDOWS = {
@@ -143,6 +144,13 @@ def _profile_turns(snapshot: str | None) -> list[dict[str, str]]:
     return [{"role": "user", "content": PROFILE_NOTE + snapshot}, {"role": "assistant", "content": PROFILE_ACK}]
 
 
+def _fixed_start(record: SessionRecord, snapshot: str | None) -> tuple[list[dict[str, str]], int]:
+    """What every request of the session starts with after the system prompt (the profile, the
+    summary), and the estimated tokens of all of it with the system prompt."""
+    prefix = _profile_turns(snapshot) + _summary_turns(record.summary)
+    return prefix, message_tokens(record.system_prompt) + sum(message_tokens(m["content"]) for m in prefix)
+
+
 @dataclass
 class Request:
     """A request ready to send, what it is estimated to cost, and what just left the window."""
@@ -233,8 +241,7 @@ class ContextWindow:
             self._turns.pop(key, None)
             raise SessionNotFoundError(student_id, session_id)
         snapshot = record.profile_snapshot if profile else None
-        prefix = _profile_turns(snapshot) + _summary_turns(record.summary)
-        fixed = message_tokens(record.system_prompt) + sum(message_tokens(m["content"]) for m in prefix)
+        prefix, fixed = _fixed_start(record, snapshot)
         budget = None
         if window_tokens is not None:
             budget = Budget.for_window(window_tokens, fixed, record.token_scale or 1.0)
@@ -259,8 +266,7 @@ class ContextWindow:
             dropped = (record.summary_through, new_start)
             if profile:  # the start changes anyway: the only moment the snapshot may catch up
                 snapshot = self.store.take_profile_snapshot(student_id, session_id)
-                prefix = _profile_turns(snapshot) + _summary_turns(record.summary)
-                fixed = message_tokens(record.system_prompt) + sum(message_tokens(m["content"]) for m in prefix)
+                prefix, fixed = _fixed_start(record, snapshot)
         messages = alternating(record.system_prompt, [(role, content) for _, role, content, _ in turns.turns])
         messages[1:1] = prefix
         return Request(
@@ -269,6 +275,18 @@ class ContextWindow:
             dropped=dropped,
             scale=record.token_scale or 1.0,
         )
+
+    def fits(self, asker: Asker, question: str) -> bool:
+        """Whether `question` could be sent at all: with the session's fixed start (system prompt,
+        profile, summary) and room for the reply, within the model's window. Earlier turns do not
+        count: they are trimmed to make room (`choose_start`)."""
+        record = self.store.get_session(asker.student_id, asker.session_id)
+        if record is None:
+            raise SessionNotFoundError(asker.student_id, asker.session_id)
+        snapshot = record.profile_snapshot if getattr(asker, "use_profile", True) else None
+        _, fixed = _fixed_start(record, snapshot)
+        window = self.tokens_for(asker.student_id, asker.model, asker.context_override)
+        return message_tokens(question) <= Budget.for_window(window, fixed, record.token_scale or 1.0).limit
 
     def prepare(self, asker: Asker) -> Request:
         """The request for this turn; when turns just left the window, try to summarise them first.

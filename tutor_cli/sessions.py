@@ -159,6 +159,14 @@ class SessionManager:
         """A student's sessions (everyone's for None), most recently used first, each with its totals."""
         return sessions_with_totals(self.store.list_sessions(student_id), self.usage_totals(prices, student_id))
 
+    def last_answer(self, student_id: str, session_id: str) -> str | None:
+        """The text of the session's newest answer (for /copy), reading back only as far as it."""
+        for message_id, role, _ in self.store.iter_window_newest_first(student_id, session_id, 0, batch=8):
+            if role == "assistant":
+                rows = self.store.get_turns(student_id, session_id, after_id=message_id - 1, before_id=message_id + 1)
+                return rows[0][2]
+        return None
+
     def usage_totals(
         self, prices: PriceTable, student_id: str | None, session_id: str | None = None
     ) -> dict[tuple[str, str], UsageTotals]:

@@ -96,11 +96,11 @@ def ask(conversation: Conversation, question: str | None, view: AnswerSink) -> A
                     manager.window.calibrate(student, session, request.estimated_tokens, error.requested_messages)
     except KeyboardInterrupt:
         view.finish("(stopped)")
-        _keep_partial(conversation, answer, request)
+        _keep_partial(conversation, answer, request, _withheld(view))
         raise
     except StreamDroppedError:
         view.finish()
-        _keep_partial(conversation, answer, request)
+        _keep_partial(conversation, answer, request, _withheld(view))
         raise
     except BaseException:
         view.finish()
@@ -116,6 +116,7 @@ def ask(conversation: Conversation, question: str | None, view: AnswerSink) -> A
         reasoning=answer.reasoning or None,
         usage=usage,
         usage_estimated=estimated,
+        withheld=_withheld(view),
     )
     if answer.usage.get("prompt_tokens"):
         manager.window.calibrate(student, session, request.estimated_tokens, answer.usage["prompt_tokens"])
@@ -125,7 +126,7 @@ def ask(conversation: Conversation, question: str | None, view: AnswerSink) -> A
     return answer
 
 
-def _keep_partial(conversation: Conversation, answer: Answer, request: Request | None) -> None:
+def _keep_partial(conversation: Conversation, answer: Answer, request: Request | None, withheld: bool = False) -> None:
     """Store what was shown of an unfinished answer, marked interrupted (with the tokens it cost,
     estimated when the server had not said yet). Nothing shown, nothing stored: the question then
     stays unanswered and is merged with the next one when sent."""
@@ -141,4 +142,10 @@ def _keep_partial(conversation: Conversation, answer: Answer, request: Request |
             interrupted=True,
             usage=usage or None,
             usage_estimated=estimated,
+            withheld=withheld,
         )
+
+
+def _withheld(view: AnswerSink) -> bool:
+    """Whether the view's answer guard (tutor work) stopped the reply: it is then stored, marked."""
+    return bool(getattr(view, "withheld", False))

@@ -9,7 +9,7 @@ import signal
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tutor_cli import practice
 from tutor_cli.client import Answer
@@ -23,6 +23,8 @@ from tutor_cli.views.text import print_notice
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from tutor_cli.attachments import Attachment
 
 
 # --- the REPL -------------------------------------------------------------------------------
@@ -42,6 +44,9 @@ SLASH_COMMANDS = {
     "/card": "turn the latest exchange into a card to review (deck chat)",
     "/profile": "show the tutor's notes about you (kept across sessions)",
     "/forget": "erase the tutor's notes about you (asks first)",
+    "/edit": "/edit [TEXT]: write your question in your editor ($VISUAL, $EDITOR; also Ctrl-X Ctrl-E)",
+    "/attach": "/attach FILE [QUESTION]: put a text, code, Markdown or PDF file into your next question",
+    "/copy": "/copy [N]: copy the Nth code block or formula of the last answer (alone: the last one)",
 }
 
 
@@ -85,7 +90,12 @@ class Repl:
             "/card": self._card,
             "/profile": self._profile,
             "/forget": self._forget,
+            "/edit": self._edit,
+            "/attach": self._attach,
+            "/copy": self._copy,
         }
+        self.next_input = ""  # what the next prompt starts with (the editor's text after /edit)
+        self.attachments: list[Attachment] = []  # files that go with the next question
 
     def run(self) -> None:
         """The loop: until Ctrl-D or /exit. An error on one line is reported and the loop goes on."""
@@ -98,7 +108,8 @@ class Repl:
         self._greet()
         while True:
             try:
-                text = session.prompt(self._prompt_text)
+                default, self.next_input = self.next_input, ""  # offered once: Ctrl-C clears it
+                text = session.prompt(self._prompt_text, default=default)
             except KeyboardInterrupt:
                 continue  # Ctrl-C at the prompt clears the line
             except EOFError:
@@ -129,11 +140,17 @@ class Repl:
     # -- turns --
 
     def _ask(self, question: str | None) -> None:
-        from tutor_cli.views.answer import LiveAnswerView, usage_line
+        from tutor_cli.views.answer import usage_line
 
+        if question is not None and self.attachments:
+            question = self._with_attachments(question)
+            if question is None:
+                return
+        view = self._answer_view()
         try:
-            view = LiveAnswerView(self.console, math=self.math, thinking=self.conversation.thinking)
             answer = ask(self.conversation, question, view)
+            if self._after_answer(view):
+                return
             if not self.quiet and answer.usage:
                 self._notice(usage_line(answer.usage, answer.model or self.conversation.model, self.prices), "dim")
         except StreamDroppedError as error:
@@ -142,6 +159,16 @@ class Repl:
             self._notice(f"{error} Your question is kept; /retry asks it again.", "bold red")
         except KeyboardInterrupt:
             pass  # the view already said "(stopped)"; the prompt comes back
+
+    def _answer_view(self) -> Any:
+        """Where the answer streams (the work screen puts the answer guard in front of it)."""
+        from tutor_cli.views.answer import LiveAnswerView
+
+        return LiveAnswerView(self.console, math=self.math, thinking=self.conversation.thinking)
+
+    def _after_answer(self, view: Any) -> bool:
+        """Say what the answer's view needs said; True when that replaces the usage line."""
+        return False
 
     # -- slash commands --
 
@@ -272,6 +299,73 @@ class Repl:
         c.manager.store.clear_profile(c.student_id)
         self._notice("The tutor's notes about you are erased; what you said so far will not be used for them.", "green")
 
+    def _edit(self, text: str) -> None:
+        from tutor_cli.screens.editor import EditorError, edit
+
+        try:
+            edited = edit(text)
+        except EditorError as error:
+            self.next_input = text
+            self._notice(str(error), "bold red")
+            return
+        if not edited:
+            self._notice("The editor's file was empty; nothing to send.")
+            return
+        self.next_input = edited  # on the prompt, ready to send with Enter
+
+    def _attach(self, argument: str) -> None:
+        from tutor_cli.attachments import AttachmentError, read_attachment, split_argument
+
+        path, question = split_argument(argument)
+        if not path:
+            self._notice("Say which file: /attach FILE [QUESTION]. Nothing was sent.")
+            return
+        try:
+            attachment = read_attachment(path)
+        except AttachmentError as error:
+            self._notice(str(error), "bold red")
+            return
+        self.attachments.append(attachment)
+        if question:
+            self._ask(question)
+        else:
+            self._notice(f"{attachment.describe()} goes with your next question.", "green")
+
+    def _with_attachments(self, question: str) -> str | None:
+        """The question with the waiting files, if it fits the model's window; else one sentence,
+        the files dropped and the question put back on the prompt."""
+        from tutor_cli.attachments import with_attachments
+
+        attachments, self.attachments = self.attachments, []
+        full = with_attachments(attachments, question)
+        c = self.conversation
+        if c.manager.window.fits(c, full):
+            return full
+        names = " and ".join(attachment.name for attachment in attachments)
+        self.next_input = question
+        self._notice(
+            f"{names} with your question is too long for {c.model}'s context window; nothing was sent "
+            "(attach a smaller file or a part of it).",
+            "bold red",
+        )
+        return None
+
+    def _copy(self, argument: str) -> None:
+        import os
+
+        from tutor_cli.views.clipboard import copy_to_clipboard
+        from tutor_cli.views.snippets import copied_message, find_snippets, pick
+
+        c = self.conversation
+        answer = c.manager.last_answer(c.student_id, c.session_id)
+        try:
+            snippet = pick(find_snippets(answer or ""), argument)
+        except ValueError as error:
+            self._notice(str(error) if answer else "There is no answer to copy from yet.")
+            return
+        copy_to_clipboard(snippet.text, self.console.file, os.environ)
+        self._notice(copied_message(snippet), "green")
+
     def _totals(self) -> UsageTotals:
         c = self.conversation
         return c.manager.session_totals(self.prices, c.student_id, c.session_id)
@@ -280,7 +374,6 @@ class Repl:
 
     def _prompt_session(self):  # -> PromptSession
         from prompt_toolkit import PromptSession
-        from prompt_toolkit.completion import WordCompleter
         from prompt_toolkit.history import FileHistory
         from prompt_toolkit.key_binding import KeyBindings
 
@@ -290,23 +383,49 @@ class Repl:
         def _newline(event) -> None:  # Alt+Enter / Esc Enter: a new line instead of sending
             event.current_buffer.insert_text("\n")
 
+        @bindings.add("c-x", "c-e")
+        def _editor(event) -> None:  # as in bash: the input in $VISUAL/$EDITOR
+            event.app.create_background_task(self._edit_buffer(event.current_buffer))
+
         if not self.history_path.exists():
             self.history_path.touch(mode=0o600)
         return PromptSession(
             history=FileHistory(str(self.history_path)),
-            completer=WordCompleter(list(self.commands), sentence=True),
+            completer=_slash_completer(list(self.commands)),
             complete_while_typing=False,
             key_bindings=bindings,
             bottom_toolbar=self._toolbar,
             multiline=False,
         )
 
+    async def _edit_buffer(self, buffer) -> None:
+        """Ctrl-X Ctrl-E: the editor on what is typed so far; what is saved becomes the input."""
+        from prompt_toolkit.application import run_in_terminal
+        from prompt_toolkit.document import Document
+
+        from tutor_cli.screens.editor import EditorError, edit
+
+        def run() -> str | None:
+            try:
+                return edit(buffer.text)
+            except EditorError as error:
+                self._notice(str(error), "bold red")
+                return None
+
+        edited = await run_in_terminal(run, in_executor=True)
+        if edited is not None:
+            buffer.document = Document(edited, len(edited))
+
     def _prompt_text(self) -> str:
         return "you › "
 
     def _toolbar(self) -> str:
         c = self.conversation
-        return f" {c.student_id} · session {c.session_id} · {c.model} · thinking {_thinking_label(c.thinking)} · /help"
+        attached = "".join(f" · +{attachment.name}" for attachment in self.attachments)
+        return (
+            f" {c.student_id} · session {c.session_id} · {c.model} · thinking {_thinking_label(c.thinking)}"
+            f"{attached} · /help"
+        )
 
     def _greet(self) -> None:
         """The header line (with the session's title) and, for a resumed session, where the student
@@ -336,6 +455,26 @@ class Repl:
         from tutor_cli.views.text import print_notice
 
         print_notice(self.console, text, style)
+
+
+def _slash_completer(names: list[str]):  # -> Completer
+    """Tab completes the slash commands, and after `/attach ` the file's path."""
+    from prompt_toolkit.completion import Completer, PathCompleter, WordCompleter
+    from prompt_toolkit.document import Document
+
+    commands = WordCompleter(names, sentence=True)
+    paths = PathCompleter(expanduser=True)
+
+    class SlashCompleter(Completer):
+        def get_completions(self, document, complete_event):
+            before = document.text_before_cursor
+            if before.startswith("/attach ") and " " not in before[len("/attach ") :]:
+                path = before[len("/attach ") :]
+                yield from paths.get_completions(Document(path, len(path)), complete_event)
+            elif " " not in before:
+                yield from commands.get_completions(document, complete_event)
+
+    return SlashCompleter()
 
 
 def _thinking_label(thinking: bool | None) -> str:

@@ -15,6 +15,9 @@ from tutor_cli.titles import default_title
 from tutor_cli.tokens import message_tokens
 
 MAX_ID_LENGTH = 200  # student and session ids; longer ones are refused in one sentence
+# What a withheld reply (the answer guard stopped it: tutor work) stands for in every later request:
+# the student never saw it, and sending it back would put the answer before the model as already said.
+WITHHELD_STAND_IN = "(I started to state the answer here, so the student did not see this reply. I guide them instead.)"
 
 
 def check_length(kind: str, value: str | None) -> None:
@@ -40,9 +43,9 @@ SESSION_COLUMNS = (
     "student_id, session_id, system_prompt, created_at, updated_at, message_count, model,"
     " window_start, summary, summary_through, token_scale, profile_snapshot, title"
 )
-MESSAGE_COLUMNS = (
-    "id, role, content, created_at, model, reasoning, interrupted, " + ", ".join(TOKEN_FIELDS) + ", usage_estimated"
-)
+MESSAGE_COLUMNS = "id, role, content, created_at, model, reasoning, interrupted, " + ", ".join(TOKEN_FIELDS)
+MESSAGE_COLUMNS += ", withheld"  # added by the problems migration
+MESSAGE_COLUMNS += ", usage_estimated"  # added by the estimated-usage migration
 
 
 # --- SQLite schema ------------------------------------------------------------------------
@@ -315,7 +318,8 @@ class SessionQueries(Backend):
             reasoning=row[5],
             interrupted=bool(row[6]),
             usage=_usage(row[7:12]),
-            usage_estimated=bool(row[12]),
+            withheld=bool(row[12]),
+            usage_estimated=bool(row[13]),
         )
 
     def _session_pk(self, conn: Any, student_id: str, session_id: str) -> int:
@@ -408,10 +412,12 @@ class SessionQueries(Backend):
         reasoning: str | None = None,
         interrupted: bool = False,
         usage: dict[str, int] | None = None,
+        withheld: bool = False,
         usage_estimated: bool = False,
     ) -> int:
-        """Append one message in its own durable transaction; return its id. A session without a
-        title takes its first question's opening words as its title, in the same transaction."""
+        """Append one message in its own durable transaction; return its id. `withheld`: a reply the
+        answer guard stopped (kept for the teacher, never sent back to the model). A session without
+        a title takes its first question's opening words as its title, in the same transaction."""
         usage = usage or {}
         now = clock()
         with self._transaction() as conn:
@@ -427,6 +433,8 @@ class SessionQueries(Backend):
             columns += ("interrupted", "tokens", *TOKEN_FIELDS, "usage_estimated")
             values = (pk, student_id, role, content, now, model, reasoning, int(interrupted), message_tokens(content))
             values += (*(usage.get(name) for name in TOKEN_FIELDS), int(bool(usage) and usage_estimated))
+            if withheld:
+                columns, values = (*columns, "withheld"), (*values, 1)
             return self._insert(
                 conn,
                 f"INSERT INTO messages ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
@@ -463,16 +471,17 @@ class SessionQueries(Backend):
     def get_turns(
         self, student_id: str, session_id: str, after_id: int = 0, before_id: int | None = None
     ) -> list[tuple[int, str, str, int]]:
-        """(id, role, content, tokens) of the messages after `after_id` (and before `before_id`), oldest first."""
+        """(id, role, content, tokens) of the messages after `after_id` (and before `before_id`), oldest
+        first: what requests are made of. A withheld reply's content is WITHHELD_STAND_IN."""
         with self._reading() as conn:
             pk = self._session_pk(conn, student_id, session_id)
             return [
                 tuple(row)
                 for row in self._run(
                     conn,
-                    "SELECT id, role, content, tokens FROM messages WHERE session_pk = ? AND id > ? AND id < ?"
-                    " ORDER BY id",
-                    (pk, after_id, before_id if before_id is not None else 2**62),
+                    "SELECT id, role, CASE WHEN withheld = 1 THEN ? ELSE content END, tokens FROM messages"
+                    " WHERE session_pk = ? AND id > ? AND id < ? ORDER BY id",
+                    (WITHHELD_STAND_IN, pk, after_id, before_id if before_id is not None else 2**62),
                 ).fetchall()
             ]
 
