@@ -422,10 +422,7 @@ class Repl:
     def _toolbar(self) -> str:
         c = self.conversation
         attached = "".join(f" · +{attachment.name}" for attachment in self.attachments)
-        return (
-            f" {c.student_id} · session {c.session_id} · {c.model} · thinking {_thinking_label(c.thinking)}"
-            f"{attached} · /help"
-        )
+        return f" {c.student_id} · session {c.session_id} · {c.model} · {_thinking_words(c.thinking)}{attached} · /help"
 
     def _greet(self) -> None:
         """The header line (with the session's title) and, for a resumed session, where the student
@@ -478,7 +475,12 @@ def _slash_completer(names: list[str]):  # -> Completer
 
 
 def _thinking_label(thinking: bool | None) -> str:
-    return "left to the server" if thinking is None else ("on" if thinking else "off")
+    return "the server's default" if thinking is None else ("on" if thinking else "off")
+
+
+def _thinking_words(thinking: bool | None) -> str:
+    """The toolbar's few words: short, since the bottom bar holds a whole line of them."""
+    return "default thinking" if thinking is None else ("thinking on" if thinking else "thinking off")
 
 
 RECAP_CHARS = 160  # of each side of the last exchange in a resumed session's recap
