@@ -23,6 +23,7 @@ import pytest
 from tests.conftest import assert_no_traceback
 from tests.test_desk import school  # noqa: F401  (the class database fixture)
 from tutor_cli import SessionManager
+from tutor_cli.titles import default_title
 
 XSS_QUESTION = "Is this safe? <script>alert(1)</script> <img src=x onerror=alert(1)> [go](javascript:alert(1))"
 XSS_ANSWER = (
@@ -146,7 +147,9 @@ def test_the_report_opens_in_chromium_without_errors_links_resolve_and_nothing_r
     assert "Flagged messages" in index_dom and "«cheat»" in index_dom
     session_page = next(p for p in pages if p.parent.parent.name == "sessions" and "algebra" in p.name)
     dom = opened[session_page][0]
-    assert "<title>Session algebra</title>" in dom
+    # The page is titled by the session's title (its first question's opening words, escaped).
+    title = html.escape(default_title(XSS_QUESTION), quote=False)
+    assert f"<title>{title}</title>" in dom and "Session algebra" in dom
     assert dom.count("<math") == 3  # x²+y²=r², the quadratic formula, and a² in the reasoning
     assert '<code class="math-source">\\text{&lt;script&gt;x&lt;/script&gt;}</code>' in dom
     assert "<details" in dom and "Reasoning" in dom

@@ -469,8 +469,8 @@ class PracticeQueries(Backend):
     def _retrievability_sql(self, conn: Any, curve: RecallCurve) -> str:
         """SQL for the recall probability of a state row at the time bound to its `?`.
 
-        The database evaluates the curve from its two constants, with elapsed time in whole days as
-        the scheduler counts it; an SQLite built without its optional math functions calls the
+        The database evaluates the curve from its two constants, with the exact elapsed time in
+        days (see ForgettingCurve); an SQLite built without its optional math functions calls the
         curve itself instead."""
         power, greatest = "power", "greatest"
         if isinstance(conn, sqlite3.Connection):
@@ -479,7 +479,7 @@ class PracticeQueries(Backend):
                 return "tutor_retrievability(? - last_review, stability)"
             power, greatest = "pow", "max"  # SQLite's names; its own math is 4x faster than a Python callback
         return (
-            f"{power}(1 + {float(curve.factor)!r} * {greatest}(0, floor((? - last_review) / {SECONDS_PER_DAY}))"
+            f"{power}(1 + {float(curve.factor)!r} * {greatest}(0, (? - last_review) / {float(SECONDS_PER_DAY)!r})"
             f" / stability, {float(curve.decay)!r})"
         )
 
