@@ -36,4 +36,7 @@ MIGRATIONS: list[Migration] = [
     Migration("student_profiles", profiles.sqlite_create, profiles.postgres_create),
     Migration("teachers_desk", desk.sqlite_create, desk.postgres_create),
     Migration("limits_and_usage_ledger", rights.sqlite_create, rights.postgres_create),
+    Migration(
+        "no_row_meets_a_private_card", practice.sqlite_name_readable_cards, practice.postgres_name_readable_cards
+    ),
 ]
