@@ -213,6 +213,14 @@ def test_money_after_math_and_math_after_money() -> None:
     assert _found("If $x=2$ it costs $5 and $10.") == ["$x=2$"]
 
 
+@pytest.mark.parametrize("final", [True, False])
+def test_a_dollar_followed_by_a_digit_closes_no_formula(final: bool) -> None:
+    # pandoc's rule: "$5 and$10" is money, though its second `$` has no space before it.
+    assert _found("between $5 and$10 a week", final=final) == []
+    assert _found("pay $x$5 now", final=final) == []
+    assert _found("between $5 and$10 a week, while $y$ is math.", final=final) == ["$y$"]
+
+
 def test_a_closing_dollar_at_the_end_of_a_growing_stream_waits_for_the_next_character() -> None:
     assert _found("so $x$", final=False) == []  # "$x$5" would not be a formula
     assert _found("so $x$ ", final=False) == ["$x$"]
