@@ -526,6 +526,7 @@ def test_admin_refuses_reserved_group_administrator_and_foreign_names(run_tutor,
         ("postgresql://ada:SECRET@[::1/db", "SECRET"),
         ("postgresql://ada:SECRET@[::1:9/db", "SECRET"),
         ("postgresql://ada:se/cr@et@127.0.0.1:9/db", "se/cr"),
+        ("postgresql://ada:half@shown@127.0.0.1:9/db", "shown"),
         ("postgresql://ada:se%2Fcret@127.0.0.1:9/db", "se/cret"),
         ("postgresql://127.0.0.1:9/db?user=ada&password=SECRET", "SECRET"),
         ("postgresql://ada:SECRET@127.0.0.1:notaport/db", "SECRET"),
@@ -538,6 +539,18 @@ def test_a_malformed_url_never_shows_its_password(run_tutor, url, secret) -> Non
         assert secret not in result.stderr and secret not in result.stdout, result.stderr
         assert result.stderr.startswith("tutor: ") and result.stderr.count("\n") == 1, result.stderr
         assert_no_traceback(result)
+
+
+@pytest.mark.parametrize(
+    "url", ["postgresql://ada:p@ss@w0rd@127.0.0.1:9/db", "postgresql://ada:p@ss@w0rd@127.0.0.1:9/db?sslmode=disable"]
+)
+def test_a_password_is_masked_up_to_the_last_at_sign(url) -> None:
+    with pytest.raises(StoreError) as caught:
+        SessionManager(url)
+    message = str(caught.value)
+    assert message.startswith("postgresql://ada:***@127.0.0.1:9/db"), message
+    for part in ("p@ss", "ss@w0rd", "w0rd"):
+        assert part not in message, message
 
 
 def test_ids_longer_than_the_limit_are_one_sentence_on_every_path(run_tutor, classroom, api_env) -> None:
