@@ -110,6 +110,20 @@ def test_importing_the_same_file_again_adds_no_duplicates(run_tutor, home, tmp_p
     assert [c[1] for c in cards_of(home)] == ["q1", "q2", "q3"]
 
 
+def test_a_card_is_the_same_card_whatever_its_topic_says(run_tutor, home, tmp_path) -> None:
+    deck = write(tmp_path / "algebra.csv", "question,answer,topic\nq1,a1,algebra\nq2,a2,\n")
+    assert "Imported 2 cards" in run_tutor("deck", "import", str(deck)).stdout
+    write(deck, "question,answer,topic\nq1,a1,ALGEBRA II\nq2,a2,new topic\nq2,a2 changed,\n")
+    again = run_tutor("deck", "import", str(deck))
+    assert again.returncode == 0, again.stderr
+    assert "Imported 1 card into deck algebra (2 already there)" in again.stdout
+    assert cards_of(home) == [
+        ("algebra", "q1", "a1", "algebra"),
+        ("algebra", "q2", "a2", None),
+        ("algebra", "q2", "a2 changed", None),
+    ]
+
+
 def test_tsv_with_a_bom_quoted_commas_and_newlines(run_tutor, home, tmp_path) -> None:
     tsv = write(tmp_path / "words.tsv", "\ufeffQuestion\tAnswer\tTopic\nhola\thello, hi\tgreetings\n", encoding="utf-8")
     assert run_tutor("deck", "import", str(tsv)).returncode == 0
