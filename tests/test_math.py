@@ -14,7 +14,7 @@ import pytest
 from rich.console import Console
 
 from tutor_cli.views.answer import LiveAnswerView, MarkdownBlocks, answer_renderables
-from tutor_cli.views.mathtext import find_math, to_line, to_unicode
+from tutor_cli.views.mathtext import find_math, opens_display, pending_start, to_line, to_unicode
 
 # Formulas in the style DeepSeek writes. display_only: drawn on several lines only (no one-line form).
 CORPUS: list[tuple[str, bool]] = [
@@ -225,6 +225,105 @@ def test_a_closing_dollar_at_the_end_of_a_growing_stream_waits_for_the_next_char
     assert _found("so $x$", final=False) == []  # "$x$5" would not be a formula
     assert _found("so $x$ ", final=False) == ["$x$"]
     assert _found("so $x$", final=True) == ["$x$"]
+
+
+@pytest.mark.parametrize(
+    ("text", "spans"),
+    [
+        ("a \\(x\\) b", [(2, 7, "x", False)]),
+        ("\\[x\\]", [(0, 5, "x", True)]),
+        ("x \\(a\\) y \\[b\\] z", [(2, 7, "a", False), (10, 15, "b", True)]),
+        ("\\(x\\)\\(y\\)", [(0, 5, "x", False), (5, 10, "y", False)]),
+        ("$x$ $y$", [(0, 3, "x", False), (4, 7, "y", False)]),
+        ("$$x$$ and $$y$$", [(0, 5, "x", True), (10, 15, "y", True)]),
+        ("a$b$c", [(1, 4, "b", False)]),
+        ("$5$", [(0, 3, "5", False)]),
+        ("$x$$y$", []),  # a closing `$` right before another is no closer
+        ("$ x$", []),
+        ("$x $", []),
+        ("$x$5 and $y$", [(9, 12, "y", False)]),
+        # Escapes: an odd run of backslashes escapes, an even one is backslashes.
+        ("$a\\$b$", [(0, 6, "a\\$b", False)]),
+        ("$a\\\\$ b", [(0, 5, "a\\\\", False)]),
+        ("$$a\\$$b$$", [(0, 9, "a\\$$b", True)]),
+        ("$\\$$ $y$", [(0, 4, "\\$", False), (5, 8, "y", False)]),
+        ("\\$5 and $x$", [(8, 11, "x", False)]),
+        ("\\(a\\\\)", []),
+        ("\\\\(x\\)", []),
+        # Empty formulas are none; what follows is still read.
+        ("$$ $$", []),
+        ("$$ $$x$$", [(3, 8, "x", True)]),
+        ("\\( \\) $y$", [(6, 9, "y", False)]),
+        # Inline code: a run of backticks is closed only by a run of the same length.
+        ("`$x$` and $y$", [(10, 13, "y", False)]),
+        ("``a ` $x$ `` $y$", [(13, 16, "y", False)]),
+        ("`` a ``` b `` $y$", [(14, 17, "y", False)]),
+        ("`` `$x$` `` $z$", [(12, 15, "z", False)]),
+        ("` $x$", [(2, 5, "x", False)]),  # a lone backtick is a backtick
+        ("$x`$` $y$", [(6, 9, "y", False)]),
+        ("$a$ `b` $c$", [(0, 3, "a", False), (8, 11, "c", False)]),
+        ("$$a `$$` b$$", []),
+        ("\\(a `\\)` b\\)", []),
+        ("$a\n\nb$ $c$", [(7, 10, "c", False)]),
+    ],
+)
+def test_formulas_are_found_exactly_where_pandoc_finds_them(text: str, spans: list) -> None:
+    assert [(s.start, s.end, s.tex, s.display) for s in find_math(text)] == spans
+
+
+@pytest.mark.parametrize(
+    ("text", "start"),
+    [
+        ("so $\\fr", 3),
+        ("done $x$ then $y", 14),
+        ("trailing $", 9),  # may open a formula: held until the next character
+        ("trailing \\", 9),
+        ("a \\(x", 2),
+        ("a \\[x", 2),
+        ("$$x", 0),
+        ("text \\\\$x", 7),  # an escaped backslash, then a real opener
+        ("Money $5 is shown", None),
+        ("a $ b", None),
+        ("text \\$x", None),
+        ("\\$x", None),
+        ("\\\\\\$x", None),
+        ("`$x` and", None),
+        ("$x$ and `$y", None),
+        ("```\n$x\n", None),
+        ("$x\n\nmore", None),
+    ],
+)
+def test_a_live_view_holds_back_only_what_may_still_become_a_formula(text: str, start: int | None) -> None:
+    assert pending_start(text) == start
+
+
+@pytest.mark.parametrize(
+    ("line", "before", "after"),
+    [
+        ("$$", None, "$$"),
+        ("$$", "$$", None),
+        ("a$$", None, "$$"),
+        ("x $$a$$ y", None, None),
+        ("$$ $$", None, None),
+        ("$$x$$$$", None, "$$"),
+        ("\\[", None, "\\["),
+        ("\\[x", None, "\\["),
+        ("a \\]", "\\[", None),
+        ("\\]", "\\[", None),
+        ("\\]", None, None),
+        ("\\[x\\]\\[", None, "\\["),
+        ("x\\[ $$", None, "\\["),  # `$$` inside \[ … \] is text
+        ("$$", "\\[", "\\["),
+        ("\\[", "$$", "$$"),
+        ("`$$` code", None, None),
+        ("``$$`` $$", None, "$$"),
+        ("\\$$", None, None),
+        ("\\\\[", None, None),
+        ("a\\", "$$", "$$"),
+    ],
+)
+def test_display_math_is_tracked_across_lines(line: str, before: str | None, after: str | None) -> None:
+    assert opens_display(line, before) == after
 
 
 # --- rendering through the views ------------------------------------------------------------------
