@@ -242,6 +242,7 @@ def test_a_closing_dollar_at_the_end_of_a_growing_stream_waits_for_the_next_char
         ("$ x$", []),
         ("$x $", []),
         ("$x$5 and $y$", [(9, 12, "y", False)]),
+        ("pay $x$5", []),  # the digit may be the text's last character
         # Escapes: an odd run of backslashes escapes, an even one is backslashes.
         ("$a\\$b$", [(0, 6, "a\\$b", False)]),
         ("$a\\\\$ b", [(0, 5, "a\\\\", False)]),
@@ -282,6 +283,8 @@ def test_formulas_are_found_exactly_where_pandoc_finds_them(text: str, spans: li
         ("a \\[x", 2),
         ("$$x", 0),
         ("text \\\\$x", 7),  # an escaped backslash, then a real opener
+        ("$x \\", 0),  # a backslash at the very end escapes nothing before it
+        ("\\$x \\", 4),
         ("Money $5 is shown", None),
         ("a $ b", None),
         ("text \\$x", None),
