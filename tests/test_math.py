@@ -243,6 +243,8 @@ def test_a_closing_dollar_at_the_end_of_a_growing_stream_waits_for_the_next_char
         ("$x $", []),
         ("$x$5 and $y$", [(9, 12, "y", False)]),
         ("pay $x$5", []),  # the digit may be the text's last character
+        ("$$$[$", [(2, 5, "[", False)]),  # an empty `$$ $$` is none, the `$` after it may open
+        ("$5$($", [(0, 3, "5", False)]),
         # Escapes: an odd run of backslashes escapes, an even one is backslashes.
         ("$a\\$b$", [(0, 6, "a\\$b", False)]),
         ("$a\\\\$ b", [(0, 5, "a\\\\", False)]),
@@ -285,6 +287,10 @@ def test_formulas_are_found_exactly_where_pandoc_finds_them(text: str, spans: li
         ("text \\\\$x", 7),  # an escaped backslash, then a real opener
         ("$x \\", 0),  # a backslash at the very end escapes nothing before it
         ("\\$x \\", 4),
+        ("so $x$", 3),  # growing: the closing `$` may yet be followed by a digit
+        ("$5$($", 4),
+        ("```\ncode\n```\n$x", 13),  # right after a closed fence
+        ("`a\nb \\(x", 5),  # a backtick on an earlier line makes no inline code here
         ("Money $5 is shown", None),
         ("a $ b", None),
         ("text \\$x", None),
@@ -323,6 +329,8 @@ def test_a_live_view_holds_back_only_what_may_still_become_a_formula(text: str, 
         ("\\$$", None, None),
         ("\\\\[", None, None),
         ("a\\", "$$", "$$"),
+        ("\\]$$", "\\[", "$$"),
+        ("\\alpha", "\\[", "\\["),  # a command inside \[ … \] closes nothing
     ],
 )
 def test_display_math_is_tracked_across_lines(line: str, before: str | None, after: str | None) -> None:
