@@ -263,6 +263,8 @@ def test_a_closing_dollar_at_the_end_of_a_growing_stream_waits_for_the_next_char
         ("`` a ``` b `` $y$", [(14, 17, "y", False)]),
         ("`` `$x$` `` $z$", [(12, 15, "z", False)]),
         ("` $x$", [(2, 5, "x", False)]),  # a lone backtick is a backtick
+        ("` $x$\n```\ncode\n```\n", [(2, 5, "x", False)]),  # nor does a fence below close it
+        ("`a` $x$ `b`", [(4, 7, "x", False)]),  # each code span ends at its first matching run
         ("$x`$` $y$", [(6, 9, "y", False)]),
         ("$a$ `b` $c$", [(0, 3, "a", False), (8, 11, "c", False)]),
         ("$$a `$$` b$$", []),
