@@ -542,15 +542,31 @@ def test_a_malformed_url_never_shows_its_password(run_tutor, url, secret) -> Non
 
 
 @pytest.mark.parametrize(
-    "url", ["postgresql://ada:p@ss@w0rd@127.0.0.1:9/db", "postgresql://ada:p@ss@w0rd@127.0.0.1:9/db?sslmode=disable"]
+    ("url", "described", "secrets"),
+    [
+        ("postgresql://ada:p@ss@w0rd@127.0.0.1:9/db", "postgresql://ada:***@127.0.0.1:9/db", ("p@ss", "w0rd")),
+        (
+            "postgresql://ada:p@ss@w0rd@127.0.0.1:9/db?sslmode=disable",
+            "postgresql://ada:***@127.0.0.1:9/db?sslmode=disable",
+            ("p@ss", "w0rd"),
+        ),
+        ("postgresql://ada:se:cr://et@127.0.0.1:9/db", "postgresql://ada:***@127.0.0.1:9/db", ("se:cr", "//et")),
+        ("postgresql://:SECRET@127.0.0.1:9/db", "postgresql://:***@127.0.0.1:9/db", ("SECRET",)),
+        ("postgresql://ada@127.0.0.1:9/db", "postgresql://ada@127.0.0.1:9/db", ()),  # nothing to mask
+        (
+            "postgresql://127.0.0.1:9/db?user=ada&password=SECRET",
+            "postgresql://127.0.0.1:9/db?user=ada&password=***",
+            ("SECRET",),
+        ),
+    ],
 )
-def test_a_password_is_masked_up_to_the_last_at_sign(url) -> None:
+def test_a_password_is_masked_up_to_the_last_at_sign(url, described, secrets) -> None:
     with pytest.raises(StoreError) as caught:
         SessionManager(url)
     message = str(caught.value)
-    assert message.startswith("postgresql://ada:***@127.0.0.1:9/db"), message
-    for part in ("p@ss", "ss@w0rd", "w0rd"):
-        assert part not in message, message
+    assert message.startswith(described + ": "), message
+    for secret in secrets:
+        assert secret not in message, message
 
 
 def test_ids_longer_than_the_limit_are_one_sentence_on_every_path(run_tutor, classroom, api_env) -> None:
