@@ -262,6 +262,9 @@ def test_a_students_own_token_limit_replaces_the_classs_whether_higher_or_lower(
     assert in_force() == (50, 9)  # lower than the class's: ada stops
     with SessionManager(home / "tutor.db") as manager, pytest.raises(rules.DailyLimitError, match="50 tokens a day"):
         rules.check_daily_limits(manager.store, "ada")
+    assert run_tutor("admin", "limit", "--student", "ada", "--daily-tokens", "120").returncode == 0
+    with SessionManager(home / "tutor.db") as manager, pytest.raises(rules.DailyLimitError, match="120 tokens a day"):
+        rules.check_daily_limits(manager.store, "ada")  # reaching the limit is over it
 
 
 def test_ask_over_a_limit_exits_1_keeps_the_question_and_sends_nothing(run_tutor, api_env, fake_server, home) -> None:
