@@ -279,6 +279,35 @@ def test_raw_sql_with_a_students_credentials_cannot_read_or_change_the_watch_lis
         assert {row[0] for row in rows} == {names["ada"], names["bob"]}
 
 
+def test_the_watch_lists_words_reach_no_student_not_even_through_the_statistics(school) -> None:
+    names, urls = school
+    words = [f"zebrafinch {n} quokka" for n in range(40)]  # enough rows for most-common values and histograms
+    with SessionManager(urls["tess"]) as tess:
+        from tutor_cli import desk
+
+        for phrase in words:
+            desk.add_watch(tess.store, phrase)
+    with psycopg.connect(urls["admin"], autocommit=True) as conn:
+        conn.execute("ANALYZE")  # what autovacuum does on its own, sooner or later
+        assert conn.execute("SELECT count(*) FROM pg_stats WHERE tablename = 'watch_phrases'").fetchone()[0] > 0
+    with psycopg.connect(urls["ada"], autocommit=True) as conn:
+        assert conn.execute("SELECT count(*) FROM pg_stats WHERE tablename = 'watch_phrases'").fetchone()[0] == 0
+        # Every catalog table and view a student may read (pg_stats and pg_stats_ext among them;
+        # information_schema only re-presents these), read whole: none holds a watched word.
+        # The list's row count does show (pg_class.reltuples): README, accepted leaks.
+        readable = conn.execute(
+            "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname IN ('pg_catalog', 'public') AND c.relkind IN ('r', 'v', 'm')"
+            " AND has_table_privilege(c.oid, 'SELECT')"
+        ).fetchall()
+        assert {"pg_catalog.pg_stats", "pg_catalog.pg_stats_ext", "public.messages"} <= {row[0] for row in readable}
+        for (relation,) in readable:
+            found = conn.execute(  # the word as a parameter: not in this query's own text
+                f"SELECT count(*) FROM {relation} t WHERE strpos(t::text, %s) > 0", ("quokka",)
+            ).fetchone()[0]
+            assert found == 0, relation
+
+
 def test_usage_is_split_by_peak_hours_exactly_as_the_price_rule_says(store_manager) -> None:
     from datetime import UTC, datetime
 

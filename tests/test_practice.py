@@ -110,6 +110,20 @@ def test_importing_the_same_file_again_adds_no_duplicates(run_tutor, home, tmp_p
     assert [c[1] for c in cards_of(home)] == ["q1", "q2", "q3"]
 
 
+def test_a_card_is_the_same_card_whatever_its_topic_says(run_tutor, home, tmp_path) -> None:
+    deck = write(tmp_path / "algebra.csv", "question,answer,topic\nq1,a1,algebra\nq2,a2,\n")
+    assert "Imported 2 cards" in run_tutor("deck", "import", str(deck)).stdout
+    write(deck, "question,answer,topic\nq1,a1,ALGEBRA II\nq2,a2,new topic\nq2,a2 changed,\n")
+    again = run_tutor("deck", "import", str(deck))
+    assert again.returncode == 0, again.stderr
+    assert "Imported 1 card into deck algebra (2 already there)" in again.stdout
+    assert cards_of(home) == [
+        ("algebra", "q1", "a1", "algebra"),
+        ("algebra", "q2", "a2", None),
+        ("algebra", "q2", "a2 changed", None),
+    ]
+
+
 def test_tsv_with_a_bom_quoted_commas_and_newlines(run_tutor, home, tmp_path) -> None:
     tsv = write(tmp_path / "words.tsv", "\ufeffQuestion\tAnswer\tTopic\nhola\thello, hi\tgreetings\n", encoding="utf-8")
     assert run_tutor("deck", "import", str(tsv)).returncode == 0
@@ -292,3 +306,38 @@ def test_deck_names_are_shown_literally(run_tutor, tmp_path) -> None:
     for command in (("deck", "list"), ("progress",)):
         shown = run_tutor(*command, env={"COLUMNS": "120"}).stdout
         assert "[bold]x" in shown and "\x1b" not in shown
+
+
+# --- a state or a review names only a card of its student or of the class ---------------------
+
+
+def test_a_personal_store_keeps_states_and_reviews_on_cards_their_student_may_read(tmp_path) -> None:
+    import sqlite3
+
+    from tutor_cli.store import MIGRATIONS, apply_migrations
+
+    path = tmp_path / "tutor.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    apply_migrations(conn, MIGRATIONS[:-1])  # schema 8: nothing stopped bob's rows on ada's card
+    for owner, card in (("ada", 1), ("", 2), ("bob", 3)):
+        conn.execute("INSERT INTO decks (id, student_id, name, created_at) VALUES (?, ?, 'd', 0)", (card, owner))
+        conn.execute(
+            "INSERT INTO cards (id, deck_id, student_id, question, answer, content_hash, created_at)"
+            " VALUES (?, ?, ?, 'q', 'a', 'h', 0)",
+            (card, card, owner),
+        )
+    state = "INSERT INTO card_states (student_id, card_id, deck_id, state, due) VALUES (?, ?, ?, 2, 0)"
+    review = (
+        "INSERT INTO reviews (student_id, card_id, deck_id, rating, reviewed_at, day, state, due)"
+        " VALUES (?, ?, ?, 3, 0, 0, 2, 0)"
+    )
+    for card in (1, 2, 3):
+        conn.execute(state, ("bob", card, card))
+        conn.execute(review, ("bob", card, card))
+    conn.close()
+    with SessionManager(path) as manager, manager.store._reading() as conn:  # the upgrade removes the foreign ones
+        kept = conn.execute("SELECT card_id FROM card_states UNION ALL SELECT card_id FROM reviews").fetchall()
+        assert sorted(kept) == [(2,), (2,), (3,), (3,)]
+        for sql in (state, review):
+            with pytest.raises(sqlite3.IntegrityError, match="only a card of its student or of the class"):
+                conn.execute(sql, ("bob", 1, 1))

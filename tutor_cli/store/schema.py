@@ -41,4 +41,7 @@ MIGRATIONS: list[Migration] = [
     Migration("problems_and_withheld_replies", problems.sqlite_create, problems.postgres_create),
     Migration("estimated_usage", rights.sqlite_usage_estimated, rights.postgres_usage_estimated),
     Migration("session_titles", titles.sqlite_create, titles.postgres_create),
+    Migration(
+        "no_row_meets_a_private_card", practice.sqlite_name_readable_cards, practice.postgres_name_readable_cards
+    ),
 ]
