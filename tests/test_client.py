@@ -146,13 +146,13 @@ def test_non_retryable_errors_are_one_sentence_without_retry(client, fake_server
         (
             [Reply(status=422, error_message="Invalid temperature")],
             None,
-            "The request was refused (422): Invalid temperature",
+            "The request was refused (422): Invalid temperature.",
             False,
         ),
         (
             [Reply(status=418, error_message="I'm a teapot")],
             None,
-            "The server refused the request (418): I'm a teapot",
+            "The server refused the request (418): I'm a teapot.",
             False,
         ),
         (
@@ -170,7 +170,7 @@ def test_non_retryable_errors_are_one_sentence_without_retry(client, fake_server
         (  # a refusal that names the model without saying it is unknown is passed on as it is
             [Reply(status=400, error_message="model: too many tools")],
             "deepseek-flash",
-            "The request was refused (400): model: too many tools",
+            "The request was refused (400): model: too many tools.",
             False,
         ),
     ],
@@ -196,7 +196,7 @@ def test_the_key_echoed_in_a_servers_refusal_is_never_shown(client, fake_server)
     with pytest.raises(APIError) as caught:
         collect(client)
     shown = str(caught.value)
-    assert shown == "The request was refused (400): Invalid request: header was 'Bearer ***'"
+    assert shown == "The request was refused (400): Invalid request: header was 'Bearer ***'."
     assert API_KEY not in shown and API_KEY not in repr(caught.value.args)
 
 
