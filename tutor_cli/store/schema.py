@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from abc import ABC
 
-from tutor_cli.store import desk, practice, profiles, rights, sessions
+from tutor_cli.store import course, desk, practice, profiles, rights, sessions
 from tutor_cli.store.base import Migration, nothing
 
 
@@ -18,6 +18,7 @@ class Store(
     profiles.ProfileQueries,
     desk.DeskQueries,
     rights.RightsQueries,
+    course.CourseQueries,
     ABC,
 ):
     """Every query of the package, written once; a backend subclass supplies the connection."""
@@ -36,4 +37,5 @@ MIGRATIONS: list[Migration] = [
     Migration("student_profiles", profiles.sqlite_create, profiles.postgres_create),
     Migration("teachers_desk", desk.sqlite_create, desk.postgres_create),
     Migration("limits_and_usage_ledger", rights.sqlite_create, rights.postgres_create),
+    Migration("course_materials", course.sqlite_create, course.postgres_create),
 ]

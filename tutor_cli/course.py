@@ -1,0 +1,380 @@
+"""Course materials: files cut into labelled passages, and the passages that best answer a question.
+
+A question is answered from the class's own notes: each file (tutor_cli.documents reads it) is cut
+into passages of about `PASSAGE_CHARS` characters that overlap by `OVERLAP_CHARS`, cutting at
+paragraph and line ends, never across a Markdown section or a PDF page, each labelled where a
+reader finds it again (`notes.pdf p. 12`, `cells.md § Mitochondria`, `notes.txt l. 120`).
+A question finds passages two ways: by words (BM25 in SQLite FTS5, `ts_rank` in PostgreSQL; the
+store runs it) and by meaning (tutor_cli.embedding); the two rankings are fused by reciprocal rank
+fusion and the best passages are sent, at most `BUDGET_CHARS` characters in all.
+
+Sizes, overlap, fusion and counts were chosen by bench/course.py on the tuning half of its
+questions (figures in the module constants' comments); the held-out half is reported beside them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tutor_cli.documents import Document, Section
+
+# Chosen by bench/course.py (see README "Course materials"): measured recall of the answering
+# passage on the tuning half, for sizes 400-1500 and overlaps 0-300.
+PASSAGE_CHARS = 800
+OVERLAP_CHARS = 200
+# At most this many characters of passages go with one question (the contract's ceiling).
+BUDGET_CHARS = 6000
+MAX_PASSAGES = 8
+# How much a passage's heading adds to its vector (see `passage_vectors`).
+HEADING_WEIGHT = 1.0
+# Reciprocal rank fusion: score = sum of weight / (RRF_K + rank) over the two rankings.
+RRF_K = 60
+WORD_WEIGHT = 1.0
+MEANING_WEIGHT = 1.0
+# How deep each ranking is read before fusing.
+CANDIDATES = 50
+
+# Words that say nothing about where an answer is (the English list most search engines use, plus
+# the filler of students' questions).
+_STOPWORD_TEXT = """
+a about above after again against all am an and any are aren't as at be because been before being
+below between both but by can can't cannot could couldn't did didn't do does doesn't doing don't
+down during each few for from further had hadn't has hasn't have haven't having he her here hers
+herself him himself his how i i'm if in into is isn't it it's its itself just let's me more most my
+myself no nor not of off on once only or other ought our ours ourselves out over own same she should
+so some such than that that's the their theirs them themselves then there these they this those
+through to too under until up very was wasn't we were weren't what when where which while who whom
+why will with won't would you your yours yourself yourselves get got way want wanted anything
+something thing things really also still even like use using used make made
+"""
+_STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A piece of a material as it is stored and sent: its label, its text, and where it sits."""
+
+    label: str
+    text: str
+    seq: int = 0  # position within its material
+    heading: str | None = None  # the Markdown section or PDF page it came from, for the index
+
+    def index_text(self) -> str:
+        """What BM25 and the embedding see: the section heading (context a later passage lacks) and the text."""
+        return f"{self.heading}\n{self.text}" if self.heading and not self.text.startswith(self.heading) else self.text
+
+
+def passages_of(document: Document, *, size: int = PASSAGE_CHARS, overlap: int = OVERLAP_CHARS) -> list[Passage]:
+    """Cut a document into labelled passages, in order."""
+    out: list[Passage] = []
+    for section, first_line in _sections(document):
+        for line, text in _chunks(section.text, size, overlap):
+            out.append(
+                Passage(
+                    label=_label(document, section, first_line + line - 1),
+                    text=text,
+                    seq=len(out),
+                    heading=section.heading,
+                )
+            )
+    return out
+
+
+def passage_vectors(model: Any, passages: Sequence[Passage]) -> Any:
+    """One unit vector per passage: its text (with its heading) plus its heading again, weighted.
+
+    A static embedding averages every word of a passage, so a passage's topic is diluted by its
+    examples; the heading names the topic in a few words and is what paraphrased questions match.
+    """
+    import numpy as np
+
+    vectors = model.embed([passage.index_text() for passage in passages])
+    if HEADING_WEIGHT and passages:
+        headings = sorted({passage.heading for passage in passages if passage.heading})
+        if headings:
+            by_heading = dict(zip(headings, model.embed(headings), strict=True))
+            for row, passage in enumerate(passages):
+                if passage.heading:
+                    vectors[row] += HEADING_WEIGHT * by_heading[passage.heading]
+            norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+            np.divide(vectors, norms, out=vectors, where=norms > 0)
+    return vectors
+
+
+# Plain-text headings: a line underlined with = - ~ or *; a numbered line ("2.1 Title", "*10.2* Title",
+# "Chapter 3: Title"); a line just below a rule of = or -; an ALL-CAPS line between blank lines.
+_RULE = re.compile(r"^\s*([=\-~*#_])\1{2,}\s*$")
+_NUMBERED = re.compile(
+    r"^\s{0,3}(?:\*\d+(?:\.\d+)*\*|\d+(?:\.\d+)+\.?|chapter\s+\d+[.:]?|part\s+[ivx\d]+[.:]?)\s+\S", re.IGNORECASE
+)
+_TAGS = re.compile(r"\s\*[^*\s]+\*(?=\s|$)")
+
+
+def _sections(document: Document) -> list[tuple[Section, int]]:
+    """The document's sections with the line number each starts at; a text file is cut at its headings."""
+    if document.kind != "text":
+        return [(section, 1) for section in document.sections]
+    out: list[tuple[Section, int]] = []
+    for section in document.sections:
+        lines = section.text.split("\n")
+        top: str | None = None
+        heading: str | None = None
+        start = 0
+        for index, line in enumerate(lines):
+            level = _heading_level(lines, index)
+            if level:
+                body = "\n".join(lines[start:index])
+                if body.strip():
+                    out.append((Section(body, heading=heading), start + 1))
+                title = _clean_title(line)
+                top = title if level == 1 else top
+                heading = title if level == 1 or top is None else f"{top} / {title}"
+                start = index
+        body = "\n".join(lines[start:])
+        if body.strip():
+            out.append((Section(body, heading=heading), start + 1))
+    return out
+
+
+def _heading_level(lines: list[str], index: int) -> int:
+    """1 for a section heading, 2 for a subsection (ALL CAPS) heading, 0 for any other line."""
+    line = lines[index].strip()
+    if not (3 <= len(line) <= 80) or _RULE.match(line) or line.endswith((".", ",", ";")):
+        return 0
+    before = lines[index - 1].strip() if index else ""
+    after = lines[index + 1] if index + 1 < len(lines) else ""
+    if _RULE.match(after) and len(after.strip()) >= min(len(line), 3):
+        return 1
+    if before and not _RULE.match(before):
+        return 0
+    if _RULE.match(before) or _NUMBERED.match(lines[index]):
+        return 1
+    letters = [char for char in line if char.isalpha()]
+    if len(letters) >= 4 and all(char.isupper() for char in letters) and not after.strip():
+        return 2
+    return 0
+
+
+def _clean_title(line: str) -> str:
+    title = _TAGS.sub("", " " + line).replace("*", " ")
+    return re.sub(r"\s+", " ", title).strip()
+
+
+def fixed_passages(document: Document, *, size: int) -> list[Passage]:
+    """Plain fixed-size passages with no overlap and no regard for lines (the benchmark's baseline)."""
+    text = document.text
+    return [
+        Passage(label=f"{document.name} #{n + 1}", text=text[start : start + size], seq=n)
+        for n, start in enumerate(range(0, len(text), size))
+        if text[start : start + size].strip()
+    ]
+
+
+def _label(document: Document, section: Section, line: int) -> str:
+    if section.page is not None or section.heading:
+        return document.label(section)
+    return f"{document.name} l. {line}" if document.kind == "text" else document.name
+
+
+def _chunks(text: str, size: int, overlap: int) -> list[tuple[int, str]]:
+    """(first line number, text) of each chunk: whole lines, ending at a blank line where one is near.
+
+    A chunk grows line by line up to `size` characters; it ends at the last paragraph break in its
+    second half when there is one. The next chunk starts far enough back to repeat about `overlap`
+    characters, so a sentence cut at one chunk's end is whole in the next. Lines longer than `size`
+    are cut at spaces.
+    """
+    lines = _split_long_lines(text.split("\n"), size)
+    chunks: list[tuple[int, str]] = []
+    start = 0
+    while start < len(lines):
+        while start < len(lines) and not lines[start][1].strip():
+            start += 1
+        if start >= len(lines):
+            break
+        end, length, last_break = start, 0, -1
+        while end < len(lines) and (end == start or length + len(lines[end][1]) + 1 <= size):
+            if not lines[end][1].strip() and end > start:
+                last_break = end
+            length += len(lines[end][1]) + 1
+            end += 1
+        if end < len(lines) and last_break > start and _span(lines, start, last_break) >= size // 2:
+            end = last_break
+        body = "\n".join(line for _, line in lines[start:end]).strip("\n")
+        if body.strip():
+            chunks.append((lines[start][0], body))
+        if end >= len(lines):
+            break
+        back, covered = end, 0
+        while back > start + 1 and covered < overlap:
+            back -= 1
+            covered += len(lines[back][1]) + 1
+        start = back if back > start else end
+    return chunks
+
+
+def _span(lines: list[tuple[int, str]], start: int, end: int) -> int:
+    return sum(len(line) + 1 for _, line in lines[start:end])
+
+
+def _split_long_lines(lines: list[str], size: int) -> list[tuple[int, str]]:
+    out: list[tuple[int, str]] = []
+    for number, line in enumerate(lines, start=1):
+        while len(line) > size:
+            cut = line.rfind(" ", 0, size)
+            cut = cut if cut > size // 2 else size
+            out.append((number, line[:cut]))
+            line = line[cut:].lstrip(" ")
+        out.append((number, line))
+    return out
+
+
+def query_terms(question: str, limit: int = 24) -> list[str]:
+    """The words of a question worth searching for: lower case, no stop words, no repeats, in order."""
+    seen: dict[str, None] = {}
+    for word in _WORD.findall(question.lower()):
+        if word not in _STOPWORDS and (len(word) > 1 or word.isdigit()):
+            seen.setdefault(word, None)
+    return list(seen)[:limit]
+
+
+def fuse(rankings: Sequence[tuple[Sequence[object], float]], *, k: int = RRF_K) -> list[object]:
+    """Reciprocal rank fusion of several rankings (ids best first, each with a weight): ids best first."""
+    scores: dict[object, float] = {}
+    for ranking, weight in rankings:
+        for rank, key in enumerate(ranking):
+            scores[key] = scores.get(key, 0.0) + weight / (k + rank + 1)
+    return sorted(scores, key=lambda key: -scores[key])
+
+
+def within_budget(
+    candidates: Iterable[Passage], *, budget: int = BUDGET_CHARS, limit: int = MAX_PASSAGES
+) -> list[Passage]:
+    """The best passages, in order, while their text fits the budget (a long one is skipped, not cut)."""
+    chosen: list[Passage] = []
+    used = 0
+    for passage in candidates:
+        if len(chosen) >= limit:
+            break
+        if used + len(passage.text) > budget:
+            continue
+        chosen.append(passage)
+        used += len(passage.text)
+    return chosen
+
+
+def nearest(question_vector: object, matrix: object, count: int) -> list[int]:
+    """Row indices of `matrix` (int8-scaled unit vectors) most similar to `question_vector`, best first."""
+    import numpy as np
+
+    scores = np.asarray(matrix) @ np.asarray(question_vector)
+    count = min(count, scores.shape[0])
+    if count <= 0:
+        return []
+    top = np.argpartition(-scores, count - 1)[:count]
+    return [int(index) for index in top[np.argsort(-scores[top], kind="stable")]]
+
+
+# --- the store's side: adding files and finding passages -------------------------------------------
+
+
+@dataclass(frozen=True)
+class Added:
+    """What `add_file` did: the material's name, how many passages, and whether it replaced one."""
+
+    name: str
+    passages: int
+    replaced: bool
+
+
+def add_document(store: Any, owner: str, document: Document, now: float) -> Added:
+    """Cut `document` into passages, embed them, and store them as `owner`'s material (one transaction)."""
+    from tutor_cli import embedding
+
+    passages = passages_of(document)
+    model = embedding.embedder()
+    vectors = passage_vectors(model, passages)
+    replaced = store.add_material(
+        owner,
+        document.name,
+        document.kind,
+        [(p.seq, p.label, p.heading, p.text) for p in passages],
+        embedding.quantize(vectors),
+        model.dimensions,
+        now,
+    )
+    return Added(document.name, len(passages), replaced)
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """The knobs of a search (the module constants by default; bench/course.py varies them)."""
+
+    word_weight: float = WORD_WEIGHT
+    meaning_weight: float = MEANING_WEIGHT
+    rrf_k: int = RRF_K
+    candidates: int = CANDIDATES
+    budget: int = BUDGET_CHARS
+    limit: int = MAX_PASSAGES
+
+
+class Searcher:
+    """Finds the passages for a question; keeps the vector matrix between questions of one process.
+
+    The matrix is read again only when the student's set of materials changed (ids and sizes).
+    """
+
+    def __init__(self, store: Any, student_id: str, tuning: Tuning | None = None) -> None:
+        self.store = store
+        self.student_id = student_id
+        self.tuning = tuning or Tuning()
+        self._signature: tuple | None = None
+        self._keys: list[tuple[int, int]] = []
+        self._matrix: Any = None
+
+    def _vectors(self) -> tuple[list[tuple[int, int]], Any]:
+        import numpy as np
+
+        from tutor_cli import embedding
+
+        materials = [m for m in self.store.material_vectors(self.student_id) if _whole_rows(m[3], m[2], m[1])]
+        signature = tuple((material_id, count) for material_id, count, _, _ in materials)
+        if signature != self._signature:
+            self._keys = [(material_id, seq) for material_id, count, _, _ in materials for seq in range(count)]
+            blobs = [embedding.dequantize(blob, dims) for _, _, dims, blob in materials]
+            self._matrix = np.concatenate(blobs) if blobs else None
+            self._signature = signature
+        return self._keys, self._matrix
+
+    def search(self, question: str) -> list[Passage]:
+        """The passages to send with `question`, best first, within the budget."""
+        from tutor_cli import embedding
+
+        tuning = self.tuning
+        words: list[tuple[int, int]] = []
+        if tuning.word_weight:
+            words = self.store.word_search(self.student_id, query_terms(question), tuning.candidates)
+        meaning: list[tuple[int, int]] = []
+        if tuning.meaning_weight:
+            keys, matrix = self._vectors()
+            if matrix is not None and keys:
+                question_vector = embedding.embedder().embed([question])[0]
+                meaning = [keys[index] for index in nearest(question_vector, matrix, tuning.candidates)]
+        ranked = fuse([(words, tuning.word_weight), (meaning, tuning.meaning_weight)], k=tuning.rrf_k)
+        ranked = ranked[: tuning.limit * 3]
+        found = self.store.passages_by_key(ranked)
+        candidates = (
+            Passage(label=p.label, text=p.text, seq=p.key[1], heading=p.heading)
+            for key in ranked
+            if (p := found.get(key)) is not None
+        )
+        return within_budget(candidates, budget=tuning.budget, limit=tuning.limit)
+
+
+def _whole_rows(blob: bytes, dims: int, count: int) -> bool:
+    """Whether a stored matrix has one whole row per passage (a damaged one is skipped, not fatal)."""
+    return dims > 0 and len(blob) == dims * count
