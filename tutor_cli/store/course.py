@@ -218,15 +218,13 @@ class CourseQueries(Backend):
         return [MaterialRecord(row[0], bool(row[1]), row[2], row[3], row[4], row[5]) for row in rows]
 
     def remove_material(self, owner: str, name: str) -> int | None:
-        """Delete the material and its passages; how many passages it had, or None when there is none."""
+        """Delete the material and its passages; how many passages it had, or None when there is none
+        (or row-level security keeps this login from deleting it)."""
         with self._transaction() as conn:
             row = self._run(
-                conn, "SELECT passages FROM materials WHERE student_id = ? AND name = ?", (owner, name)
+                conn, "DELETE FROM materials WHERE student_id = ? AND name = ? RETURNING passages", (owner, name)
             ).fetchone()
-            if row is None:
-                return None
-            self._run(conn, "DELETE FROM materials WHERE student_id = ? AND name = ?", (owner, name))
-            return int(row[0])
+            return None if row is None else int(row[0])
 
     def has_materials(self, student_id: str) -> bool:
         """Whether any material is there for this student (their own or the class's)."""
