@@ -259,3 +259,17 @@ def test_the_model_loads_from_the_package_with_no_network(tmp_path: Path) -> Non
     related, unrelated = map(float, result.stdout.splitlines()[0].split())
     assert related > unrelated + 0.1
     assert result.stdout.splitlines()[1] == "[]"
+
+
+def test_the_question_is_sent_after_its_labelled_passages() -> None:
+    assert course.with_passages("why?", []) == "why?"
+    sent = course.with_passages("What makes ATP?", [("cells.md § Mitochondria", "The powerhouse.\n")])
+    assert sent.endswith("[cells.md § Mitochondria]\nThe powerhouse.\n\nMy question:\nWhat makes ATP?")
+    assert "cite the label" in sent and "square brackets" in sent
+
+
+def test_cited_labels_are_found_whole_grouped_or_by_file_name() -> None:
+    labels = ["cells.md § Mitochondria", "cells.md § Osmosis", "notes.pdf p. 12"]
+    answer = "ATP comes from there [cells.md § Mitochondria; notes.pdf]. Not [cells.md]. [1]"
+    assert course.cited(answer, labels) == ["cells.md § Mitochondria", "notes.pdf p. 12"]
+    assert course.cited("no citation here", labels) == []

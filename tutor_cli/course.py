@@ -29,13 +29,17 @@ OVERLAP_CHARS = 200
 BUDGET_CHARS = 6000
 MAX_PASSAGES = 8
 # How much a passage's heading adds to its vector (see `passage_vectors`).
-HEADING_WEIGHT = 1.0
+HEADING_WEIGHT = 0.0
 # Reciprocal rank fusion: score = sum of weight / (RRF_K + rank) over the two rankings.
 RRF_K = 60
 WORD_WEIGHT = 1.0
 MEANING_WEIGHT = 1.0
 # How deep each ranking is read before fusing.
 CANDIDATES = 50
+# A word in more than this share of the passages (and more than COMMON_FLOOR of them) is not
+# searched for: it weighs almost nothing in BM25 and ranking its matches is most of the cost.
+COMMON_SHARE = 0.05
+COMMON_FLOOR = 200
 
 # Words that say nothing about where an answer is (the English list most search engines use, plus
 # the filler of students' questions).
@@ -341,12 +345,18 @@ class Searcher:
 
         from tutor_cli import embedding
 
-        materials = [m for m in self.store.material_vectors(self.student_id) if _whole_rows(m[3], m[2], m[1])]
-        signature = tuple((material_id, count) for material_id, count, _, _ in materials)
+        materials = self.store.material_index(self.student_id)
+        signature = tuple(materials)
         if signature != self._signature:
-            self._keys = [(material_id, seq) for material_id, count, _, _ in materials for seq in range(count)]
-            blobs = [embedding.dequantize(blob, dims) for _, _, dims, blob in materials]
-            self._matrix = np.concatenate(blobs) if blobs else None
+            blobs = self.store.material_vectors([material_id for material_id, _, _ in materials])
+            whole = [
+                (material_id, count, dims)
+                for material_id, count, dims in materials
+                if dims > 0 and len(blobs.get(material_id, b"")) == dims * count  # a damaged one is skipped
+            ]
+            self._keys = [(material_id, seq) for material_id, count, _ in whole for seq in range(count)]
+            parts = [embedding.dequantize(blobs[material_id], dims) for material_id, _, dims in whole]
+            self._matrix = np.concatenate(parts) if parts else None
             self._signature = signature
         return self._keys, self._matrix
 
@@ -357,7 +367,8 @@ class Searcher:
         tuning = self.tuning
         words: list[tuple[int, int]] = []
         if tuning.word_weight:
-            words = self.store.word_search(self.student_id, query_terms(question), tuning.candidates)
+            common = max(COMMON_FLOOR, int(COMMON_SHARE * max(len(self._vectors()[0]), 1)))
+            words = self.store.word_search(self.student_id, query_terms(question), tuning.candidates, common=common)
         meaning: list[tuple[int, int]] = []
         if tuning.meaning_weight:
             keys, matrix = self._vectors()
@@ -375,6 +386,40 @@ class Searcher:
         return within_budget(candidates, budget=tuning.budget, limit=tuning.limit)
 
 
-def _whole_rows(blob: bytes, dims: int, count: int) -> bool:
-    """Whether a stored matrix has one whole row per passage (a damaged one is skipped, not fatal)."""
-    return dims > 0 and len(blob) == dims * count
+# --- what is sent, and what the answer cited --------------------------------------------------
+
+PASSAGES_NOTE = (
+    "Passages from my course materials that may help. Answer from them where they fit, in their words "
+    "and notation, and cite the label of each passage you use in square brackets, e.g. [{example}]."
+)
+QUESTION_NOTE = "My question:"
+
+
+def with_passages(question: str, passages: Sequence[tuple[str, str]]) -> str:
+    """The user message sent for `question` with its (label, text) passages; the question alone when none."""
+    if not passages:
+        return question
+    blocks = [PASSAGES_NOTE.format(example=passages[0][0])]
+    blocks += [f"[{label}]\n{text.strip()}" for label, text in passages]
+    blocks.append(f"{QUESTION_NOTE}\n{question}")
+    return "\n\n".join(blocks)
+
+
+def cited(answer: str, labels: Sequence[str]) -> list[str]:
+    """The labels among `labels` that `answer` cites in square brackets, in the order they were sent.
+
+    A citation may group labels ("[a.md § X; b.pdf p. 2]") or shorten a label to its file name
+    when only one passage of that file was sent.
+    """
+    inside = re.findall(r"\[([^\[\]\n]{1,300})\]", answer)
+    cites = set(inside) | {part.strip() for text in inside for part in re.split(r";\s*", text)}
+    files: dict[str, int] = {}
+    for label in labels:
+        files[label.split(" ", 1)[0]] = files.get(label.split(" ", 1)[0], 0) + 1
+    found: list[str] = []
+    for label in labels:
+        file = label.split(" ", 1)[0]
+        hit = label in cites or (file in cites and files[file] == 1)
+        if hit and label not in found:
+            found.append(label)
+    return found

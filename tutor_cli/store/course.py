@@ -232,24 +232,48 @@ class CourseQueries(Backend):
             row = self._run(conn, "SELECT 1 FROM materials WHERE student_id IN (?, ?) LIMIT 1", _owners(student_id))
             return row.fetchone() is not None
 
-    def material_vectors(self, student_id: str) -> list[tuple[int, int, int, bytes]]:
-        """(material id, passages, dimensions, int8 matrix bytes) of every material the student searches."""
+    def material_index(self, student_id: str) -> list[tuple[int, int, int]]:
+        """(material id, passages, dimensions) of every material the student searches, by id."""
         with self._reading() as conn:
             rows = self._run(
                 conn,
-                "SELECT id, passages, dimensions, vectors FROM materials WHERE student_id IN (?, ?) ORDER BY id",
+                "SELECT id, passages, dimensions FROM materials WHERE student_id IN (?, ?) ORDER BY id",
                 _owners(student_id),
             ).fetchall()
-        return [(row[0], row[1], row[2], bytes(row[3])) for row in rows]
+        return [(row[0], row[1], row[2]) for row in rows]
 
-    def word_search(self, student_id: str, terms: Sequence[str], limit: int) -> list[tuple[int, int]]:
+    def material_vectors(self, ids: Sequence[int]) -> dict[int, bytes]:
+        """The int8 vector matrix (bytes, one row per passage in seq order) of each material named."""
+        out: dict[int, bytes] = {}
+        for start in range(0, len(ids), 500):
+            chunk = list(ids[start : start + 500])
+            with self._reading() as conn:
+                rows = self._run(
+                    conn, f"SELECT id, vectors FROM materials WHERE id IN ({_marks(chunk)})", chunk
+                ).fetchall()
+            out.update((row[0], bytes(row[1])) for row in rows)
+        return out
+
+    def word_search(
+        self, student_id: str, terms: Sequence[str], limit: int, *, common: int | None = None
+    ) -> list[tuple[int, int]]:
         """(material id, seq) of the passages best matching any of `terms`, best first: BM25 in
-        SQLite FTS5, `ts_rank` (normalised by length) in PostgreSQL."""
+        SQLite FTS5, `ts_rank` (normalised by length) in PostgreSQL.
+
+        Terms found in more than `common` passages are left out (unless every term is): BM25 gives
+        them almost no weight, yet ranking every passage they match is most of a search's cost.
+        """
         terms = [term for term in terms if _TERM.match(term)]
         if not terms:
             return []
         owners = _owners(student_id)
         with self._reading() as conn:
+            if common is not None:
+                counts = {term: self._term_count(conn, term, common + 1) for term in terms}
+                rare = [term for term in terms if 0 < counts[term] <= common]
+                terms = rare or sorted((t for t in terms if counts[t]), key=counts.__getitem__)[:2]
+                if not terms:
+                    return []
             if self.dialect == "sqlite":
                 query = " OR ".join(f'"{term}"' for term in terms)
                 rows = conn.execute(
@@ -265,6 +289,14 @@ class CourseQueries(Backend):
                     (" | ".join(terms), *owners, limit),
                 ).fetchall()
         return [(row[0], row[1]) for row in rows]
+
+    def _term_count(self, conn: Any, term: str, cap: int) -> int:
+        """In how many passages `term` occurs, counting no further than `cap` (every owner's: an upper bound)."""
+        if self.dialect == "sqlite":
+            sql = "SELECT count(*) FROM (SELECT 1 FROM passages_fts WHERE passages_fts MATCH ? LIMIT ?)"
+            return conn.execute(sql, (f'"{term}"', cap)).fetchone()[0]
+        sql = "SELECT count(*) FROM (SELECT 1 FROM passages WHERE words @@ to_tsquery('english', ?) LIMIT ?) t"
+        return self._run(conn, sql, (term, cap)).fetchone()[0]
 
     def passages_by_key(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], StoredPassage]:
         """The passages named by (material id, seq) keys (those the reader may see)."""
