@@ -19,7 +19,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tutor_cli.documents import Document, Section
+from tutor_cli.documents import Document, Section, read_document
+from tutor_cli.errors import TutorError
 
 # Chosen by bench/course.py (see README "Course materials"): measured recall of the answering
 # passage on the tuning half, for sizes 400-1500 and overlaps 0-300.
@@ -284,6 +285,26 @@ def nearest(question_vector: object, matrix: object, count: int) -> list[int]:
 
 
 # --- the store's side: adding files and finding passages -------------------------------------------
+
+
+class MaterialNotFoundError(TutorError, LookupError):
+    """`course remove` named a material that is not there."""
+
+
+def read_files(paths: Sequence[Any]) -> list[Document]:
+    """Read every file first, so one that cannot be used stops the command before anything is added
+    (tutor_cli.documents says why, in one sentence naming the file). Two files of one name: refused."""
+    documents = [read_document(path) for path in paths]
+    names = [document.name for document in documents]
+    for name in names:
+        if names.count(name) > 1:
+            raise TutorError(f"{name} is given twice; materials are known by their file name, so add one of them.")
+    return documents
+
+
+def add_documents(store: Any, owner: str, documents: Sequence[Document], now: float) -> list[Added]:
+    """Add each document as a material of `owner` (each in one transaction, replacing one of its name)."""
+    return [add_document(store, owner, document, now) for document in documents]
 
 
 @dataclass(frozen=True)
