@@ -211,15 +211,13 @@ def test_a_1000_page_pdf_is_added_in_well_under_30_seconds(store, tmp_path: Path
 # --- what went with each question; export and delete-student ----------------------------------
 
 
-def ada_with_a_question(store) -> int:
+def ada_with_a_question(store, passages=()) -> int:
     store.create_session("ada", "s1", "prompt")
-    store.add_message("ada", "s1", "user", "what is osmosis?")
-    return store.get_messages("ada", "s1")[0].id
+    return store.add_message("ada", "s1", "user", "what is osmosis?", passages=passages)
 
 
 def test_the_passages_sent_with_a_question_are_kept_as_sent(store) -> None:
-    message_id = ada_with_a_question(store)
-    store.record_sent_passages("ada", message_id, [("cells.md § Osmosis", "Water crosses."), ("b.md", "More.")])
+    message_id = ada_with_a_question(store, [("cells.md § Osmosis", "Water crosses."), ("b.md", "More.")])
     assert store.sent_passages("ada", [message_id]) == {
         message_id: [("cells.md § Osmosis", "Water crosses."), ("b.md", "More.")]
     }
@@ -229,8 +227,7 @@ def test_the_passages_sent_with_a_question_are_kept_as_sent(store) -> None:
 def test_export_and_delete_student_include_materials_passages_and_what_was_sent(store, tmp_path: Path) -> None:
     add(store, "ada", "cells.md", CELLS)
     add(store, CLASS_MATERIAL, "syllabus.md", "# Syllabus\n\nWeek one: cells.\n")
-    message_id = ada_with_a_question(store)
-    store.record_sent_passages("ada", message_id, [("cells.md § Osmosis", "Water crosses.")])
+    ada_with_a_question(store, [("cells.md § Osmosis", "Water crosses.")])
     document = json.loads("".join(rules.export_document(store, "ada")))
     tables = document["tables"]
     assert [row["name"] for row in tables["materials"]] == ["cells.md"]

@@ -31,9 +31,9 @@ def course_class(pg_url: str):
     ada = PostgresStore(urls["ada"])
     course.add_document(ada, names["ada"], parse_document("diary.md", SECRET), 2.0)
     ada.create_session(names["ada"], "s1", "prompt")
-    ada.add_message(names["ada"], "s1", "user", "what is osmosis?")
-    message_id = ada.get_messages(names["ada"], "s1")[0].id
-    ada.record_sent_passages(names["ada"], message_id, [("diary.md § Diary", "osmosis moves water")])
+    ada.add_message(
+        names["ada"], "s1", "user", "what is osmosis?", passages=[("diary.md § Diary", "osmosis moves water")]
+    )
     ada.close()
     yield names, urls
 

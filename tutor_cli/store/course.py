@@ -313,16 +313,6 @@ class CourseQueries(Backend):
 
     # -- what went with each question --
 
-    def record_sent_passages(self, student_id: str, message_id: int, passages: Sequence[tuple[str, str]]) -> None:
-        """Keep the (label, text) passages sent with the user message `message_id`, in order."""
-        if not passages:
-            return
-        with self._transaction() as conn:
-            conn.cursor().executemany(
-                self._sql(f"INSERT INTO message_passages ({', '.join(SENT_COLUMNS)}) VALUES (?, ?, ?, ?, ?)"),
-                [(message_id, student_id, n, label, text) for n, (label, text) in enumerate(passages)],
-            )
-
     def sent_passages(self, student_id: str, message_ids: Sequence[int]) -> dict[int, list[tuple[str, str]]]:
         """The (label, text) passages sent with each of these messages (messages with none are absent)."""
         out: dict[int, list[tuple[str, str]]] = {}
@@ -338,6 +328,17 @@ class CourseQueries(Backend):
             for message_id, label, text in rows:
                 out.setdefault(message_id, []).append((label, text))
         return out
+
+
+def keep_sent_passages(
+    backend: Backend, conn: Any, student_id: str, message_id: int, passages: Sequence[tuple[str, str]]
+) -> None:
+    """Keep the (label, text) passages sent with the user message `message_id`, in order; called
+    inside `add_message`'s transaction, so a question is never stored without them."""
+    conn.cursor().executemany(
+        backend._sql(f"INSERT INTO message_passages ({', '.join(SENT_COLUMNS)}) VALUES (?, ?, ?, ?, ?)"),
+        [(message_id, student_id, n, label, text) for n, (label, text) in enumerate(passages)],
+    )
 
 
 def _owners(student_id: str | None) -> tuple[str, ...]:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from tutor_cli.config import now as clock
 from tutor_cli.errors import InvalidIdError, SessionExistsError, SessionNotFoundError
 from tutor_cli.pricing import TOKEN_FIELDS, peak_sql
-from tutor_cli.store import rls
+from tutor_cli.store import course, rls
 from tutor_cli.store.base import APPLICATION_ID, Backend
 from tutor_cli.store.records import MessageRecord, SessionRecord
 from tutor_cli.tokens import message_tokens
@@ -404,8 +404,14 @@ class SessionQueries(Backend):
         reasoning: str | None = None,
         interrupted: bool = False,
         usage: dict[str, int] | None = None,
+        passages: Sequence[tuple[str, str]] = (),
+        sent_tokens: int | None = None,
     ) -> int:
-        """Append one message in its own durable transaction; return its id."""
+        """Append one message in its own durable transaction; return its id.
+
+        `passages`: the (label, text) course passages sent with a question, kept with it in the
+        same transaction (store/course.py); `sent_tokens`: the tokens of what is sent for it, when
+        that is more than its content (the question with its passages)."""
         usage = usage or {}
         now = clock()
         with self._transaction() as conn:
@@ -417,15 +423,19 @@ class SessionQueries(Backend):
                 " model = coalesce(?, model) WHERE id = ?",
                 (now, model, pk),
             )
+            tokens = sent_tokens if sent_tokens is not None else message_tokens(content)
             columns = ("session_pk", "student_id", "role", "content", "created_at", "model", "reasoning")
             columns += ("interrupted", "tokens", *TOKEN_FIELDS)
-            values = (pk, student_id, role, content, now, model, reasoning, int(interrupted), message_tokens(content))
+            values = (pk, student_id, role, content, now, model, reasoning, int(interrupted), tokens)
             values += tuple(usage.get(name) for name in TOKEN_FIELDS)
-            return self._insert(
+            message_id = self._insert(
                 conn,
                 f"INSERT INTO messages ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
                 values,
             )
+            if passages:
+                course.keep_sent_passages(self, conn, student_id, message_id, passages)
+            return message_id
 
     def iter_messages(self, student_id: str, session_id: str, batch: int = 2000) -> Iterator[MessageRecord]:
         """Every message of the session, oldest first, read in batches as consumed (so a long
