@@ -11,7 +11,7 @@ import typer
 
 from tutor_cli import __version__
 from tutor_cli.app import AppContext
-from tutor_cli.commands import admin, desk, practice, profile, sessions, talk
+from tutor_cli.commands import admin, course, desk, practice, profile, sessions, talk
 from tutor_cli.commands.common import examples
 from tutor_cli.errors import ExitStatus, TutorError
 
@@ -79,6 +79,7 @@ app.add_typer(admin.admin_app, name="admin")
 admin.admin_app.add_typer(desk.watch_app, name="watch")
 app.add_typer(practice.deck_app, name="deck")
 app.add_typer(desk.class_app, name="class")
+app.add_typer(course.course_app, name="course")
 
 
 def main() -> None:

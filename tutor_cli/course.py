@@ -15,6 +15,7 @@ questions (figures in the module constants' comments); the held-out half is repo
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -181,8 +182,13 @@ def fixed_passages(document: Document, *, size: int) -> list[Passage]:
 
 def _label(document: Document, section: Section, line: int) -> str:
     if section.page is not None or section.heading:
-        return document.label(section)
-    return f"{document.name} l. {line}" if document.kind == "text" else document.name
+        label = document.label(section)
+    else:
+        label = f"{document.name} l. {line}" if document.kind == "text" else document.name
+    return _CONTROL.sub("", label)[:200]  # a label is shown and sent: no control characters, bounded
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def _chunks(text: str, size: int, overlap: int) -> list[tuple[int, str]]:
@@ -360,8 +366,13 @@ class Searcher:
         self._signature: tuple | None = None
         self._keys: list[tuple[int, int]] = []
         self._matrix: Any = None
+        self._lock = threading.Lock()  # the warm-up thread and a question may read the vectors at once
 
     def _vectors(self) -> tuple[list[tuple[int, int]], Any]:
+        with self._lock:
+            return self._read_vectors()
+
+    def _read_vectors(self) -> tuple[list[tuple[int, int]], Any]:
         import numpy as np
 
         from tutor_cli import embedding
@@ -381,21 +392,37 @@ class Searcher:
             self._signature = signature
         return self._keys, self._matrix
 
+    def warm_up(self) -> None:
+        """Load the model and this student's vectors in a background thread (the chat does this as
+        it opens), so the first question does not wait for them. Nothing happens without materials."""
+
+        def load() -> None:
+            try:
+                if self._vectors()[0]:
+                    from tutor_cli import embedding
+
+                    embedding.embedder()
+            except Exception:  # noqa: BLE001 - the question itself will report a real failure
+                pass
+
+        threading.Thread(target=load, daemon=True, name="tutor-course-warm-up").start()
+
     def search(self, question: str) -> list[Passage]:
         """The passages to send with `question`, best first, within the budget."""
         from tutor_cli import embedding
 
         tuning = self.tuning
+        keys, matrix = self._vectors()
+        if not keys:  # no materials: nothing is searched, nothing is sent
+            return []
         words: list[tuple[int, int]] = []
         if tuning.word_weight:
-            common = max(COMMON_FLOOR, int(COMMON_SHARE * max(len(self._vectors()[0]), 1)))
+            common = max(COMMON_FLOOR, int(COMMON_SHARE * len(keys)))
             words = self.store.word_search(self.student_id, query_terms(question), tuning.candidates, common=common)
         meaning: list[tuple[int, int]] = []
-        if tuning.meaning_weight:
-            keys, matrix = self._vectors()
-            if matrix is not None and keys:
-                question_vector = embedding.embedder().embed([question])[0]
-                meaning = [keys[index] for index in nearest(question_vector, matrix, tuning.candidates)]
+        if tuning.meaning_weight and matrix is not None:
+            question_vector = embedding.embedder().embed([question])[0]
+            meaning = [keys[index] for index in nearest(question_vector, matrix, tuning.candidates)]
         ranked = fuse([(words, tuning.word_weight), (meaning, tuning.meaning_weight)], k=tuning.rrf_k)
         ranked = ranked[: tuning.limit * 3]
         found = self.store.passages_by_key(ranked)

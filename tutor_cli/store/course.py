@@ -313,6 +313,27 @@ class CourseQueries(Backend):
 
     # -- what went with each question --
 
+    def session_passages(self, student_id: str, session_id: str) -> dict[int, list[tuple[str, str]]]:
+        """The (label, text) passages sent with each question of the session, by message id."""
+        out: dict[int, list[tuple[str, str]]] = {}
+        with self._reading() as conn:
+            for message_id, label, text in self._run(conn, _session_passages_sql(), (student_id, session_id)):
+                out.setdefault(message_id, []).append((label, text))
+        return out
+
+    def last_question_passages(self, student_id: str, session_id: str) -> list[tuple[str, str]]:
+        """The (label, text) passages sent with the session's latest question (none: an empty list)."""
+        with self._reading() as conn:
+            row = self._run(
+                conn,
+                "SELECT max(m.id) FROM messages m JOIN sessions s ON s.id = m.session_pk"
+                " WHERE s.student_id = ? AND s.session_id = ? AND m.role = 'user'",
+                (student_id, session_id),
+            ).fetchone()
+        if row is None or row[0] is None:
+            return []
+        return self.sent_passages(student_id, [row[0]]).get(row[0], [])
+
     def sent_passages(self, student_id: str, message_ids: Sequence[int]) -> dict[int, list[tuple[str, str]]]:
         """The (label, text) passages sent with each of these messages (messages with none are absent)."""
         out: dict[int, list[tuple[str, str]]] = {}
@@ -328,6 +349,15 @@ class CourseQueries(Backend):
             for message_id, label, text in rows:
                 out.setdefault(message_id, []).append((label, text))
         return out
+
+
+def _session_passages_sql() -> str:
+    return (
+        "SELECT mp.message_id, mp.label, mp.text FROM message_passages mp"
+        " JOIN messages m ON m.id = mp.message_id JOIN sessions s ON s.id = m.session_pk"
+        " WHERE s.student_id = ? AND s.session_id = ? AND mp.student_id = s.student_id"
+        " ORDER BY mp.message_id, mp.position"
+    )
 
 
 def keep_sent_passages(
