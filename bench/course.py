@@ -215,6 +215,66 @@ def postgres_speed(documents: list[Document]) -> None:
         shutil.rmtree(base, ignore_errors=True)
 
 
+def enter_to_request(documents: list[Document], folder: Path) -> None:
+    """Enter-to-request in the chat (in process, warm), with the manual as materials and without."""
+    from tests.fake_server import API_KEY, FakeServer, Reply
+    from tutor_cli.client import ChatClient
+    from tutor_cli.sessions import SessionManager
+    from tutor_cli.turn import Conversation, ask
+    from tutor_cli.views.answer import AnswerView
+
+    class Discard:
+        def write(self, text: str) -> int:
+            return len(text)
+
+        def flush(self) -> None:
+            pass
+
+    server = FakeServer().start()
+    results = {}
+    try:
+        with SessionManager(folder / "latency.db") as manager:
+            client = ChatClient(server.base_url, API_KEY)
+            client.warm_up()
+            load_as(manager.store, documents, "with")
+            for label, student in (("without materials", "without"), ("with materials", "with")):
+                manager.create_session(student, "s", "You are a tutor.")
+                conversation = Conversation(manager, client, student, "s", "deepseek-flash")
+                conversation.course = course.Searcher(manager.store, student)
+                ask(conversation, "warm-up question about undo", AnswerView(Discard()))
+                samples, cpu = [], []
+                for question, _, _ in QUESTIONS[:20]:
+                    server.reply(Reply(content="ok"))
+                    start, start_cpu = time.perf_counter(), time.process_time()
+                    ask(conversation, question, AnswerView(Discard()))
+                    samples.append((server.chat_requests[-1]["received_at"] - start) * 1000)
+                    cpu.append((time.process_time() - start_cpu) * 1000)  # the whole turn, server included
+                results[label] = (percentile(samples, 50), percentile(samples, 95), percentile(cpu, 50))
+    finally:
+        server.stop()
+    (base50, base95, base_cpu), (with50, with95, with_cpu) = results["without materials"], results["with materials"]
+    print(
+        f"Enter to request (chat, warm): without materials p50 {base50:.1f} ms, p95 {base95:.1f} ms;"
+        f" with materials p50 {with50:.1f} ms, p95 {with95:.1f} ms; ratio of medians {with50 / base50:.2f}x"
+        f" (CPU time of a whole turn, median: {base_cpu:.1f} ms vs {with_cpu:.1f} ms, {with_cpu / base_cpu:.2f}x)"
+    )
+
+
+def load_as(store, documents: list[Document], owner: str) -> None:
+    model = embedding.embedder()
+    for document in documents:
+        passages = course.passages_of(document)
+        store.add_material(
+            owner,
+            document.name,
+            document.kind,
+            [(p.seq, p.label, p.heading, p.text) for p in passages],
+            embedding.quantize(course.passage_vectors(model, passages)),
+            model.dimensions,
+            0.0,
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Course materials benchmark")
     parser.add_argument("--docs", help="folder holding the Vim manual's usr_*.txt")
@@ -227,6 +287,7 @@ def main() -> None:
         folder = Path(tmp)
         quality(documents, folder, args.tune)
         pdf_speed(documents, folder)
+        enter_to_request(documents, folder)
         search_speed(fresh_store(folder, "many"), "SQLite", documents)
     if args.postgres:
         postgres_speed(documents)

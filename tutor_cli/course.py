@@ -38,10 +38,10 @@ WORD_WEIGHT = 1.0
 MEANING_WEIGHT = 1.0
 # How deep each ranking is read before fusing.
 CANDIDATES = 50
-# A word in more than this share of the passages (and more than COMMON_FLOOR of them) is not
-# searched for: it weighs almost nothing in BM25 and ranking its matches is most of the cost.
+# Among more than COMMON_FROM passages, a word in more than COMMON_SHARE of them is not searched
+# for: it weighs almost nothing in BM25, and ranking all its matches is most of a search's cost.
 COMMON_SHARE = 0.05
-COMMON_FLOOR = 200
+COMMON_FROM = 10_000
 
 # Words that say nothing about where an answer is (the English list most search engines use, plus
 # the filler of students' questions).
@@ -417,7 +417,7 @@ class Searcher:
             return []
         words: list[tuple[int, int]] = []
         if tuning.word_weight:
-            common = max(COMMON_FLOOR, int(COMMON_SHARE * len(keys)))
+            common = int(COMMON_SHARE * len(keys)) if len(keys) > COMMON_FROM else None
             words = self.store.word_search(self.student_id, query_terms(question), tuning.candidates, common=common)
         meaning: list[tuple[int, int]] = []
         if tuning.meaning_weight and matrix is not None:

@@ -58,7 +58,10 @@ class StaticEmbedder:
         out = np.zeros((len(texts), self.dimensions), dtype=np.float32)
         if not texts:
             return out
-        encodings = self._tokenizer.encode_batch(list(texts), add_special_tokens=False)
+        if len(texts) == 1:  # a question: encode_batch's thread pool costs more than it saves
+            encodings = [self._tokenizer.encode(texts[0], add_special_tokens=False)]
+        else:
+            encodings = self._tokenizer.encode_batch(list(texts), add_special_tokens=False)
         for row, encoding in enumerate(encodings):
             ids = [token for token in encoding.ids[:MAX_TOKENS] if token != self._unknown]
             if ids:
