@@ -341,6 +341,12 @@ def add_document(store: Any, owner: str, document: Document, now: float) -> Adde
     return Added(document.name, len(passages), replaced)
 
 
+def searcher_for(store: Any, student_id: str, *, enabled: bool) -> Searcher | None:
+    """The searcher a conversation (chat, ask, work) sends passages with: None when the student
+    turned materials off (--no-course, TUTOR_COURSE=off). Nothing is read until a question comes."""
+    return Searcher(store, student_id) if enabled else None
+
+
 @dataclass(frozen=True)
 class Tuning:
     """The knobs of a search (the module constants by default; bench/course.py varies them)."""

@@ -229,13 +229,10 @@ def _conversation(
 
 
 def course_searcher(app: AppContext, manager: SessionManager, student_id: str, no_course: bool) -> Searcher | None:
-    """What finds the course passages for this student's questions (chat, ask, work); None when
-    --no-course or TUTOR_COURSE=off. Cheap: nothing is read or loaded until a question is asked."""
-    if no_course or not app.settings.course:
-        return None
-    from tutor_cli.course import Searcher
+    """What finds the course passages for this student's questions; None for --no-course or TUTOR_COURSE=off."""
+    from tutor_cli.course import searcher_for
 
-    return Searcher(manager.store, student_id)
+    return searcher_for(manager.store, student_id, enabled=app.settings.course and not no_course)
 
 
 def _choose_session(
