@@ -231,9 +231,10 @@ def test_export_and_delete_student_include_materials_passages_and_what_was_sent(
     document = json.loads("".join(rules.export_document(store, "ada")))
     tables = document["tables"]
     assert [row["name"] for row in tables["materials"]] == ["cells.md"]
-    assert len(tables["passages"]) == 4 and tables["message_passages"][0]["label"] == "cells.md § Osmosis"
+    assert len(tables["passages"]) == 4
+    assert json.loads(tables["messages"][0]["passages"]) == [["cells.md § Osmosis", "Water crosses."]]
     removed = rules.delete_student(store, "ada")
-    assert removed["materials"] == 1 and removed["passages"] == 4 and removed["message_passages"] == 1
+    assert removed["materials"] == 1 and removed["passages"] == 4 and removed["messages"] == 1
     conn = sqlite3.connect(tmp_path / "tutor.db")
     assert conn.execute("SELECT count(*) FROM passages_fts").fetchone()[0] == 1  # the class syllabus only
     assert [m.name for m in store.list_materials(None)] == ["syllabus.md"]

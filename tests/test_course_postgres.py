@@ -60,7 +60,7 @@ def test_a_student_reads_no_other_students_materials_passages_or_sent_passages_i
     with psycopg.connect(urls["bob"]) as bob:
         assert [row[0] for row in bob.execute("SELECT name FROM materials")] == ["cells.md"]
         assert {row[0] for row in bob.execute("SELECT student_id FROM passages")} == {""}
-        assert bob.execute("SELECT count(*) FROM message_passages").fetchone()[0] == 0
+        assert bob.execute("SELECT count(*) FROM messages WHERE passages IS NOT NULL").fetchone()[0] == 0
         assert bob.execute("SELECT count(*) FROM passages WHERE text LIKE '%osmosis%'").fetchone()[0] == 0
 
 
@@ -95,18 +95,10 @@ def test_a_students_row_cannot_name_anothers_private_row(course_class) -> None:
                     " VALUES (%s, %s, 99, 'x', NULL, 'bob was here')",
                     (material, names["bob"]),
                 )
-        with pytest.raises(psycopg.errors.ForeignKeyViolation):
-            bob.execute(
-                "INSERT INTO message_passages (message_id, student_id, position, label, text)"
-                " VALUES (%s, %s, 5, 'x', 'bob was here')",
-                (ada_message, names["bob"]),
-            )
-        with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            bob.execute(
-                "INSERT INTO message_passages (message_id, student_id, position, label, text)"
-                " VALUES (%s, %s, 5, 'x', 'bob was here')",
-                (ada_message, names["ada"]),
-            )
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):  # a question's passages never change
+            bob.execute("UPDATE messages SET passages = '[]'")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):  # nor do ada's, rewritten by bob
+            bob.execute("UPDATE messages SET passages = '[]' WHERE id = %s", (ada_message,))
 
 
 def test_the_teacher_changes_class_materials_but_not_a_students(course_class) -> None:
@@ -131,9 +123,11 @@ def test_export_and_delete_student_cover_the_course_tables(course_class) -> None
     try:
         document = json.loads("".join(rules.export_document(admin, names["ada"])))
         assert [row["name"] for row in document["tables"]["materials"]] == ["diary.md"]
-        assert document["tables"]["message_passages"][0]["label"] == "diary.md § Diary"
+        assert json.loads(document["tables"]["messages"][0]["passages"]) == [
+            ["diary.md § Diary", "osmosis moves water"]
+        ]
         removed = rules.delete_student(admin, names["ada"])
-        assert removed["materials"] == 1 and removed["passages"] == 1 and removed["message_passages"] == 1
+        assert removed["materials"] == 1 and removed["passages"] == 1 and removed["messages"] == 1
         assert [m.name for m in admin.list_materials(None)] == ["cells.md"]
     finally:
         admin.close()

@@ -101,7 +101,6 @@ def test_export_is_one_versioned_document_of_the_students_rows_only(run_tutor, h
         "materials",
         "sessions",
         "messages",
-        "message_passages",
         "model_limits",
         "passages",
         "profiles",
@@ -221,7 +220,7 @@ def test_purge_cuts_its_work_into_short_transactions(home, monkeypatch) -> None:
     with SessionManager(home / "tutor.db") as manager:
         totals = rules.purge(manager.store, 30, progress=lambda t: batches.append(t["sessions"]))
         assert manager.store.list_sessions("ada") == []
-    assert totals == {"message_passages": 0, "messages": 0, "sessions": 300}
+    assert totals == {"messages": 0, "sessions": 300}
     assert len(batches) > 1 and batches[0] == rules.PURGE_FIRST_BATCH and batches[-1] == 300
 
 

@@ -362,6 +362,7 @@ class Searcher:
         self._keys: list[tuple[int, int]] = []
         self._matrix: Any = None
         self._lock = threading.Lock()  # the warm-up thread and a question may read the vectors at once
+        self._term_counts: dict[str, int] = {}  # how many passages hold a word (see word_search)
 
     def _vectors(self) -> tuple[list[tuple[int, int]], Any]:
         with self._lock:
@@ -385,6 +386,7 @@ class Searcher:
             parts = [embedding.dequantize(blobs[material_id], dims) for material_id, _, dims in whole]
             self._matrix = np.concatenate(parts) if parts else None
             self._signature = signature
+            self._term_counts = {}
         return self._keys, self._matrix
 
     def warm_up(self) -> None:
@@ -413,7 +415,9 @@ class Searcher:
         words: list[tuple[int, int]] = []
         if tuning.word_weight:
             common = int(COMMON_SHARE * len(keys)) if len(keys) > COMMON_FROM else None
-            words = self.store.word_search(self.student_id, query_terms(question), tuning.candidates, common=common)
+            words = self.store.word_search(
+                self.student_id, query_terms(question), tuning.candidates, common=common, counts=self._term_counts
+            )
         meaning: list[tuple[int, int]] = []
         if tuning.meaning_weight and matrix is not None:
             question_vector = embedding.embedder().embed([question])[0]

@@ -12,13 +12,16 @@ cascade or delete-student leaves no stale entry); PostgreSQL a generated `tsvect
 Meaning: a material's passage vectors are stored together as one int8 matrix (`materials.vectors`,
 row = passage `seq`), because reading 50,000 one-row BLOBs costs more than the whole search may.
 
-`message_passages` keeps, per user message, the passages sent with it exactly as sent (label and
-text, not a reference: a material may change or go, the history must not), keyed by the message
-and its student so no student can attach rows to another's message.
+Each question keeps the passages sent with it exactly as sent, in its own message row
+(`messages.passages`, JSON [[label, text], ...]; not a reference: a material may change or go, the
+history must not). A column rather than a table: it is written by the question's own INSERT (one
+row, atomic, under the messages' row-level security), goes with the message into export, purge
+and delete-student, and adds no per-message foreign-key work when thousands of messages are removed.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,7 +34,6 @@ CLASS_MATERIAL = ""  # the student_id of a class material and of its passages
 
 MATERIAL_COLUMNS = ("student_id", "name", "kind", "passages", "chars", "dimensions", "vectors", "added_at")
 PASSAGE_COLUMNS = ("material_id", "student_id", "seq", "label", "heading", "text")
-SENT_COLUMNS = ("message_id", "student_id", "position", "label", "text")
 
 
 @dataclass(frozen=True)
@@ -97,20 +99,7 @@ def sqlite_create(conn: Any) -> None:
         "CREATE TRIGGER passages_fts_remove AFTER DELETE ON passages BEGIN"
         " DELETE FROM passages_fts WHERE rowid = OLD.id; END"
     )
-    # A message's id with its student, so message_passages can reference both (the class rule).
-    conn.execute("CREATE UNIQUE INDEX messages_id_student ON messages (id, student_id)")
-    conn.execute(
-        """CREATE TABLE message_passages (
-            message_id INTEGER NOT NULL,
-            student_id TEXT NOT NULL,
-            position INTEGER NOT NULL,
-            label TEXT NOT NULL,
-            text TEXT NOT NULL,
-            PRIMARY KEY (message_id, position),
-            FOREIGN KEY (message_id, student_id) REFERENCES messages (id, student_id) ON DELETE CASCADE
-        )"""
-    )
-    conn.execute("CREATE INDEX message_passages_by_student ON message_passages (student_id)")
+    conn.execute("ALTER TABLE messages ADD COLUMN passages TEXT")
 
 
 # --- PostgreSQL schema --------------------------------------------------------------------
@@ -149,24 +138,13 @@ def postgres_create(conn: Any) -> None:
     )
     conn.execute("CREATE INDEX passages_words ON passages USING gin (words)")
     conn.execute("CREATE INDEX passages_by_owner ON passages (student_id)")
-    conn.execute("ALTER TABLE messages ADD CONSTRAINT messages_id_student_key UNIQUE (id, student_id)")
-    conn.execute(
-        """CREATE TABLE message_passages (
-            message_id bigint NOT NULL,
-            student_id text NOT NULL,
-            position integer NOT NULL,
-            label text NOT NULL,
-            text text NOT NULL,
-            PRIMARY KEY (message_id, position),
-            FOREIGN KEY (message_id, student_id) REFERENCES messages (id, student_id) ON DELETE CASCADE
-        )"""
-    )
-    conn.execute("CREATE INDEX message_passages_by_student ON message_passages (student_id)")
+    conn.execute("ALTER TABLE messages ADD COLUMN passages text")
     # Materials and passages: a student's own, and the class's, which only teachers and the administrator change.
     rls.class_or_own_rows(conn, "materials", class_owner=CLASS_MATERIAL, insert=MATERIAL_COLUMNS)
     rls.class_or_own_rows(conn, "passages", class_owner=CLASS_MATERIAL, insert=PASSAGE_COLUMNS)
-    # What went with a question is the student's own, like the question itself.
-    rls.students_own_rows(conn, "message_passages", insert=SENT_COLUMNS, sequence=False)
+    # What went with a question is written with it, by its student (messages' policies apply).
+    student, _ = rls.groups(conn)
+    conn.execute(f"GRANT INSERT (passages) ON messages TO {student}")
 
 
 _TERM = re.compile(r"^[^\W_]+$", re.UNICODE)
@@ -255,13 +233,20 @@ class CourseQueries(Backend):
         return out
 
     def word_search(
-        self, student_id: str, terms: Sequence[str], limit: int, *, common: int | None = None
+        self,
+        student_id: str,
+        terms: Sequence[str],
+        limit: int,
+        *,
+        common: int | None = None,
+        counts: dict[str, int] | None = None,
     ) -> list[tuple[int, int]]:
         """(material id, seq) of the passages best matching any of `terms`, best first: BM25 in
         SQLite FTS5, `ts_rank` (normalised by length) in PostgreSQL.
 
         Terms found in more than `common` passages are left out (unless every term is): BM25 gives
         them almost no weight, yet ranking every passage they match is most of a search's cost.
+        `counts` caches how many passages hold each term, between questions on unchanged materials.
         """
         terms = [term for term in terms if _TERM.match(term)]
         if not terms:
@@ -269,7 +254,10 @@ class CourseQueries(Backend):
         owners = _owners(student_id)
         with self._reading() as conn:
             if common is not None:
-                counts = {term: self._term_count(conn, term, common + 1) for term in terms}
+                counts = {} if counts is None else counts
+                for term in terms:
+                    if term not in counts:
+                        counts[term] = self._term_count(conn, term, common + 1)
                 rare = [term for term in terms if 0 < counts[term] <= common]
                 terms = rare or sorted((t for t in terms if counts[t]), key=counts.__getitem__)[:2]
                 if not terms:
@@ -315,24 +303,25 @@ class CourseQueries(Backend):
 
     def session_passages(self, student_id: str, session_id: str) -> dict[int, list[tuple[str, str]]]:
         """The (label, text) passages sent with each question of the session, by message id."""
-        out: dict[int, list[tuple[str, str]]] = {}
         with self._reading() as conn:
-            for message_id, label, text in self._run(conn, _session_passages_sql(), (student_id, session_id)):
-                out.setdefault(message_id, []).append((label, text))
-        return out
+            rows = self._run(
+                conn,
+                "SELECT m.id, m.passages FROM messages m JOIN sessions s ON s.id = m.session_pk"
+                " WHERE s.student_id = ? AND s.session_id = ? AND m.passages IS NOT NULL ORDER BY m.id",
+                (student_id, session_id),
+            ).fetchall()
+        return {row[0]: decode_passages(row[1]) for row in rows}
 
     def last_question_passages(self, student_id: str, session_id: str) -> list[tuple[str, str]]:
         """The (label, text) passages sent with the session's latest question (none: an empty list)."""
         with self._reading() as conn:
             row = self._run(
                 conn,
-                "SELECT max(m.id) FROM messages m JOIN sessions s ON s.id = m.session_pk"
-                " WHERE s.student_id = ? AND s.session_id = ? AND m.role = 'user'",
+                "SELECT m.passages FROM messages m JOIN sessions s ON s.id = m.session_pk"
+                " WHERE s.student_id = ? AND s.session_id = ? AND m.role = 'user' ORDER BY m.id DESC LIMIT 1",
                 (student_id, session_id),
             ).fetchone()
-        if row is None or row[0] is None:
-            return []
-        return self.sent_passages(student_id, [row[0]]).get(row[0], [])
+        return decode_passages(row[0]) if row and row[0] else []
 
     def sent_passages(self, student_id: str, message_ids: Sequence[int]) -> dict[int, list[tuple[str, str]]]:
         """The (label, text) passages sent with each of these messages (messages with none are absent)."""
@@ -342,33 +331,21 @@ class CourseQueries(Backend):
             with self._reading() as conn:
                 rows = self._run(
                     conn,
-                    "SELECT message_id, label, text FROM message_passages WHERE student_id = ?"
-                    f" AND message_id IN ({_marks(chunk)}) ORDER BY message_id, position",
+                    "SELECT id, passages FROM messages WHERE student_id = ?"
+                    f" AND id IN ({_marks(chunk)}) AND passages IS NOT NULL",
                     (student_id, *chunk),
                 ).fetchall()
-            for message_id, label, text in rows:
-                out.setdefault(message_id, []).append((label, text))
+            out.update((row[0], decode_passages(row[1])) for row in rows)
         return out
 
 
-def _session_passages_sql() -> str:
-    return (
-        "SELECT mp.message_id, mp.label, mp.text FROM message_passages mp"
-        " JOIN messages m ON m.id = mp.message_id JOIN sessions s ON s.id = m.session_pk"
-        " WHERE s.student_id = ? AND s.session_id = ? AND mp.student_id = s.student_id"
-        " ORDER BY mp.message_id, mp.position"
-    )
+def encode_passages(passages: Sequence[tuple[str, str]]) -> str:
+    """The passages of a question as kept in `messages.passages`."""
+    return json.dumps([[label, text] for label, text in passages], ensure_ascii=False)
 
 
-def keep_sent_passages(
-    backend: Backend, conn: Any, student_id: str, message_id: int, passages: Sequence[tuple[str, str]]
-) -> None:
-    """Keep the (label, text) passages sent with the user message `message_id`, in order; called
-    inside `add_message`'s transaction, so a question is never stored without them."""
-    conn.cursor().executemany(
-        backend._sql(f"INSERT INTO message_passages ({', '.join(SENT_COLUMNS)}) VALUES (?, ?, ?, ?, ?)"),
-        [(message_id, student_id, n, label, text) for n, (label, text) in enumerate(passages)],
-    )
+def decode_passages(value: str) -> list[tuple[str, str]]:
+    return [(label, text) for label, text in json.loads(value)]
 
 
 def _owners(student_id: str | None) -> tuple[str, ...]:

@@ -409,8 +409,8 @@ class SessionQueries(Backend):
     ) -> int:
         """Append one message in its own durable transaction; return its id.
 
-        `passages`: the (label, text) course passages sent with a question, kept with it in the
-        same transaction (store/course.py); `sent_tokens`: the tokens of what is sent for it, when
+        `passages`: the (label, text) course passages sent with a question, kept in its row
+        (store/course.py); `sent_tokens`: the tokens of what is sent for it, when
         that is more than its content (the question with its passages)."""
         usage = usage or {}
         now = clock()
@@ -428,14 +428,14 @@ class SessionQueries(Backend):
             columns += ("interrupted", "tokens", *TOKEN_FIELDS)
             values = (pk, student_id, role, content, now, model, reasoning, int(interrupted), tokens)
             values += tuple(usage.get(name) for name in TOKEN_FIELDS)
-            message_id = self._insert(
+            if passages:  # only then: without course passages the INSERT is what it always was
+                columns += ("passages",)
+                values += (course.encode_passages(passages),)
+            return self._insert(
                 conn,
                 f"INSERT INTO messages ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
                 values,
             )
-            if passages:
-                course.keep_sent_passages(self, conn, student_id, message_id, passages)
-            return message_id
 
     def iter_messages(self, student_id: str, session_id: str, batch: int = 2000) -> Iterator[MessageRecord]:
         """Every message of the session, oldest first, read in batches as consumed (so a long
