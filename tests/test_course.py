@@ -271,3 +271,11 @@ def test_cited_labels_are_found_whole_grouped_or_by_file_name() -> None:
     answer = "ATP comes from there [cells.md § Mitochondria; notes.pdf]. Not [cells.md]. [1]"
     assert course.cited(answer, labels) == ["cells.md § Mitochondria", "notes.pdf p. 12"]
     assert course.cited("no citation here", labels) == []
+
+
+def test_a_question_with_an_attached_file_is_searched_by_its_own_words_first() -> None:
+    attached = "```text\n" + "irrelevant words about tax law " * 200 + "\n```\n\nWhat do ribosomes make?"
+    text = course.search_text(attached)
+    assert text.startswith("What do ribosomes make?")
+    assert course.query_terms(text)[0] == "ribosomes"
+    assert course.search_text("plain question") == "plain question"

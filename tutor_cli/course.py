@@ -408,6 +408,7 @@ class Searcher:
         """The passages to send with `question`, best first, within the budget."""
         from tutor_cli import embedding
 
+        question = search_text(question)
         tuning = self.tuning
         keys, matrix = self._vectors()
         if not keys:  # no materials: nothing is searched, nothing is sent
@@ -431,6 +432,16 @@ class Searcher:
             if (p := found.get(key)) is not None
         )
         return within_budget(candidates, budget=tuning.budget, limit=tuning.limit)
+
+
+def search_text(question: str, limit: int = 2000) -> str:
+    """What a question is searched by: the student's own words first. A question that carries
+    files or code in fences (/attach) ends with what the student asks; that leads, then the rest,
+    so a long attached file does not drown the question's words."""
+    tail = question.rsplit("```", 1)[-1].strip() if "```" in question else ""
+    if not tail or tail == question.strip():
+        return question[:limit]
+    return (tail + "\n" + question[: len(question) - len(tail)])[:limit]
 
 
 # --- what is sent, and what the answer cited --------------------------------------------------
