@@ -52,6 +52,7 @@ EXPECTED_SCHEMA = {
         "cache_miss_tokens",
         "tokens",
         "student_id",
+        "withheld",
     ],
     "model_limits": ["student_id", "model", "context_tokens", "learned_at"],
     "profiles": ["id", "student_id", "text", "updated_at", "revision"],

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from tutor_cli.errors import TEACHERS_READ_ONLY, ConfigError, TutorError
 from tutor_cli.store.base import Identity
 from tutor_cli.store.practice import CLASS_DECK
+from tutor_cli.store.records import CLASS_SET
 from tutor_cli.store.sessions import check_id
 
 if TYPE_CHECKING:
@@ -30,6 +31,8 @@ __all__ = [
     "require_own_export",
     "require_teaching_side",
     "search_scope",
+    "set_owner",
+    "set_reader",
 ]
 
 
@@ -113,6 +116,30 @@ def _class_or_own(
 
 
 def _class_or_own_reader(store: Store, requested: str | None, default: str) -> str | None:
+    who = store.identity
+    if who is not None and who.is_teacher and requested is None:
+        return None
+    return acting_student(store, requested, default, writing=False)
+
+
+def set_owner(store: Store, requested: str | None, default: str, *, class_set: bool) -> str:
+    """Whose problem set an import or a delete changes: the class's (--class, for a teacher or the
+    administrator of a class database) or the student's own (the usual student rule)."""
+    who = store.identity
+    if class_set:
+        if who is None:
+            raise ConfigError("--class makes a set for a whole class: it needs a class database (TUTOR_DATABASE_URL).")
+        if who.is_student:
+            raise ConfigError("Only a teacher or the administrator can change a class set; leave out --class.")
+        return CLASS_SET
+    if who is not None and who.is_teacher:
+        raise ConfigError(TEACHERS_READ_ONLY + "; a teacher imports and deletes class sets with --class.")
+    return acting_student(store, requested, default, writing=True)
+
+
+def set_reader(store: Store, requested: str | None, default: str) -> str | None:
+    """Whose sets and progress a listing shows: a teacher names a student or sees the class's sets
+    alone (None); everyone else as the usual student rule says."""
     who = store.identity
     if who is not None and who.is_teacher and requested is None:
         return None

@@ -11,7 +11,7 @@ import typer
 
 from tutor_cli import __version__
 from tutor_cli.app import AppContext
-from tutor_cli.commands import admin, course, desk, practice, profile, sessions, talk
+from tutor_cli.commands import admin, course, desk, practice, problems, profile, sessions, talk
 from tutor_cli.commands.common import examples
 from tutor_cli.errors import ExitStatus, TutorError
 
@@ -71,6 +71,7 @@ def root(
 app.add_typer(sessions.commands)
 app.add_typer(talk.commands)
 app.add_typer(practice.commands)
+app.add_typer(problems.commands)
 app.add_typer(profile.commands)
 app.add_typer(desk.commands)
 app.add_typer(admin.commands)
@@ -78,7 +79,12 @@ app.add_typer(admin.db_app, name="db")
 app.add_typer(admin.admin_app, name="admin")
 admin.admin_app.add_typer(desk.watch_app, name="watch")
 app.add_typer(practice.deck_app, name="deck")
+app.add_typer(problems.problems_app, name="problems")
 app.add_typer(desk.class_app, name="class")
+desk.class_app.command(
+    "problems",
+    epilog=examples("tutor class problems", "tutor class problems week3 --format csv > week3.csv"),
+)(problems.class_problems_command)
 app.add_typer(course.course_app, name="course")
 
 

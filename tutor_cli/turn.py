@@ -102,11 +102,11 @@ def ask(conversation: Conversation, question: str | None, view: AnswerSink) -> A
                     manager.window.calibrate(student, session, request.estimated_tokens, error.requested_messages)
     except KeyboardInterrupt:
         view.finish("(stopped)")
-        _keep_partial(conversation, answer)
+        _keep_partial(conversation, answer, _withheld(view))
         raise
     except StreamDroppedError:
         view.finish()
-        _keep_partial(conversation, answer)
+        _keep_partial(conversation, answer, _withheld(view))
         raise
     except BaseException:
         view.finish()
@@ -119,10 +119,11 @@ def ask(conversation: Conversation, question: str | None, view: AnswerSink) -> A
         model=answer.model or conversation.model,
         reasoning=answer.reasoning or None,
         usage=answer.usage,
+        withheld=_withheld(view),
     )
     if answer.usage.get("prompt_tokens"):
         manager.window.calibrate(student, session, request.estimated_tokens, answer.usage["prompt_tokens"])
-    view.finish(sources_note(answer.content, conversation.last_passages))
+    view.finish(None if _withheld(view) else sources_note(answer.content, conversation.last_passages))
     if conversation.on_answer is not None:
         conversation.on_answer()  # returns at once: the update runs in the background
     return answer
@@ -146,7 +147,7 @@ def sources_note(answer: str, passages: list[tuple[str, str]] | None) -> str | N
     return "Sources: " + ", ".join(labels) if labels else None
 
 
-def _keep_partial(conversation: Conversation, answer: Answer) -> None:
+def _keep_partial(conversation: Conversation, answer: Answer, withheld: bool = False) -> None:
     """Store what was shown of an unfinished answer, marked interrupted. Nothing shown, nothing stored:
     the question then stays unanswered and is merged with the next one when sent."""
     if answer.content:
@@ -159,4 +160,10 @@ def _keep_partial(conversation: Conversation, answer: Answer) -> None:
             reasoning=answer.reasoning or None,
             interrupted=True,
             usage=answer.usage or None,
+            withheld=withheld,
         )
+
+
+def _withheld(view: AnswerSink) -> bool:
+    """Whether the view's answer guard (tutor work) stopped the reply: it is then stored, marked."""
+    return bool(getattr(view, "withheld", False))

@@ -80,6 +80,7 @@ def chat_command(
         raise ConfigError("`tutor chat` needs a terminal; use `tutor ask -` to ask from a script or a pipe.")
     prompt = read_system_prompt(system_prompt) if system_prompt is not None else None
     console = app.console()
+    settings.ensure_home()  # the prompt history lives there, also when the store is a class database
     with app.open_manager() as manager:
         student_id = manager.resolve_student(student, settings.student, writing=True)
         use_profile = settings.profile and not no_profile

@@ -9,7 +9,7 @@ import signal
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tutor_cli import practice
 from tutor_cli.client import Answer
@@ -140,14 +140,17 @@ class Repl:
     # -- turns --
 
     def _ask(self, question: str | None) -> None:
-        from tutor_cli.views.answer import LiveAnswerView, usage_line
+        from tutor_cli.views.answer import usage_line
 
         if question is not None and self.attachments:
             question = self._with_attachments(question)
             if question is None:
                 return
+        view = self._answer_view()
         try:
-            answer = ask(self.conversation, question, LiveAnswerView(self.console, math=self.math))
+            answer = ask(self.conversation, question, view)
+            if self._after_answer(view):
+                return
             if not self.quiet and answer.usage:
                 self._notice(usage_line(answer.usage, answer.model or self.conversation.model, self.prices), "dim")
         except StreamDroppedError as error:
@@ -156,6 +159,16 @@ class Repl:
             self._notice(f"{error} Your question is kept; /retry asks it again.", "bold red")
         except KeyboardInterrupt:
             pass  # the view already said "(stopped)"; the prompt comes back
+
+    def _answer_view(self) -> Any:
+        """Where the answer streams (the work screen puts the answer guard in front of it)."""
+        from tutor_cli.views.answer import LiveAnswerView
+
+        return LiveAnswerView(self.console, math=self.math)
+
+    def _after_answer(self, view: Any) -> bool:
+        """Say what the answer's view needs said; True when that replaces the usage line."""
+        return False
 
     # -- slash commands --
 

@@ -18,6 +18,7 @@ from tutor_cli.config import now as clock
 from tutor_cli.store import rls
 from tutor_cli.store.base import Backend
 from tutor_cli.store.records import ProfileRecord
+from tutor_cli.store.sessions import WITHHELD_STAND_IN
 
 
 @dataclass(frozen=True)
@@ -226,13 +227,15 @@ class ProfileQueries(Backend):
             return [tuple(row) for row in rows]
 
     def unseen_turns(self, student_id: str, through_id: int) -> list[UnseenTurn]:
-        """The messages the profile has not seen, up to id `through_id`, oldest first."""
+        """The messages the profile has not seen, up to id `through_id`, oldest first (a withheld
+        reply as its stand-in: the answer it gave away must not reach the notes)."""
         with self._reading() as conn:
             rows = self._run(
                 conn,
-                "SELECT m.id, s.id, s.session_id, m.role, m.content, m.tokens FROM sessions s"
+                "SELECT m.id, s.id, s.session_id, m.role,"
+                " CASE WHEN m.withheld = 1 THEN ? ELSE m.content END, m.tokens FROM sessions s"
                 " JOIN messages m ON m.session_pk = s.id AND m.id > s.profile_through AND m.id <= ?"
                 " WHERE s.student_id = ? ORDER BY m.id",
-                (through_id, student_id),
+                (WITHHELD_STAND_IN, through_id, student_id),
             ).fetchall()
             return [UnseenTurn(*row) for row in rows]

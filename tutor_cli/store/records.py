@@ -38,6 +38,7 @@ class MessageRecord:
     reasoning: str | None = None
     interrupted: bool = False
     usage: dict[str, int] = field(default_factory=dict)
+    withheld: bool = False  # a reply the answer guard stopped (tutor work): kept for the teacher, never shown
 
 
 @dataclass(frozen=True)
@@ -116,3 +117,64 @@ class ProfileRecord:
     text: str
     updated_at: float | None
     revision: int
+
+
+# --- problems (store/problems.py) ---
+
+CLASS_SET = ""  # the student_id of a class problem set and of its problems
+
+
+@dataclass(frozen=True)
+class SetRecord:
+    id: int
+    owner: str
+    name: str
+    title: str | None
+    solution_after: int | None  # None: the solution never opens before the problem is solved
+    problems: int
+    created_at: float
+
+    @property
+    def is_class(self) -> bool:
+        return self.owner == CLASS_SET
+
+
+@dataclass(frozen=True)
+class ProblemRecord:
+    id: int
+    set_id: int
+    owner: str
+    key: str  # the id in the file ("p1")
+    position: int
+    statement: str
+    answer: str
+    kind: str
+    skills: tuple[str, ...]
+    hints: tuple[str, ...]
+    solution: str | None
+    tolerance: float | None
+
+
+@dataclass(frozen=True)
+class Status:
+    """One student's standing on one problem."""
+
+    status: str = "new"
+    attempts: int = 0
+    wrong: int = 0
+    hints: int = 0
+    first_try: bool = False  # solved at the first attempt with no hint
+    solved_at: float | None = None
+    solution_opened_at: float | None = None
+    session_id: str | None = None  # the session the student last worked on it in
+    updated_at: float | None = None
+
+
+@dataclass(frozen=True)
+class ProgressRow:
+    student_id: str
+    set_name: str
+    is_class: bool
+    problem: str
+    skills: tuple[str, ...]
+    status: Status

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from abc import ABC
 
-from tutor_cli.store import course, desk, practice, profiles, rights, sessions
+from tutor_cli.store import course, desk, practice, problems, profiles, rights, sessions
 from tutor_cli.store.base import Migration, nothing
 
 
@@ -18,6 +18,7 @@ class Store(
     profiles.ProfileQueries,
     desk.DeskQueries,
     rights.RightsQueries,
+    problems.ProblemQueries,
     course.CourseQueries,
     ABC,
 ):
@@ -37,5 +38,6 @@ MIGRATIONS: list[Migration] = [
     Migration("student_profiles", profiles.sqlite_create, profiles.postgres_create),
     Migration("teachers_desk", desk.sqlite_create, desk.postgres_create),
     Migration("limits_and_usage_ledger", rights.sqlite_create, rights.postgres_create),
+    Migration("problems_and_withheld_replies", problems.sqlite_create, problems.postgres_create),
     Migration("course_materials", course.sqlite_create, course.postgres_create),
 ]

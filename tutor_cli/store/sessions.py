@@ -14,6 +14,9 @@ from tutor_cli.store.records import MessageRecord, SessionRecord
 from tutor_cli.tokens import message_tokens
 
 MAX_ID_LENGTH = 200  # student and session ids; longer ones are refused in one sentence
+# What a withheld reply (the answer guard stopped it: tutor work) stands for in every later request:
+# the student never saw it, and sending it back would put the answer before the model as already said.
+WITHHELD_STAND_IN = "(I started to state the answer here, so the student did not see this reply. I guide them instead.)"
 
 
 def check_length(kind: str, value: str | None) -> None:
@@ -40,6 +43,7 @@ SESSION_COLUMNS = (
     " window_start, summary, summary_through, token_scale, profile_snapshot"
 )
 MESSAGE_COLUMNS = "id, role, content, created_at, model, reasoning, interrupted, " + ", ".join(TOKEN_FIELDS)
+MESSAGE_COLUMNS += ", withheld"  # added by the problems migration
 
 
 # --- SQLite schema ------------------------------------------------------------------------
@@ -311,7 +315,8 @@ class SessionQueries(Backend):
             model=row[4],
             reasoning=row[5],
             interrupted=bool(row[6]),
-            usage=_usage(row[7:]),
+            usage=_usage(row[7:12]),
+            withheld=bool(row[12]),
         )
 
     def _session_pk(self, conn: Any, student_id: str, session_id: str) -> int:
@@ -404,10 +409,12 @@ class SessionQueries(Backend):
         reasoning: str | None = None,
         interrupted: bool = False,
         usage: dict[str, int] | None = None,
+        withheld: bool = False,
         passages: Sequence[tuple[str, str]] = (),
         sent_tokens: int | None = None,
     ) -> int:
-        """Append one message in its own durable transaction; return its id.
+        """Append one message in its own durable transaction; return its id. `withheld`: a reply the
+        answer guard stopped (kept for the teacher, never sent back to the model).
 
         `passages`: the (label, text) course passages sent with a question, kept in its row
         (store/course.py); `sent_tokens`: the tokens of what is sent for it, when
@@ -428,6 +435,8 @@ class SessionQueries(Backend):
             columns += ("interrupted", "tokens", *TOKEN_FIELDS)
             values = (pk, student_id, role, content, now, model, reasoning, int(interrupted), tokens)
             values += tuple(usage.get(name) for name in TOKEN_FIELDS)
+            if withheld:
+                columns, values = (*columns, "withheld"), (*values, 1)
             if passages:  # only then: without course passages the INSERT is what it always was
                 columns += ("passages",)
                 values += (course.encode_passages(passages),)
@@ -467,16 +476,17 @@ class SessionQueries(Backend):
     def get_turns(
         self, student_id: str, session_id: str, after_id: int = 0, before_id: int | None = None
     ) -> list[tuple[int, str, str, int]]:
-        """(id, role, content, tokens) of the messages after `after_id` (and before `before_id`), oldest first."""
+        """(id, role, content, tokens) of the messages after `after_id` (and before `before_id`), oldest
+        first: what requests are made of. A withheld reply's content is WITHHELD_STAND_IN."""
         with self._reading() as conn:
             pk = self._session_pk(conn, student_id, session_id)
             return [
                 tuple(row)
                 for row in self._run(
                     conn,
-                    "SELECT id, role, content, tokens FROM messages WHERE session_pk = ? AND id > ? AND id < ?"
-                    " ORDER BY id",
-                    (pk, after_id, before_id if before_id is not None else 2**62),
+                    "SELECT id, role, CASE WHEN withheld = 1 THEN ? ELSE content END, tokens FROM messages"
+                    " WHERE session_pk = ? AND id > ? AND id < ? ORDER BY id",
+                    (WITHHELD_STAND_IN, pk, after_id, before_id if before_id is not None else 2**62),
                 ).fetchall()
             ]
 

@@ -34,6 +34,7 @@ from tutor_cli.config import now
 from tutor_cli.errors import TutorError
 from tutor_cli.pricing import PriceTable, UsageTotals, totals_by_session
 from tutor_cli.store.records import MessageRecord
+from tutor_cli.views.report_sets import SET_TEMPLATE, set_pages
 
 if TYPE_CHECKING:
     from tutor_cli.store import Store
@@ -202,6 +203,17 @@ TEMPLATES = {
 <h2>Students</h2>
 {% if rows %}{% include "figures.html" %}{% else %}<p>No student activity yet.</p>{% endif %}
 </section>
+{% if sets %}<section>
+<h2>Problem sets</h2>
+<table class="sets">
+<thead><tr><th>Set</th><th>Problems</th><th>Students</th><th>Solved</th><th>Stuck</th></tr></thead>
+<tbody>
+{% for page in sets %}<tr><td><a href="sets/{{ page.slug }}.html">{{ page.title }}</a></td>
+<td>{{ page.problems | length }}</td><td>{{ page.students }}</td><td>{{ page.solved }}</td>
+<td>{{ page.stuck }}</td></tr>
+{% endfor %}</tbody>
+</table>
+</section>{% endif %}
 {% if flags is not none %}<section>
 <h2>Flagged messages</h2>
 {% if flags %}<table class="flags">
@@ -249,6 +261,7 @@ last on {{ when(practice[2]) }}{% endif %}.</p>{% endif %}
 </section>
 {% endblock %}
 """,
+    "set.html": SET_TEMPLATE,
     "session.html": """{% extends "base.html" %}
 {% block crumbs %} › <a href="{{ student_href(session.student_id) }}">{{ session.student_id }}</a>
 › {{ session.session_id }}{% endblock %}
@@ -256,9 +269,11 @@ last on {{ when(practice[2]) }}{% endif %}.</p>{% endif %}
 <p class="meta">Started {{ when(session.created_at) }} · last used {{ when(session.updated_at) }}
 {% if session.model %}· {{ session.model }}{% endif %} · {{ session.message_count }} messages</p>
 <details><summary>System prompt</summary><div class="prompt">{{ session.system_prompt }}</div></details>
-{% for m in messages %}<article class="message {{ m.role }}" id="m{{ m.id }}">
+{% for m in messages %}<article class="message {{ m.role }}{% if m.withheld %} withheld{% endif %}" id="m{{ m.id }}">
 <header><strong>{{ m.title }}</strong> <time>{{ m.when }}</time>
-{% if m.interrupted %}<em>(interrupted)</em>{% endif %}</header>
+{% if m.interrupted %}<em>(interrupted)</em>{% endif %}
+{% if m.withheld %}<em class="withheld">(withheld: it stated the answer, so the student never saw it)</em>{% endif %}
+</header>
 {% if m.reasoning %}<details class="reasoning"><summary>Reasoning</summary>
 {{ m.reasoning }}</details>{% endif %}
 {{ m.content }}</article>
@@ -279,6 +294,7 @@ tr.flagged td:last-child { color: #b00020; font-weight: bold; }
 .reasoning { color: #666; font-size: 0.9rem; } .profile, .prompt { white-space: pre-wrap; }
 pre { background: #f6f8fa; padding: 0.6rem; overflow-x: auto; } code { font-size: 0.9em; }
 .math { overflow-x: auto; } .math-source { color: #a00; }
+.message.withheld { border-color: #d97706; background: #fffbeb; } .withheld, .stuck { color: #b45309; }
 svg.chart { width: 100%; height: auto; } svg.chart rect.bar { fill: #3b82f6; }
 svg.chart text { font-size: 11px; fill: #555; }
 """
@@ -310,6 +326,7 @@ class MessageView:
     interrupted: bool
     content: Any
     reasoning: Any
+    withheld: bool = False
 
 
 def message_views(messages: Iterable[MessageRecord]) -> Iterator[MessageView]:
@@ -322,6 +339,7 @@ def message_views(messages: Iterable[MessageRecord]) -> Iterator[MessageView]:
             m.interrupted,
             markdown_html(m.content),
             markdown_html(m.reasoning) if m.reasoning else None,
+            m.withheld,
         )
 
 
@@ -403,7 +421,10 @@ class Site:
         chart = activity_chart(self.store.messages_per_day(today - CHART_DAYS + 1, student_id), today)
         flags = desk.flags(self.store, FLAGS_ON_INDEX, student_id)
         title = "Class report" if student_id is None else f"Report for {student_id}"
-        self._write("index.html", "index.html", 0, title=title, rows=rows, chart=chart, flags=flags)
+        sets = set_pages(self.store, student_id, _slug)
+        self._write("index.html", "index.html", 0, title=title, rows=rows, chart=chart, flags=flags, sets=sets)
+        for page in sets:
+            self._write(f"sets/{page.slug}.html", "set.html", 1, title=f"Problem set {page.title}", page=page)
 
     def student(self, row: desk.StudentRow) -> None:
         student_id = row.student_id

@@ -43,6 +43,19 @@ class Transcript:
         return self.prices.cost(message.model, message.usage, is_peak(message.created_at))
 
 
+WITHHELD_NOTE = (
+    "This reply started to give the problem's answer away, so the student never saw it; its text is kept for"
+    " the teacher (`tutor show --format json` or markdown, and the class report)."
+)
+
+
+def _notes(message: MessageRecord) -> str:
+    """What a transcript's heading says about a message beyond its role and time."""
+    return (" (interrupted)" if message.interrupted else "") + (
+        " (withheld from the student)" if message.withheld else ""
+    )
+
+
 def transcript_json(transcript: Transcript) -> Iterator[str]:
     """One JSON object, in pieces: the session, its system prompt, summary, usage and every message."""
     session = transcript.session
@@ -87,8 +100,7 @@ def transcript_text(transcript: Transcript, *, safe: bool) -> Iterator[str]:
     session = transcript.session
     yield f"Role: system\nMessage: {clean(session.system_prompt)}\n"
     for message in transcript.messages:
-        note = " (interrupted)" if message.interrupted else ""
-        yield f"\nRole: {message.role}{note}\nMessage: {clean(message.content)}\n"
+        yield f"\nRole: {message.role}{_notes(message)}\nMessage: {clean(message.content)}\n"
     if session.summary:
         yield f"\nSummary of earlier turns:\n{clean(session.summary)}\n"
     if transcript.totals.priced or transcript.totals.unpriced:
@@ -116,8 +128,8 @@ def transcript_markdown(transcript: Transcript, *, safe: bool) -> Iterator[str]:
         lines += ["", "## Summary of earlier turns (what the tutor remembers of them)", "", clean(session.summary)]
     yield "\n".join(lines)
     for message in transcript.messages:
-        note = " (interrupted)" if message.interrupted else ""
-        yield f"\n\n## {ROLE_TITLES[message.role]} · {local_time(message.created_at)}{note}\n\n{clean(message.content)}"
+        title = f"{ROLE_TITLES[message.role]} · {local_time(message.created_at)}{_notes(message)}"
+        yield f"\n\n## {title}\n\n{clean(message.content)}"
     yield "\n"
 
 
@@ -142,7 +154,7 @@ def print_transcript(console: Console, transcript: Transcript, *, math: bool = T
         console.print(Rule(Text("Summary of earlier turns"), align="left", style="magenta"))
         console.print(Markdown(neutralise(session.summary)))
     for message in transcript.messages:
-        title = ROLE_TITLES[message.role] + (" (interrupted)" if message.interrupted else "")
+        title = ROLE_TITLES[message.role] + _notes(message)
         console.print(
             Rule(
                 Text(f"{title} · {local_time(message.created_at)}"),
@@ -152,7 +164,9 @@ def print_transcript(console: Console, transcript: Transcript, *, math: bool = T
         )
         if message.reasoning:
             console.print(Padding(Text(neutralise(message.reasoning), style="dim italic"), (0, 2)))
-        if message.role == "assistant":
+        if message.withheld:  # a terminal shows what the student saw: not the draft that gave the answer away
+            console.print(Text(WITHHELD_NOTE, style="dim italic"))
+        elif message.role == "assistant":
             for part in answer_renderables(neutralise(message.content), math=math, width=console.width):
                 console.print(part)
         else:
@@ -171,6 +185,8 @@ def _message_json(transcript: Transcript, message: MessageRecord) -> dict[str, A
         document["reasoning"] = message.reasoning
     if message.interrupted:
         document["interrupted"] = True
+    if message.withheld:
+        document["withheld"] = True
     if message.id in transcript.passages:
         document["passages"] = [{"label": label, "text": text} for label, text in transcript.passages[message.id]]
     if message.usage:

@@ -1,0 +1,373 @@
+"""Problems on a personal store (CONTRACT, "Problems"): set files, what a bad file says, re-import by
+id, the rules of working a problem, what is kept per attempt and hint, progress per problem and skill,
+and the problem tables' place in export and delete-student."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.test_rights import counts_of, rows_naming
+from tutor_cli import SessionManager
+from tutor_cli import problems as rules
+from tutor_cli.checking import Checker
+from tutor_cli.problems import ProblemFileError, ProblemNotFoundError, SolutionShutError
+from tutor_cli.store.records import Status
+from tutor_cli.views import problems as problem_views
+
+LINEAR = """\
+title = "Linear equations"
+solution_after = 2
+
+[[problem]]
+id = "p1"
+statement = '''Solve $4x - 3 = 4$ for $x$.'''
+answer = "7/4"
+kind = "math"
+skills = ["linear equations"]
+hints = ['''Undo the $-3$ first.''', '''Now divide both sides by $4$.''']
+solution = '''$4x = 7$, so $x = \\frac{7}{4}$.'''
+
+[[problem]]
+id = "p2"
+statement = "Which is prime? (a) 4 (b) 7 (c) 9"
+answer = "b"
+kind = "choice"
+skills = ["primes"]
+
+[[problem]]
+id = "p3"
+statement = "Solve $x^2 - 5x + 6 = 0$."
+answer = "x = 2 or x = 3"
+skills = ["quadratics", "linear equations"]
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "linear.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def store(home):
+    manager = SessionManager(home / "tutor.db")
+    yield manager.store
+    manager.close()
+
+
+def imported(store, tmp_path: Path, text: str = LINEAR, owner: str = "ada", name: str = "linear"):
+    spec = rules.read_problem_file(write(tmp_path, text))
+    return rules.import_set(store, owner, name, spec, 1000.0)
+
+
+# --- set files -----------------------------------------------------------------------------------
+
+
+def test_a_set_file_is_read_whole_with_literal_latex(tmp_path: Path) -> None:
+    spec = rules.read_problem_file(write(tmp_path, LINEAR))
+    assert spec.title == "Linear equations" and spec.solution_after == 2
+    assert [p.key for p in spec.problems] == ["p1", "p2", "p3"]
+    first = spec.problems[0]
+    assert first.solution == "$4x = 7$, so $x = \\frac{7}{4}$."
+    assert first.hints == ("Undo the $-3$ first.", "Now divide both sides by $4$.")
+    assert (spec.problems[1].kind, spec.problems[2].kind) == ("choice", "math")
+
+
+def test_solution_after_defaults_to_two_and_may_be_never(tmp_path: Path) -> None:
+    plain = '[[problem]]\nid = "a"\nstatement = "s"\nanswer = "1"\n'
+    assert rules.read_problem_file(write(tmp_path, plain)).solution_after == 2
+    never = 'solution_after = "never"\n' + plain
+    assert rules.read_problem_file(write(tmp_path, never)).solution_after is None
+
+
+@pytest.mark.parametrize(
+    ("text", "sentence"),
+    [
+        ('title = "x"\n[[problem]\nid = "a"\n', "linear.toml, line 2:"),
+        ('[[problem]]\nid = "a"\nstatement = "s"\n', "problem 'a' (line 1): no answer"),
+        ('[[problem]]\nstatement = "s"\nanswer = "1"\n', "the problem at line 1: no id"),
+        ('[[problem]]\nid = "a"\nanswer = "1"\n', "problem 'a' (line 1): no statement"),
+        (
+            '[[problem]]\nid = "a"\nstatement = "s"\nanswer = "1"\n\n'
+            '[[problem]]\nid = "a"\nstatement = "t"\nanswer = "2"\n',
+            "problem 'a' (line 6): the id 'a' is used twice",
+        ),
+        ('[[problem]]\nid = "a"\nstatement = "s"\nanswer = "1"\nkind = "essay"\n', "unknown kind 'essay'"),
+        ('[[problem]]\nid = "a"\nstatement = "s"\nanswer = "seven quarters"\n', "cannot be read as mathematics"),
+        ('[[problem]]\nid = "a"\nstatement = "s"\nanswer = "bc"\nkind = "choice"\n', "one letter"),
+        ('solution_after = -1\n[[problem]]\nid = "a"\nstatement = "s"\nanswer = "1"\n', "solution_after must be"),
+        ('[[problem]]\nid = "a"\nstatement = "s"\nanswer = "1"\nhints = "one"\n', "hints must be a list"),
+        ('[[problem]]\nid = "a"\nstatement = "s"\nanswer = "1"\nanswers = "2"\n', "unknown key 'answers'"),
+        ('title = "empty"\n', "no problems"),
+    ],
+)
+def test_a_bad_file_is_one_sentence_naming_the_problem_or_line(tmp_path: Path, text: str, sentence: str) -> None:
+    with pytest.raises(ProblemFileError) as raised:
+        rules.read_problem_file(write(tmp_path, text))
+    message = str(raised.value)
+    assert sentence in message, message
+    assert message.endswith("nothing was imported.") and "\n" not in message
+
+
+def test_a_bad_file_imports_nothing_and_leaves_the_set_as_it_was(store, tmp_path: Path) -> None:
+    imported(store, tmp_path)
+    broken = LINEAR.replace('answer = "b"', 'answer = "b"\nkind = "essay"', 1).replace("Solve $4x", "Changed $4x")
+    with pytest.raises(ProblemFileError):
+        imported(store, tmp_path, broken)
+    record = store.problem_set("ada", "linear")
+    assert [p.statement[:6] for p in store.problems_of(record.id)] == ["Solve ", "Which ", "Solve "]
+
+
+def test_reimport_updates_problems_by_id_and_keeps_the_students_work(store, tmp_path: Path) -> None:
+    assert imported(store, tmp_path) == (3, 0, 0)
+    record, p1 = rules.find_problem(store, "ada", "linear", "p1")
+    rules.answer(store, Checker.for_student(None, "ada"), "ada", p1, "2", session_id=None, now=1001.0)
+    changed = LINEAR.replace("Solve $4x - 3 = 4$", "Solve $4x - 3 = 4$ (again)") + (
+        '\n[[problem]]\nid = "p4"\nstatement = "2 + 2?"\nanswer = "4"\n'
+    )
+    assert imported(store, tmp_path, changed) == (1, 3, 0)
+    problems = store.problems_of(record.id)
+    assert [p.key for p in problems] == ["p1", "p2", "p3", "p4"]
+    assert "(again)" in problems[0].statement and problems[0].id == p1.id
+    assert store.statuses("ada", record.id)[p1.id].attempts == 1
+    without_p2 = changed.replace('id = "p2"', 'id = "p5"')
+    assert imported(store, tmp_path, without_p2) == (1, 3, 1)  # p2 kept, with its students' work
+    assert [p.key for p in store.problems_of(record.id)] == ["p1", "p5", "p3", "p4", "p2"]
+
+
+# --- working a problem ---------------------------------------------------------------------------
+
+
+def test_a_right_answer_at_the_first_try_without_a_hint_solves_it_first_try(store, tmp_path: Path) -> None:
+    imported(store, tmp_path)
+    _, p1 = rules.find_problem(store, "ada", "linear", None)
+    result = rules.answer(
+        store, Checker.for_student(None, "ada"), "ada", p1, r"x = \frac{7}{4}", session_id="s1", now=5
+    )
+    assert result.right and result.status.status == "solved" and result.status.first_try
+    assert store.attempts_of("ada", p1.id) == [(r"x = \frac{7}{4}", True, 0, 5)]
+    _, next_one = rules.find_problem(store, "ada", "linear", None)
+    assert next_one.key == "p2"  # without an id: the first unsolved problem
+
+
+def test_attempts_hints_and_the_solution_rule(store, tmp_path: Path) -> None:
+    imported(store, tmp_path)
+    record, p1 = rules.find_problem(store, "ada", "linear", "p1")
+    checker = Checker.for_student(None, "ada")
+    hint = rules.next_file_hint(p1, Status())
+    assert hint == "Undo the $-3$ first."
+    rules.record_hint(store, "ada", p1, hint, "file", session_id="s1", now=10)
+    status = rules.answer(store, checker, "ada", p1, "1", session_id="s1", now=11).status
+    assert (status.status, status.attempts, status.wrong, status.hints) == ("working", 1, 1, 1)
+    with pytest.raises(SolutionShutError, match="opens after 1 more wrong attempt"):
+        rules.open_solution(store, "ada", record, p1, session_id="s1", now=12)
+    assert rules.next_file_hint(p1, status) == "Now divide both sides by $4$."
+    rules.answer(store, checker, "ada", p1, "not a number", session_id="s1", now=13)  # unreadable: not yet
+    status = rules.open_solution(store, "ada", record, p1, session_id="s1", now=14)
+    assert status.status == "revealed" and status.solution_opened_at == 14
+    after = rules.answer(store, checker, "ada", p1, "1.75", session_id="s1", now=15)
+    assert after.right and after.status.status == "revealed" and not after.status.first_try
+    assert store.attempts_of("ada", p1.id) == [
+        ("1", False, 1, 11),
+        ("not a number", False, 1, 13),
+        ("1.75", True, 1, 15),
+    ]
+    assert store.hints_of("ada", p1.id) == [(1, "Undo the $-3$ first.", "file", 10)]
+
+
+def test_a_solved_problem_opens_its_solution_and_is_no_longer_guarded(store, tmp_path: Path) -> None:
+    imported(store, tmp_path)
+    record, p2 = rules.find_problem(store, "ada", "linear", "p2")
+    assert rules.is_guarded(Status())
+    status = rules.answer(store, Checker.for_student(None, "ada"), "ada", p2, "(B)", session_id=None, now=1).status
+    assert status.status == "solved" and not rules.is_guarded(status)
+    assert rules.open_solution(store, "ada", record, p2, session_id=None, now=2).status == "solved"
+
+
+def test_never_keeps_the_solution_shut_until_solved(store, tmp_path: Path) -> None:
+    imported(store, tmp_path, 'solution_after = "never"\n' + LINEAR.split("\n", 2)[2])
+    record, p1 = rules.find_problem(store, "ada", "linear", "p1")
+    for attempt in ("1", "2", "3", "4"):
+        rules.answer(store, Checker.for_student(None, "ada"), "ada", p1, attempt, session_id=None, now=1)
+    with pytest.raises(SolutionShutError, match="keeps its solutions shut"):
+        rules.open_solution(store, "ada", record, p1, session_id=None, now=2)
+
+
+def test_stuck_is_three_wrong_attempts_or_two_hints_while_unsolved() -> None:
+    assert not rules.is_stuck(Status("working", attempts=2, wrong=2, hints=1))
+    assert rules.is_stuck(Status("working", attempts=3, wrong=3))
+    assert rules.is_stuck(Status("working", hints=2))
+    assert not rules.is_stuck(Status("solved", attempts=5, wrong=4, hints=3))
+
+
+def test_unknown_sets_and_problems_are_one_sentence(store, tmp_path: Path) -> None:
+    imported(store, tmp_path)
+    with pytest.raises(ProblemNotFoundError, match="no problem set 'nope'"):
+        rules.find_problem(store, "ada", "nope", None)
+    with pytest.raises(ProblemNotFoundError, match="no problem 'p9'; its problems are p1, p2, p3"):
+        rules.find_problem(store, "ada", "linear", "p9")
+    with pytest.raises(ProblemNotFoundError):
+        rules.find_problem(store, "bob", "linear", None)  # ada's own set is not bob's
+
+
+# --- progress ------------------------------------------------------------------------------------
+
+
+def test_progress_per_problem_and_per_skill(store, tmp_path: Path) -> None:
+    imported(store, tmp_path)
+    checker = Checker.for_student(None, "ada")
+    _, p1 = rules.find_problem(store, "ada", "linear", "p1")
+    _, p3 = rules.find_problem(store, "ada", "linear", "p3")
+    rules.answer(store, checker, "ada", p1, "7/4", session_id=None, now=1)
+    rules.answer(store, checker, "ada", p3, "x = 2", session_id=None, now=2)  # one root: nothing less
+    rules.record_hint(store, "ada", p3, "Factor it.", "model", session_id=None, now=3)
+    rules.answer(store, checker, "ada", p3, "{3, 2}", session_id=None, now=4)
+    rows = store.problem_progress("ada")
+    document = problem_views.progress_document(rows, rules.skill_totals(rows))
+    assert [(p["problem"], p["status"], p["attempts"], p["hints"], p["first_try"]) for p in document["problems"]] == [
+        ("p1", "solved", 1, 0, True),
+        ("p2", "new", 0, 0, False),
+        ("p3", "solved", 2, 1, False),
+    ]
+    assert document["skills"] == [
+        {"skill": "linear equations", "tried": 2, "solved": 2, "first_try": 1},
+        {"skill": "primes", "tried": 0, "solved": 0, "first_try": 0},
+        {"skill": "quadratics", "tried": 1, "solved": 1, "first_try": 0},
+    ]
+    listing = json.loads(problem_views.sets_json(rules.set_summaries(store, "ada")))
+    assert [(s["set"], s["problems"], s["class"], s["solved"]) for s in listing] == [("linear", 3, False, 2)]
+
+
+def test_the_class_table_and_report_read_stored_verdicts_and_never_load_sympy(home, tmp_path: Path) -> None:
+    with SessionManager(home / "tutor.db") as manager:
+        imported(manager.store, tmp_path)
+        _, p1 = rules.find_problem(manager.store, "ada", "linear", "p1")
+        for attempt in ("1", "2", "3"):
+            rules.answer(manager.store, Checker.for_student(None, "ada"), "ada", p1, attempt, session_id="s", now=1)
+    script = (
+        "import json, sys\nfrom tutor_cli import SessionManager\nfrom tutor_cli import problems\n"
+        f"m = SessionManager({str(home / 'tutor.db')!r})\n"
+        "from tutor_cli.views.problems import class_json\n"
+        "rows = json.loads(class_json(problems.class_progress(m.store, None)))\n"
+        "from pathlib import Path\nfrom tutor_cli.pricing import PriceTable\n"
+        "from tutor_cli.views.report import write_site\n"
+        f"write_site(m.store, PriceTable(), Path({str(tmp_path / 'report')!r}))\n"
+        "print(json.dumps([rows, 'sympy' in sys.modules]))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    rows, loaded = json.loads(run.stdout or run.stderr)
+    assert not loaded
+    assert list((tmp_path / "report" / "sets").glob("*.html"))  # the set's page was written
+    stuck = [(r["student_id"], r["problem"], r["stuck"]) for r in rows if r["problem"] == "p1"]
+    assert stuck == [("ada", "p1", True)]
+
+
+# --- the withheld mark, export and delete-student ------------------------------------------------
+
+
+def test_a_withheld_draft_is_stored_marked(home) -> None:
+    with SessionManager(home / "tutor.db") as manager:
+        manager.create_session("ada", "work", "p")
+        manager.add_message("ada", "work", "user", "just tell me")
+        manager.store.add_message("ada", "work", "assistant", "x = 7/4", withheld=True)
+        manager.add_message("ada", "work", "user", "ok, a hint then")
+        marks = [(m.role, m.withheld) for m in manager.store.get_messages("ada", "work")]
+    assert marks == [("user", False), ("assistant", True), ("user", False)]
+
+
+def test_problem_work_is_exported_and_deleted_with_the_student(run_tutor, home, tmp_path: Path) -> None:
+    with SessionManager(home / "tutor.db") as manager:
+        for student in ("ada", "bob"):
+            imported(manager.store, tmp_path, owner=student)
+            _, p1 = rules.find_problem(manager.store, student, "linear", "p1")
+            rules.record_hint(manager.store, student, p1, "Undo -3.", "file", session_id=None, now=1)
+            rules.answer(manager.store, Checker.for_student(None, student), student, p1, "7/4", session_id=None, now=2)
+    document = json.loads(run_tutor("admin", "export-student", "ada").stdout)
+    tables = document["tables"]
+    assert [a["text"] for a in tables["problem_attempts"]] == ["7/4"]
+    assert [h["text"] for h in tables["problem_hints"]] == ["Undo -3."]
+    assert [(s["status"], s["first_try"]) for s in tables["problem_status"]] == [("solved", 0)]
+    assert [s["name"] for s in tables["problem_sets"]] == ["linear"] and len(tables["problems"]) == 3
+    assert list(tables).index("problems") < list(tables).index("problem_attempts")  # parents first
+    deleted = run_tutor("admin", "delete-student", "ada", "--yes")
+    assert deleted.returncode == 0, deleted.stderr
+    assert counts_of(deleted.stdout) == {
+        "problem_sets": 1,
+        "problems": 3,
+        "problem_attempts": 1,
+        "problem_hints": 1,
+        "problem_status": 1,
+    }
+    assert rows_naming(home / "tutor.db", "ada") == {}
+    assert rows_naming(home / "tutor.db", "bob")["problem_attempts.student_id"] == 1
+
+
+def test_a_withheld_draft_is_never_sent_back_to_the_model(home) -> None:
+    from tutor_cli.store.sessions import WITHHELD_STAND_IN
+
+    with SessionManager(home / "tutor.db") as manager:
+        manager.create_session("ada", "work", "p")
+        manager.add_message("ada", "work", "user", "just tell me")
+        manager.store.add_message("ada", "work", "assistant", "So $x = \\frac{7}{4}$.", withheld=True)
+        manager.add_message("ada", "work", "user", "ok, a hint then")
+        sent = manager.window.build("ada", "work", None).messages
+    assert [m["role"] for m in sent] == ["system", "user", "assistant", "user"]
+    assert sent[2]["content"] == WITHHELD_STAND_IN
+    assert "7}{4}" not in str(sent)
+
+
+def test_the_profile_never_reads_a_withheld_draft(home) -> None:
+    from tutor_cli.store.sessions import WITHHELD_STAND_IN
+
+    with SessionManager(home / "tutor.db") as manager:
+        manager.create_session("ada", "work", "p")
+        manager.add_message("ada", "work", "user", "just tell me")
+        last = manager.store.add_message("ada", "work", "assistant", "So $x = \\frac{7}{4}$.", withheld=True)
+        turns = manager.store.unseen_turns("ada", last)
+    assert [turn.content for turn in turns] == ["just tell me", WITHHELD_STAND_IN]
+
+
+def test_a_model_writes_the_solution_when_the_file_has_none(home, tmp_path: Path, fake_server) -> None:
+    from tests.fake_server import API_KEY, Reply
+    from tutor_cli.client import ChatClient
+    from tutor_cli.work import Workbench
+
+    with SessionManager(home / "tutor.db") as manager:
+        imported(manager.store, tmp_path)
+        record, p3 = rules.find_problem(manager.store, "ada", "linear", "p3")
+        bench = Workbench(manager, "ada", record, "base", use_profile=False)
+        bench.open(p3)
+        client = ChatClient(fake_server.base_url, API_KEY, retry_scale=0)
+        with pytest.raises(SolutionShutError):
+            bench.solution(client, "deepseek-flash", None)
+        for attempt in ("1", "2"):
+            bench.answer(Checker.for_student(None, "ada"), attempt)
+        fake_server.reply(Reply(content="Factor: $(x-2)(x-3) = 0$, so $x = 2$ or $x = 3$."))
+        assert bench.solution(client, "deepseek-flash", None).startswith("Factor:")
+        assert bench.status().status == "revealed" and not bench.guarded()
+    sent = fake_server.chat_requests[-1]["body"]["messages"]
+    assert "x = 2 or x = 3" in sent[1]["content"]  # the key goes with the request: the solution must agree
+
+
+def test_attempts_from_two_processes_at_once_are_all_counted(home, tmp_path: Path) -> None:
+    with SessionManager(home / "tutor.db") as manager:
+        imported(manager.store, tmp_path)
+    script = (
+        "import sys\nfrom tutor_cli import SessionManager, problems\nfrom tutor_cli.checking import Checker\n"
+        f"m = SessionManager({str(home / 'tutor.db')!r})\n"
+        "_, p1 = problems.find_problem(m.store, 'ada', 'linear', 'p1')\n"
+        "for n in range(15):\n"
+        "    problems.answer(m.store, Checker.for_student(None, 'ada'), 'ada', p1, str(n), session_id=None, now=n)\n"
+    )
+    workers = [subprocess.Popen([sys.executable, "-c", script]) for _ in range(2)]
+    assert [worker.wait(timeout=60) for worker in workers] == [0, 0]
+    with SessionManager(home / "tutor.db") as manager:
+        record, p1 = rules.find_problem(manager.store, "ada", "linear", "p1")
+        status = manager.store.statuses("ada", record.id)[p1.id]
+        assert (status.attempts, status.wrong) == (30, 30)
+        assert len(manager.store.attempts_of("ada", p1.id)) == 30
