@@ -232,17 +232,20 @@ def test_a_home_that_is_a_file_is_one_sentence(run_tutor, tmp_path: Path) -> Non
 )
 def test_light_commands_do_not_import_pydantic_openai_or_prompt_toolkit(home: Path, args: list[str]) -> None:
     """Start-up stays fast: a typer that coerces options through pydantic (0.29) must be chosen on
-    purpose, and the SDK, the REPL and the algebra (sympy, lark) are imported only by the commands
-    that need them."""
+    purpose, and the SDK, the REPL, the algebra (sympy, lark), the PDF reader and the embedding model
+    (with numpy) are imported only by the commands that need them, even for a session whose
+    questions went with course passages."""
     seed(home)
+    with SessionManager(home / "tutor.db") as manager:
+        manager.store.add_message("ada", "s1", "user", "cited?", passages=[("cells.md § Osmosis", "Water.")])
     probe = (
         "import sys, runpy\n"
         f"sys.argv = ['tutor', *{args!r}]\n"
         "code = 0\n"
         "try:\n    runpy.run_module('tutor_cli', run_name='__main__')\n"
         "except SystemExit as exit:\n    code = exit.code or 0\n"
-        "heavy = {'pydantic', 'openai', 'prompt_toolkit', 'pypdf', 'sympy', 'lark'}\n"
-        "heavy = sorted({m.split('.')[0] for m in sys.modules} & heavy)\n"
+        "heavy = {'pydantic', 'openai', 'prompt_toolkit', 'pypdf', 'sympy', 'lark', 'numpy', 'tokenizers'}\n"
+        "heavy = sorted({m.split('.')[0] for m in sys.modules} & heavy | {'tutor_cli.embedding'} & set(sys.modules))\n"
         "print('EXIT', code, 'HEAVY', heavy, file=sys.stderr)\n"
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=os.environ)

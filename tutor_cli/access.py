@@ -69,21 +69,53 @@ def acting_student(store: Store, requested: str | None, default: str, *, writing
 def deck_owner(store: Store, requested: str | None, default: str, *, class_deck: bool) -> str:
     """Whose deck an import or a delete changes: the class's (--class, for a teacher
     or the administrator of a class database) or the student's own (the usual student rule)."""
-    who = store.identity
-    if class_deck:
-        if who is None:
-            raise ConfigError("--class makes a deck for a whole class: it needs a class database (TUTOR_DATABASE_URL).")
-        if who.is_student:
-            raise ConfigError("Only a teacher or the administrator can change a class deck; leave out --class.")
-        return CLASS_DECK
-    if who is not None and who.is_teacher:
-        raise ConfigError(TEACHERS_READ_ONLY + "; a teacher imports and deletes class decks with --class.")
-    return acting_student(store, requested, default, writing=True)
+    return _class_or_own(
+        store, requested, default, for_class=class_deck, thing="deck", teacher_hint="imports and deletes class decks"
+    )
 
 
 def deck_reader(store: Store, requested: str | None, default: str) -> str | None:
     """Whose decks a listing shows besides the class's: a teacher names a student or sees the class
     decks alone (None); everyone else as the usual student rule says."""
+    return _class_or_own_reader(store, requested, default)
+
+
+def material_owner(store: Store, requested: str | None, default: str, *, class_material: bool) -> str:
+    """Whose course material an add or a remove changes: the class's (--class, a teacher or the
+    administrator of a class database) or the student's own (the usual student rule)."""
+    return _class_or_own(
+        store,
+        requested,
+        default,
+        for_class=class_material,
+        thing="material",
+        teacher_hint="adds and removes class materials",
+    )
+
+
+def material_reader(store: Store, requested: str | None, default: str) -> str | None:
+    """Whose materials a listing shows besides the class's (as for decks)."""
+    return _class_or_own_reader(store, requested, default)
+
+
+def _class_or_own(
+    store: Store, requested: str | None, default: str, *, for_class: bool, thing: str, teacher_hint: str
+) -> str:
+    who = store.identity
+    if for_class:
+        if who is None:
+            raise ConfigError(
+                f"--class makes a {thing} for a whole class: it needs a class database (TUTOR_DATABASE_URL)."
+            )
+        if who.is_student:
+            raise ConfigError(f"Only a teacher or the administrator can change a class {thing}; leave out --class.")
+        return CLASS_DECK  # the owner of every class row ("")
+    if who is not None and who.is_teacher:
+        raise ConfigError(TEACHERS_READ_ONLY + f"; a teacher {teacher_hint} with --class.")
+    return acting_student(store, requested, default, writing=True)
+
+
+def _class_or_own_reader(store: Store, requested: str | None, default: str) -> str | None:
     who = store.identity
     if who is not None and who.is_teacher and requested is None:
         return None

@@ -11,7 +11,7 @@ import typer
 
 from tutor_cli import __version__
 from tutor_cli.app import AppContext
-from tutor_cli.commands import admin, desk, practice, problems, profile, sessions, talk
+from tutor_cli.commands import admin, course, desk, practice, problems, profile, sessions, talk
 from tutor_cli.commands.common import WholeSentenceGroup, examples
 from tutor_cli.errors import ExitStatus, TutorError
 
@@ -86,6 +86,7 @@ desk.class_app.command(
     "problems",
     epilog=examples("tutor class problems", "tutor class problems week3 --format csv > week3.csv"),
 )(problems.class_problems_command)
+app.add_typer(course.course_app, name="course")
 
 
 def main() -> None:

@@ -33,6 +33,7 @@ class Settings:
     math: str = "unicode"  # TUTOR_MATH: "unicode" draws LaTeX on a terminal, "raw" shows it as written
     profile: bool = True  # TUTOR_PROFILE: send and update the student's profile
     max_tokens: int | None = None  # TUTOR_MAX_TOKENS: the most tokens an answer may take; None sends no cap
+    course: bool = True  # TUTOR_COURSE: send course passages with each question (off: none)
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -51,6 +52,7 @@ class Settings:
             math=parse_math(env.get("TUTOR_MATH")),
             profile=parse_thinking(env.get("TUTOR_PROFILE"), "TUTOR_PROFILE") is not False,
             max_tokens=_positive_int(env.get("TUTOR_MAX_TOKENS"), "TUTOR_MAX_TOKENS"),
+            course=parse_thinking(env.get("TUTOR_COURSE"), "TUTOR_COURSE") is not False,
         )
 
     @property

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from tutor_cli.course import with_passages
 from tutor_cli.errors import APIError, QuestionTooLongError, SessionNotFoundError
 from tutor_cli.tokens import clip_to_tokens, estimated_usage, message_tokens
 
@@ -252,9 +253,9 @@ class ContextWindow:
                 rows = self.store.iter_window_newest_first(student_id, session_id, record.window_start)
                 new_start = choose_start(rows, budget)
             start = new_start or record.window_start
-            turns = _Turns(start, self.store.get_turns(student_id, session_id, after_id=start - 1))
+            turns = _Turns(start, self._sent_turns(student_id, session_id, after_id=start - 1))
         else:
-            turns.extend(self.store.get_turns(student_id, session_id, after_id=turns.last_id))
+            turns.extend(self._sent_turns(student_id, session_id, after_id=turns.last_id))
             if budget is not None and turns.tokens > budget.limit:
                 new_start = choose_start(turns.newest_first(), budget)
                 if new_start is not None:
@@ -287,6 +288,20 @@ class ContextWindow:
         _, fixed = _fixed_start(record, snapshot)
         window = self.tokens_for(asker.student_id, asker.model, asker.context_override)
         return message_tokens(question) <= Budget.for_window(window, fixed, record.token_scale or 1.0).limit
+
+    def _sent_turns(self, student_id: str, session_id: str, after_id: int) -> list[tuple[int, str, str, int]]:
+        """The turns after `after_id` as they are sent: a question that went with course passages
+        carries them again, exactly as the first time (course.with_passages), so each request
+        extends the previous one. Messages without passages are sent as stored."""
+        turns = self.store.get_turns(student_id, session_id, after_id=after_id)
+        questions = [turn[0] for turn in turns if turn[1] == "user"]
+        sent = self.store.sent_passages(student_id, questions) if questions else {}
+        if not sent:
+            return turns
+        return [
+            (id_, role, with_passages(content, sent[id_]) if id_ in sent else content, tokens)
+            for id_, role, content, tokens in turns
+        ]
 
     def prepare(self, asker: Asker) -> Request:
         """The request for this turn; when turns just left the window, try to summarise them first.

@@ -10,11 +10,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from tutor_cli.client import Answer, ChatClient, ContextOverflowError
-from tutor_cli.errors import StreamDroppedError
+from tutor_cli.course import cited, with_passages
+from tutor_cli.errors import StreamDroppedError, TutorError
 from tutor_cli.rights import check_daily_limits
+from tutor_cli.tokens import message_tokens
 
 if TYPE_CHECKING:
     from tutor_cli.context import Request
+    from tutor_cli.course import Searcher
     from tutor_cli.sessions import SessionManager
 
 
@@ -62,6 +65,10 @@ class Conversation:
     notify: Callable[[str], None] = field(default=lambda text: None)
     use_profile: bool = True  # send the session's profile snapshot; False: TUTOR_PROFILE=off, --no-profile
     on_answer: Callable[[], None] | None = None  # after each stored answer (the profile's update)
+    # Course materials: finds the passages to send with each question (a course.Searcher); None
+    # sends none (--no-course, TUTOR_COURSE=off). `last_passages`: what went with the last question.
+    course: Searcher | None = None
+    last_passages: list[tuple[str, str]] | None = None  # None: no question asked yet in this run
 
 
 def ask(conversation: Conversation, question: str | None, view: AnswerSink) -> Answer:
@@ -74,7 +81,10 @@ def ask(conversation: Conversation, question: str | None, view: AnswerSink) -> A
     """
     manager, student, session = conversation.manager, conversation.student_id, conversation.session_id
     if question is not None:
-        manager.store.add_message(student, session, "user", question)
+        passages = find_passages(conversation, question)
+        conversation.last_passages = passages
+        sent_tokens = message_tokens(with_passages(question, passages)) if passages else None
+        manager.store.add_message(student, session, "user", question, passages=passages, sent_tokens=sent_tokens)
     check_daily_limits(manager.store, student)  # after storing it: a question over a limit is kept, not sent
     answer = Answer()
     request: Request | None = None
@@ -120,10 +130,28 @@ def ask(conversation: Conversation, question: str | None, view: AnswerSink) -> A
     )
     if answer.usage.get("prompt_tokens"):
         manager.window.calibrate(student, session, request.estimated_tokens, answer.usage["prompt_tokens"])
-    view.finish()
+    view.finish(None if _withheld(view) else sources_note(answer.content, conversation.last_passages))
     if conversation.on_answer is not None:
         conversation.on_answer()  # returns at once: the update runs in the background
     return answer
+
+
+def find_passages(conversation: Conversation, question: str) -> list[tuple[str, str]]:
+    """The (label, text) course passages to send with `question`: none without a searcher or
+    materials. A search that fails is said in one line and the question goes without passages."""
+    if conversation.course is None:
+        return []
+    try:
+        return [(passage.label, passage.text) for passage in conversation.course.search(question)]
+    except TutorError as error:
+        conversation.notify(f"The course materials could not be searched ({error}); asking without them.")
+        return []
+
+
+def sources_note(answer: str, passages: list[tuple[str, str]] | None) -> str | None:
+    """The faint line after an answer that cites passages sent with its question."""
+    labels = cited(answer, [label for label, _ in passages]) if passages else []
+    return "Sources: " + ", ".join(labels) if labels else None
 
 
 def _keep_partial(conversation: Conversation, answer: Answer, request: Request | None, withheld: bool = False) -> None:

@@ -200,6 +200,7 @@ def work_command(
     """Work a problem with the tutor: it guides, the app checks your answers and keeps the answer."""
     from tutor_cli import access, problems
     from tutor_cli.config import shipped_system_prompt
+    from tutor_cli.course import searcher_for
     from tutor_cli.errors import ConfigError
     from tutor_cli.screens.work import WorkRepl
     from tutor_cli.turn import Conversation
@@ -235,6 +236,9 @@ def work_command(
             context_override=settings.context_tokens,
             use_profile=settings.profile,
         )
+        conversation.course = searcher_for(store, student_id, enabled=settings.course)  # TUTOR_COURSE=off: none
+        if conversation.course is not None:
+            conversation.course.warm_up()
         WorkRepl(
             conversation,
             app.console(),

@@ -96,6 +96,8 @@ def show_command(
         messages = manager.store.iter_messages(student_id, record.session_id)
         totals = manager.session_totals(app.prices, student_id, record.session_id)
         transcript = views.Transcript(record, messages, totals, app.prices)
+        if format is TranscriptFormat.json:
+            transcript.passages = manager.store.session_passages(student_id, session)
         # Written while the messages are read, batch by batch: memory stays flat however long.
         if format is TranscriptFormat.json:
             app.write_all(views.transcript_json(transcript))

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from tutor_cli.app import AppContext
+    from tutor_cli.course import Searcher
     from tutor_cli.profile import BackgroundUpdates
     from tutor_cli.sessions import SessionManager
     from tutor_cli.turn import Conversation
@@ -30,6 +31,10 @@ ThinkingOption = Annotated[
         help="Ask for thinking mode, or not (default: $TUTOR_THINKING, else the server's default).",
         show_default=False,
     ),
+]
+NoCourseOption = Annotated[
+    bool,
+    typer.Option("--no-course", help="Send no course-material passages with questions (also: TUTOR_COURSE=off)."),
 ]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No token and cost line after each answer.")]
 MaxTokensOption = Annotated[
@@ -71,6 +76,7 @@ def chat_command(
     quiet: QuietOption = False,
     no_profile: NoProfileOption = False,
     max_tokens: MaxTokensOption = None,
+    no_course: NoCourseOption = False,
 ) -> None:
     """Talk with the tutor (the default command)."""
     from tutor_cli.screens.chat import Repl
@@ -94,6 +100,9 @@ def chat_command(
         conversation = _conversation(app, manager, student_id, session_id, model, thinking, prompt, use_profile)
         if max_tokens is not None:
             conversation.client.max_tokens = max_tokens
+        conversation.course = course_searcher(app, manager, student_id, no_course)
+        if conversation.course is not None:
+            conversation.course.warm_up()  # the model and vectors load while the student types
         updates = _keep_profile(app, conversation, background=True)
         manager.store.touch_session(student_id, session_id)
         try:
@@ -130,6 +139,7 @@ def ask_command(
     quiet: QuietOption = False,
     no_profile: NoProfileOption = False,
     max_tokens: MaxTokensOption = None,
+    no_course: NoCourseOption = False,
 ) -> None:
     """Ask one question without the interactive prompt; the answer goes to standard output."""
     from tutor_cli.config import shipped_system_prompt
@@ -159,6 +169,7 @@ def ask_command(
         )
         if max_tokens is not None:
             conversation.client.max_tokens = max_tokens
+        conversation.course = course_searcher(app, manager, student_id, no_course)
         _keep_profile(app, conversation, background=False)
         # Only a terminal draws mathematics; a pipe or file gets the model's exact text.
         view = (
@@ -237,6 +248,13 @@ def _conversation(
     if notify is not None:
         conversation.notify = notify
     return conversation
+
+
+def course_searcher(app: AppContext, manager: SessionManager, student_id: str, no_course: bool) -> Searcher | None:
+    """What finds the course passages for this student's questions; None for --no-course or TUTOR_COURSE=off."""
+    from tutor_cli.course import searcher_for
+
+    return searcher_for(manager.store, student_id, enabled=app.settings.course and not no_course)
 
 
 def _choose_session(

@@ -47,6 +47,7 @@ SLASH_COMMANDS = {
     "/edit": "/edit [TEXT]: write your question in your editor ($VISUAL, $EDITOR; also Ctrl-X Ctrl-E)",
     "/attach": "/attach FILE [QUESTION]: put a text, code, Markdown or PDF file into your next question",
     "/copy": "/copy [N]: copy the Nth code block or formula of the last answer (alone: the last one)",
+    "/sources": "show the course-material passages sent with the last question",
 }
 
 
@@ -93,6 +94,7 @@ class Repl:
             "/edit": self._edit,
             "/attach": self._attach,
             "/copy": self._copy,
+            "/sources": self._sources,
         }
         self.next_input = ""  # what the next prompt starts with (the editor's text after /edit)
         self.attachments: list[Attachment] = []  # files that go with the next question
@@ -191,6 +193,7 @@ class Repl:
         c = self.conversation
         prompt = c.system_prompt if c.system_prompt is not None else shipped_system_prompt()
         c.session_id = c.manager.new_session(c.student_id, prompt, profile=c.use_profile)
+        c.last_passages = None
         self._notice(f"New session {c.session_id}.", "green")
 
     def _title(self, text: str) -> None:
@@ -365,6 +368,15 @@ class Repl:
             return
         copy_to_clipboard(snippet.text, self.console.file, os.environ)
         self._notice(copied_message(snippet), "green")
+
+    def _sources(self, _: str) -> None:
+        from tutor_cli.views.course import print_passages
+
+        c = self.conversation
+        passages = c.last_passages
+        if passages is None:  # nothing asked yet in this run: the session's last question, as stored
+            passages = c.manager.store.last_question_passages(c.student_id, c.session_id)
+        print_passages(self.console, passages)
 
     def _totals(self) -> UsageTotals:
         c = self.conversation

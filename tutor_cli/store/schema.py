@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from abc import ABC
 
-from tutor_cli.store import desk, practice, problems, profiles, rights, sessions, titles
+from tutor_cli.store import course, desk, practice, problems, profiles, rights, sessions, titles
 from tutor_cli.store.base import Migration, nothing
 
 
@@ -20,6 +20,7 @@ class Store(
     rights.RightsQueries,
     problems.ProblemQueries,
     titles.TitleQueries,
+    course.CourseQueries,
     ABC,
 ):
     """Every query of the package, written once; a backend subclass supplies the connection."""
@@ -44,4 +45,5 @@ MIGRATIONS: list[Migration] = [
     Migration(
         "no_row_meets_a_private_card", practice.sqlite_name_readable_cards, practice.postgres_name_readable_cards
     ),
+    Migration("course_materials", course.sqlite_create, course.postgres_create),
 ]

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from tutor_cli.config import now as clock
 from tutor_cli.errors import InvalidIdError, SessionExistsError, SessionNotFoundError
 from tutor_cli.pricing import TOKEN_FIELDS, peak_sql
-from tutor_cli.store import rls
+from tutor_cli.store import course, rls
 from tutor_cli.store.base import APPLICATION_ID, Backend
 from tutor_cli.store.records import MessageRecord, SessionRecord
 from tutor_cli.titles import default_title
@@ -414,10 +414,16 @@ class SessionQueries(Backend):
         usage: dict[str, int] | None = None,
         withheld: bool = False,
         usage_estimated: bool = False,
+        passages: Sequence[tuple[str, str]] = (),
+        sent_tokens: int | None = None,
     ) -> int:
         """Append one message in its own durable transaction; return its id. `withheld`: a reply the
         answer guard stopped (kept for the teacher, never sent back to the model). A session without
-        a title takes its first question's opening words as its title, in the same transaction."""
+        a title takes its first question's opening words as its title, in the same transaction.
+
+        `passages`: the (label, text) course passages sent with a question, kept in its row
+        (store/course.py); `sent_tokens`: the tokens of what is sent for it, when
+        that is more than its content (the question with its passages)."""
         usage = usage or {}
         now = clock()
         with self._transaction() as conn:
@@ -429,12 +435,16 @@ class SessionQueries(Backend):
                 " model = coalesce(?, model), title = coalesce(title, ?) WHERE id = ?",
                 (now, model, default_title(content) if role == "user" and isinstance(content, str) else None, pk),
             )
+            tokens = sent_tokens if sent_tokens is not None else message_tokens(content)
             columns = ("session_pk", "student_id", "role", "content", "created_at", "model", "reasoning")
             columns += ("interrupted", "tokens", *TOKEN_FIELDS, "usage_estimated")
-            values = (pk, student_id, role, content, now, model, reasoning, int(interrupted), message_tokens(content))
+            values = (pk, student_id, role, content, now, model, reasoning, int(interrupted), tokens)
             values += (*(usage.get(name) for name in TOKEN_FIELDS), int(bool(usage) and usage_estimated))
             if withheld:
                 columns, values = (*columns, "withheld"), (*values, 1)
+            if passages:  # only then: without course passages the INSERT is what it always was
+                columns += ("passages",)
+                values += (course.encode_passages(passages),)
             return self._insert(
                 conn,
                 f"INSERT INTO messages ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from tutor_cli.pricing import PriceTable, UsageTotals, is_peak
@@ -34,6 +34,8 @@ class Transcript:
     messages: Iterable[MessageRecord]
     totals: UsageTotals
     prices: PriceTable
+    # The course passages sent with each question, by message id (course materials).
+    passages: dict[int, list[tuple[str, str]]] = field(default_factory=dict)
 
     def message_cost(self, message: MessageRecord) -> float | None:
         if not message.usage:
@@ -187,6 +189,8 @@ def _message_json(transcript: Transcript, message: MessageRecord) -> dict[str, A
         document["interrupted"] = True
     if message.withheld:
         document["withheld"] = True
+    if message.id in transcript.passages:
+        document["passages"] = [{"label": label, "text": text} for label, text in transcript.passages[message.id]]
     if message.usage:
         document["usage"] = dict(message.usage)
         if message.usage_estimated:

@@ -1,0 +1,281 @@
+"""Course materials on a personal SQLite store: passages and their labels, the search by words and by
+meaning, replacing and removing a material, what went with a question, export and delete-student."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.pdf import make_pdf
+from tutor_cli import course
+from tutor_cli import rights as rules
+from tutor_cli.documents import parse_document, read_document
+from tutor_cli.store import SQLiteStore
+from tutor_cli.store.course import CLASS_MATERIAL
+
+CELLS = """# Cells
+
+Every living thing is made of cells.
+
+## Mitochondria
+
+The mitochondria is the powerhouse of the cell: it turns glucose and oxygen into ATP,
+the energy currency that the rest of the cell spends.
+
+## Ribosomes
+
+Ribosomes read messenger RNA and join amino acids into proteins.
+
+## Osmosis
+
+Water crosses a membrane from the side with fewer dissolved particles to the side with more.
+"""
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    opened = SQLiteStore(tmp_path / "tutor.db")
+    yield opened
+    opened.close()
+
+
+def add(store, owner: str, name: str, text: str) -> course.Added:
+    return course.add_document(store, owner, parse_document(name, text.encode()), 1000.0)
+
+
+# --- passages --------------------------------------------------------------------------------
+
+
+def test_markdown_passages_are_labelled_by_their_section() -> None:
+    passages = course.passages_of(parse_document("cells.md", CELLS.encode()))
+    assert [p.label for p in passages] == [
+        "cells.md § Cells",
+        "cells.md § Mitochondria",
+        "cells.md § Ribosomes",
+        "cells.md § Osmosis",
+    ]
+    assert passages[1].text.startswith("## Mitochondria\n\nThe mitochondria is the powerhouse")
+
+
+def test_pdf_passages_keep_their_page_numbers() -> None:
+    document = parse_document("notes.pdf", make_pdf(["Page one about cells.", None, "Page three about osmosis."]))
+    assert [p.label for p in course.passages_of(document)] == ["notes.pdf p. 1", "notes.pdf p. 3"]
+
+
+def test_plain_text_is_cut_at_its_headings_or_labelled_by_line() -> None:
+    text = (
+        "Intro line.\n\n"
+        "==========\n*1.1*\tGetting started\n\nStart here.\n\n"
+        "INSTALLING\n\nRun the installer.\n\n"
+        "Setup\n-----\nConfigure it.\n"
+    )
+    passages = course.passages_of(parse_document("guide.txt", text.encode()))
+    assert [p.label for p in passages] == [
+        "guide.txt l. 1",
+        "guide.txt § Getting started",
+        "guide.txt § Getting started / INSTALLING",
+        "guide.txt § Setup",
+    ]
+
+
+def test_passages_stay_within_size_and_overlap_so_no_sentence_is_lost() -> None:
+    sentences = [f"Sentence number {n} says something about topic {n}." for n in range(300)]
+    text = "\n".join(sentences)
+    passages = course.passages_of(parse_document("long.txt", text.encode()), size=400, overlap=100)
+    assert len(passages) > 10
+    assert all(len(p.text) <= 400 for p in passages)
+    for sentence in sentences:  # every sentence is whole in some passage
+        assert any(sentence in p.text for p in passages), sentence
+    # consecutive passages share text (the overlap)
+    assert passages[1].text.split("\n")[0] in passages[0].text
+
+
+def test_a_line_longer_than_a_passage_is_cut_at_spaces() -> None:
+    text = " ".join(f"word{n}" for n in range(2000))
+    passages = course.passages_of(parse_document("one-line.txt", text.encode()), size=500, overlap=50)
+    assert all(len(p.text) <= 500 for p in passages)
+    assert "word1999" in passages[-1].text
+
+
+def test_query_terms_drop_filler_and_keep_code() -> None:
+    assert course.query_terms("Why does `echo 017` print 15 and not 17?") == ["echo", "017", "print", "15", "17"]
+    assert course.query_terms("How do I do it?") == []
+
+
+def test_fusion_rewards_passages_both_rankings_agree_on() -> None:
+    assert course.fuse([(["a", "b", "c"], 1.0), (["c", "d", "a"], 1.0)])[:2] == ["a", "c"]
+
+
+def test_within_budget_skips_what_does_not_fit_and_never_cuts() -> None:
+    passages = [course.Passage("x", "a" * 3000), course.Passage("y", "b" * 4000), course.Passage("z", "c" * 2500)]
+    chosen = course.within_budget(passages, budget=6000)
+    assert [p.label for p in chosen] == ["x", "z"]
+
+
+# --- the store ------------------------------------------------------------------------------
+
+
+def test_a_question_finds_its_passage_by_meaning_and_by_words(store) -> None:
+    add(store, "ada", "cells.md", CELLS)
+    searcher = course.Searcher(store, "ada")
+    by_words = searcher.search("What do ribosomes build?")
+    assert by_words[0].label == "cells.md § Ribosomes"
+    by_meaning = searcher.search("which part of the cell makes its energy?")
+    assert "cells.md § Mitochondria" in [p.label for p in by_meaning[:2]]
+    assert sum(len(p.text) for p in by_meaning) <= course.BUDGET_CHARS
+
+
+def test_passages_sent_never_exceed_the_budget(store) -> None:
+    text = "\n\n".join(f"## Part {n}\n" + f"Cells and energy and proteins, part {n}. " * 30 for n in range(40))
+    add(store, "ada", "big.md", text)
+    found = course.Searcher(store, "ada").search("cells energy proteins")
+    assert found and sum(len(p.text) for p in found) <= 6000 and len(found) <= course.MAX_PASSAGES
+
+
+def test_adding_the_same_name_replaces_the_material_and_its_index(store, tmp_path: Path) -> None:
+    assert add(store, "ada", "cells.md", CELLS).replaced is False
+    again = add(store, "ada", "cells.md", "# Plants\n\nChlorophyll catches light.\n")
+    assert again.replaced is True and again.passages == 1
+    assert [(m.name, m.passages) for m in store.list_materials("ada")] == [("cells.md", 1)]
+    assert course.Searcher(store, "ada").search("ribosomes proteins") == [] or all(
+        "Ribosomes" not in p.text for p in course.Searcher(store, "ada").search("ribosomes proteins")
+    )
+    conn = sqlite3.connect(tmp_path / "tutor.db")
+    assert conn.execute("SELECT count(*) FROM passages_fts").fetchone()[0] == 1
+    assert conn.execute("SELECT count(*) FROM passages_fts WHERE passages_fts MATCH 'ribosomes'").fetchone()[0] == 0
+
+
+def test_a_failed_replacement_keeps_the_old_material(store, monkeypatch) -> None:
+    add(store, "ada", "cells.md", CELLS)
+    original = store._insert
+
+    def failing_insert(conn, sql, params):
+        original(conn, sql, params)
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(store, "_insert", failing_insert)
+    with pytest.raises(RuntimeError):
+        add(store, "ada", "cells.md", "# New\n\ntext\n")
+    monkeypatch.undo()
+    assert [(m.name, m.passages) for m in store.list_materials("ada")] == [("cells.md", 4)]
+    assert course.Searcher(store, "ada").search("What do ribosomes build?")[0].label == "cells.md § Ribosomes"
+
+
+def test_remove_takes_the_passages_and_their_index_away(store, tmp_path: Path) -> None:
+    add(store, "ada", "cells.md", CELLS)
+    assert store.remove_material("ada", "cells.md") == 4
+    assert store.remove_material("ada", "cells.md") is None
+    assert store.list_materials("ada") == [] and not store.has_materials("ada")
+    conn = sqlite3.connect(tmp_path / "tutor.db")
+    assert conn.execute("SELECT count(*) FROM passages").fetchone()[0] == 0
+    assert conn.execute("SELECT count(*) FROM passages_fts").fetchone()[0] == 0
+
+
+def test_students_search_their_own_and_the_class_materials_only(store) -> None:
+    add(store, "ada", "ada-notes.md", "# Secret\n\nAda's private note about osmosis and water.\n")
+    add(store, CLASS_MATERIAL, "cells.md", CELLS)
+    ada = [p.label for p in course.Searcher(store, "ada").search("osmosis water membrane")]
+    bob = [p.label for p in course.Searcher(store, "bob").search("osmosis water membrane")]
+    assert "ada-notes.md § Secret" in ada and "cells.md § Osmosis" in ada
+    assert "cells.md § Osmosis" in bob and not any(label.startswith("ada-notes") for label in bob)
+    assert [(m.name, m.is_class) for m in store.list_materials("bob")] == [("cells.md", True)]
+
+
+def test_the_searcher_sees_a_material_added_after_its_first_question(store) -> None:
+    add(store, "ada", "cells.md", CELLS)
+    searcher = course.Searcher(store, "ada")
+    searcher.search("energy")
+    add(store, "ada", "plants.md", "# Photosynthesis\n\nChlorophyll turns sunlight into sugar.\n")
+    assert searcher.search("how do leaves turn sunlight into food")[0].label == "plants.md § Photosynthesis"
+
+
+def test_a_1000_page_pdf_is_added_in_well_under_30_seconds(store, tmp_path: Path) -> None:
+    import time
+
+    pages = [f"Page {n}: the cell cycle, mitosis and meiosis, chromosomes pair and split. " * 8 for n in range(1000)]
+    path = tmp_path / "book.pdf"
+    path.write_bytes(make_pdf(pages))
+    start = time.perf_counter()
+    added = course.add_document(store, "ada", read_document(path), 0.0)
+    assert time.perf_counter() - start < 30
+    assert added.passages >= 1000
+    assert course.Searcher(store, "ada").search("page 777 mitosis")[0].label == "book.pdf p. 778"
+
+
+# --- what went with each question; export and delete-student ----------------------------------
+
+
+def ada_with_a_question(store, passages=()) -> int:
+    store.create_session("ada", "s1", "prompt")
+    return store.add_message("ada", "s1", "user", "what is osmosis?", passages=passages)
+
+
+def test_the_passages_sent_with_a_question_are_kept_as_sent(store) -> None:
+    message_id = ada_with_a_question(store, [("cells.md § Osmosis", "Water crosses."), ("b.md", "More.")])
+    assert store.sent_passages("ada", [message_id]) == {
+        message_id: [("cells.md § Osmosis", "Water crosses."), ("b.md", "More.")]
+    }
+    assert store.sent_passages("bob", [message_id]) == {}
+
+
+def test_export_and_delete_student_include_materials_passages_and_what_was_sent(store, tmp_path: Path) -> None:
+    add(store, "ada", "cells.md", CELLS)
+    add(store, CLASS_MATERIAL, "syllabus.md", "# Syllabus\n\nWeek one: cells.\n")
+    ada_with_a_question(store, [("cells.md § Osmosis", "Water crosses.")])
+    document = json.loads("".join(rules.export_document(store, "ada")))
+    tables = document["tables"]
+    assert [row["name"] for row in tables["materials"]] == ["cells.md"]
+    assert len(tables["passages"]) == 4
+    assert json.loads(tables["messages"][0]["passages"]) == [["cells.md § Osmosis", "Water crosses."]]
+    removed = rules.delete_student(store, "ada")
+    assert removed["materials"] == 1 and removed["passages"] == 4 and removed["messages"] == 1
+    conn = sqlite3.connect(tmp_path / "tutor.db")
+    assert conn.execute("SELECT count(*) FROM passages_fts").fetchone()[0] == 1  # the class syllabus only
+    assert [m.name for m in store.list_materials(None)] == ["syllabus.md"]
+
+
+def test_the_model_loads_from_the_package_with_no_network(tmp_path: Path) -> None:
+    code = (
+        "import socket\n"
+        "def refuse(*a, **k): raise OSError('network used')\n"
+        "socket.socket.connect = refuse; socket.getaddrinfo = refuse; socket.create_connection = refuse\n"
+        "import sys\n"
+        "from tutor_cli.embedding import embedder\n"
+        "vectors = embedder().embed(['the powerhouse of the cell', 'mitochondria make energy', 'tax law'])\n"
+        "print(round(float(vectors[0] @ vectors[1]), 3), round(float(vectors[0] @ vectors[2]), 3))\n"
+        "print(sorted(m for m in ('torch', 'huggingface_hub', 'transformers', 'model2vec') if m in sys.modules))\n"
+    )
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HOME": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 0, result.stderr
+    related, unrelated = map(float, result.stdout.splitlines()[0].split())
+    assert related > unrelated + 0.1
+    assert result.stdout.splitlines()[1] == "[]"
+
+
+def test_the_question_is_sent_after_its_labelled_passages() -> None:
+    assert course.with_passages("why?", []) == "why?"
+    sent = course.with_passages("What makes ATP?", [("cells.md § Mitochondria", "The powerhouse.\n")])
+    assert sent.endswith("[cells.md § Mitochondria]\nThe powerhouse.\n\nMy question:\nWhat makes ATP?")
+    assert "cite the label" in sent and "square brackets" in sent
+
+
+def test_cited_labels_are_found_whole_grouped_or_by_file_name() -> None:
+    labels = ["cells.md § Mitochondria", "cells.md § Osmosis", "notes.pdf p. 12"]
+    answer = "ATP comes from there [cells.md § Mitochondria; notes.pdf]. Not [cells.md]. [1]"
+    assert course.cited(answer, labels) == ["cells.md § Mitochondria", "notes.pdf p. 12"]
+    assert course.cited("no citation here", labels) == []
+
+
+def test_a_question_with_an_attached_file_is_searched_by_its_own_words_first() -> None:
+    attached = "```text\n" + "irrelevant words about tax law " * 200 + "\n```\n\nWhat do ribosomes make?"
+    text = course.search_text(attached)
+    assert text.startswith("What do ribosomes make?")
+    assert course.query_terms(text)[0] == "ribosomes"
+    assert course.search_text("plain question") == "plain question"
