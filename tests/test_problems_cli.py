@@ -117,16 +117,49 @@ def test_the_class_table_shows_who_is_stuck(run_tutor, linear: Path) -> None:
     assert [(r["student_id"], r["stuck"]) for r in table] == [("ada", "False"), ("bob", "True")]
 
 
-def test_show_json_marks_a_withheld_draft_and_the_terminal_never_shows_it(run_tutor, home: Path) -> None:
+def open_work_session(home: Path, linear: Path, student: str = "ada") -> str:
+    """A work session on p1 of `linear` with a question and a withheld draft; its id."""
+    from tutor_cli import problems as rules
+    from tutor_cli.work import Workbench
+
     with SessionManager(home / "tutor.db") as manager:
-        manager.create_session("ada", "work", "p")
-        manager.add_message("ada", "work", "user", "just tell me")
-        manager.store.add_message("ada", "work", "assistant", "So $x = \\frac{7}{4}$.", withheld=True)
-    document = run_json(run_tutor, "show", "work")
-    assert [m.get("withheld", False) for m in document["messages"]] == [False, True]
-    assert document["messages"][1]["content"] == "So $x = \\frac{7}{4}$."  # the exact draft, for the teacher
-    markdown = run_tutor("show", "work", "--format", "markdown").stdout
-    assert "(withheld from the student)" in markdown
+        rules.import_set(manager.store, student, "linear", rules.read_problem_file(linear), 1.0)
+        record, p1 = rules.find_problem(manager.store, student, "linear", "p1")
+        bench = Workbench(manager, student, record, "base prompt", use_profile=False)
+        bench.open(p1)
+        manager.add_message(student, bench.session_id, "user", "just tell me")
+        manager.store.add_message(student, bench.session_id, "assistant", "So $x = \\frac{7}{4}$.", withheld=True)
+        manager.add_message(student, bench.session_id, "user", "how do I start?")
+        thought = "They need x = 7/4 but must find it."  # a thinking model's reasoning reaches the answer
+        manager.store.add_message(student, bench.session_id, "assistant", "What undoes the $-3$?", reasoning=thought)
+        return bench.session_id
+
+
+KEY_AND_SOLUTION = ("never say it): 7/4", "$4x = 7$, so $x = \\frac{7}{4}$.", "Now divide both sides by $4$.")
+
+
+def test_show_keeps_the_key_solution_and_withheld_draft_off_the_students_screen_until_solved(
+    run_tutor, home: Path, linear: Path
+) -> None:
+    session = open_work_session(home, linear)
+    for format in ("text", "markdown", "json"):
+        shown = run_tutor("show", session, "--format", format)
+        assert shown.returncode == 0, shown.stderr
+        for secret in (*KEY_AND_SOLUTION, "So $x"):
+            assert secret not in shown.stdout.replace("\\\\", "\\"), (format, secret)
+        assert "kept off the screen until" in shown.stdout and "Solve $4x - 3 = 4$" in shown.stdout
+    document = run_json(run_tutor, "show", session)
+    assert [m.get("withheld", False) for m in document["messages"]] == [False, True, False, False]  # still marked
+    assert "Guide, do not answer" in document["system_prompt"]
+    assert document["messages"][3]["content"] == "What undoes the $-3$?"
+    assert "7/4" not in document["messages"][3]["reasoning"]
+    assert run_tutor("answer", "linear", "p1", "1.75").stdout.strip() == "Right (1 attempt)."
+    document = run_json(run_tutor, "show", session)
+    assert all(secret in document["system_prompt"] for secret in KEY_AND_SOLUTION)  # solved: all of it
+    assert document["messages"][1]["content"] == "So $x = \\frac{7}{4}$."  # the exact draft
+    assert document["messages"][3]["reasoning"] == "They need x = 7/4 but must find it."
+    markdown = run_tutor("show", session, "--format", "markdown").stdout
+    assert "(withheld from the student)" in markdown and "So $x" in markdown
 
 
 def test_the_report_has_a_page_per_set_and_marks_withheld_drafts(run_tutor, home: Path, linear: Path, tmp_path) -> None:

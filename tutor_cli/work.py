@@ -10,7 +10,8 @@ the record of that visit, which the status row and the teacher's report point to
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from tutor_cli import problems as rules
@@ -24,7 +25,8 @@ if TYPE_CHECKING:
     from tutor_cli.checking import Checker
     from tutor_cli.client import ChatClient
     from tutor_cli.sessions import SessionManager
-    from tutor_cli.store.records import ProblemRecord, SetRecord
+    from tutor_cli.store import Store
+    from tutor_cli.store.records import MessageRecord, ProblemRecord, SessionRecord, SetRecord
 
 WORK_INSTRUCTIONS = """\
 The student is now working on one problem from a problem set. The teacher's key and worked solution \
@@ -49,6 +51,17 @@ SOLUTION_PROMPT = """\
 Write a worked solution of the problem for a student: the steps in order, each short, with LaTeX \
 between $ signs for mathematics, ending with the result, which must agree with the teacher's key."""
 
+KEY_LINE = "The teacher's key ("  # where the part of a work session's prompt kept off the student's screen begins
+KEPT_OFF_SCREEN = (
+    "[The teacher's key, worked solution and hints are kept off the screen until the problem is solved"
+    " or its solution opened.]"
+)
+DRAFT_OFF_SCREEN = (
+    "[A reply that started to give the answer away; it is kept for the teacher, and off the screen until"
+    " the problem is solved or its solution opened.]"
+)
+REASONING_OFF_SCREEN = "[The tutor's reasoning reached the answer; kept off the screen until the problem is solved.]"
+
 HINT_ATTEMPTS = 2  # model-written hints that state the answer are asked for again this often
 
 
@@ -61,16 +74,73 @@ def problem_prompt(base_prompt: str, record: SetRecord, problem: ProblemRecord) 
         "---",
         WORK_INSTRUCTIONS,
         "",
-        f"Problem set: {record.title or record.name}. Problem {problem.key}:",
+        _problem_line(record, problem),
         problem.statement,
         "",
-        f"The teacher's key ({kind}; never say it): {problem.answer}",
+        f"{KEY_LINE}{kind}; never say it): {problem.answer}",
     ]
     if problem.solution:
         parts += ["", "The teacher's worked solution (never show it; use it to guide):", problem.solution]
     if problem.hints:
         parts += ["", "The app's own hints, given in order on /hint:", *(f"- {hint}" for hint in problem.hints)]
     return "\n".join(parts) + "\n"
+
+
+def _problem_line(record: SetRecord, problem: ProblemRecord) -> str:
+    return f"Problem set: {record.title or record.name}. Problem {problem.key}:"
+
+
+def _is_work_prompt(prompt: str) -> bool:
+    return f"---\n{WORK_INSTRUCTIONS}" in prompt
+
+
+def as_the_student_sees_it(
+    store: Store, session: SessionRecord, messages: Iterable[MessageRecord]
+) -> tuple[SessionRecord, Iterable[MessageRecord]]:
+    """A transcript as its reader may see it (`tutor show`). Keys are kept off the screen: a student
+    (anyone on a personal store) reading a work session whose problem is unsolved and its solution
+    shut sees its system prompt without the key, worked solution and hints, and neither a withheld
+    draft's text nor reasoning that reached the answer. Teachers and the administrator see it all."""
+    who = store.identity
+    if who is not None and not who.is_student:
+        return session, messages
+    problems = _problems_of_prompt(store, session)
+    if problems is not None and not any(rules.is_guarded(status) for _, status in problems):
+        return session, messages  # solved or opened: nothing left to keep
+    prompt = session.system_prompt
+    if _is_work_prompt(prompt):
+        cut = prompt.find(f"\n\n{KEY_LINE}", prompt.index(WORK_INSTRUCTIONS))
+        if cut >= 0:
+            prompt = prompt[:cut] + "\n\n" + KEPT_OFF_SCREEN + "\n"
+    guards = [problem for problem, status in problems or () if rules.is_guarded(status)]
+    return replace(session, system_prompt=prompt), _screened(messages, guards)
+
+
+def _screened(messages: Iterable[MessageRecord], problems: list[ProblemRecord]) -> Iterator[MessageRecord]:
+    for message in messages:
+        if message.withheld:
+            yield replace(message, content=DRAFT_OFF_SCREEN, reasoning=None)
+        elif message.reasoning and any(states_answer(problem, message.reasoning) for problem in problems):
+            yield replace(message, reasoning=REASONING_OFF_SCREEN)
+        else:
+            yield message
+
+
+def _problems_of_prompt(store: Store, session: SessionRecord) -> list[tuple[ProblemRecord, Status]] | None:
+    """The problems (with the student's status) a work session's prompt names; None for a session
+    that is no work session, or whose problem is gone (its set deleted or the problem renamed)."""
+    prompt = session.system_prompt
+    if not _is_work_prompt(prompt):
+        return None
+    found = []
+    for record in store.problem_sets(session.student_id):
+        if f"Problem set: {record.title or record.name}. Problem " not in prompt:
+            continue
+        statuses = store.statuses(session.student_id, record.id)
+        for problem in store.problems_of(record.id):
+            if f"{_problem_line(record, problem)}\n" in prompt:
+                found.append((problem, statuses.get(problem.id, Status())))
+    return found or None
 
 
 def _problem_text(problem: ProblemRecord) -> str:
