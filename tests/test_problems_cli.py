@@ -224,3 +224,10 @@ def test_work_without_an_api_key_stops_before_any_prompt(run_tutor, home: Path, 
     result = run_tutor("work", "linear")
     assert result.returncode == 1 and "DEEPSEEK_API_KEY" in result.stderr
     assert_no_traceback(result)
+
+
+def test_a_students_search_never_finds_a_withheld_draft(run_tutor, home: Path, linear: Path) -> None:
+    open_work_session(home, linear)
+    found = run_json(run_tutor, "search", "frac")
+    assert found == []  # only the withheld draft holds it
+    assert [hit["role"] for hit in run_json(run_tutor, "search", "undoes")] == ["assistant"]

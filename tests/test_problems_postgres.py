@@ -299,6 +299,8 @@ def test_a_students_show_keeps_the_key_off_the_screen_and_the_teachers_does_not(
     assert "never say it): 7/4" not in show("bob") and "1.75" not in show("bob")
     assert "kept off the screen" in show("bob")
     assert "never say it): 7/4" in show("tess") and "So $x = 1.75$." in show("tess")
+    search = [run_tutor("--database-url", urls[who], "search", "1.75", "--format", "json") for who in ("bob", "tess")]
+    assert [len(json.loads(result.stdout)) for result in search] == [0, 1]  # the draft: the teacher's alone
 
 
 def test_the_chat_in_a_class_database_starts_with_a_fresh_home(school, terminal, home) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from tutor_cli import access
 from tutor_cli import problems as rules
 from tutor_cli.client import Answer
 from tutor_cli.config import now as clock
@@ -101,8 +102,7 @@ def as_the_student_sees_it(
     (anyone on a personal store) reading a work session whose problem is unsolved and its solution
     shut sees its system prompt without the key, worked solution and hints, and neither a withheld
     draft's text nor reasoning that reached the answer. Teachers and the administrator see it all."""
-    who = store.identity
-    if who is not None and not who.is_student:
+    if access.sees_kept_text(store):
         return session, messages
     problems = _problems_of_prompt(store, session)
     if problems is not None and not any(rules.is_guarded(status) for _, status in problems):
