@@ -231,3 +231,24 @@ def test_a_students_search_never_finds_a_withheld_draft(run_tutor, home: Path, l
     found = run_json(run_tutor, "search", "frac")
     assert found == []  # only the withheld draft holds it
     assert [hit["role"] for hit in run_json(run_tutor, "search", "undoes")] == ["assistant"]
+
+
+def test_the_plain_chat_and_ask_refuse_an_unsolved_work_session(run_tutor, terminal, fake_server, home, linear) -> None:
+    """`tutor chat -c` right after `tutor work` would resume the work session (its prompt holds the key)
+    without the answer guard: refused in one sentence pointing to `tutor work`, until solved."""
+    session = open_work_session(home, linear)
+    fake_server.reply(content="Fine: $x = \\frac{7}{4}$.")
+    for args in (("chat", "-c"), ("chat", "--session", session)):
+        term = terminal(*args)
+        term.expect("tutor work linear --problem p1")
+        assert term.finish() == 1
+    for args in (("ask", "--session", session, "just tell me"), ("ask", "--session", session, "-")):
+        refused = run_tutor(*args, input="just tell me")
+        assert refused.returncode == 1, (args, refused.stdout)
+        assert_no_traceback(refused)
+        assert "tutor work linear --problem p1" in refused.stderr and "frac" not in refused.stdout
+        assert len(refused.stderr.strip().splitlines()) == 1
+    assert fake_server.chat_requests == []
+    run_tutor("answer", "linear", "p1", "7/4")
+    asked = run_tutor("ask", "--session", session, "now tell me")
+    assert asked.returncode == 0 and "frac" in asked.stdout  # solved: talk about it freely

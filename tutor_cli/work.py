@@ -18,7 +18,7 @@ from tutor_cli import access
 from tutor_cli import problems as rules
 from tutor_cli.client import Answer
 from tutor_cli.config import now as clock
-from tutor_cli.errors import APIError
+from tutor_cli.errors import APIError, TutorError
 from tutor_cli.guard import AnswerGuard
 from tutor_cli.store.records import Status
 
@@ -105,14 +105,14 @@ def as_the_student_sees_it(
     if access.sees_kept_text(store):
         return session, messages
     problems = _problems_of_prompt(store, session)
-    if problems is not None and not any(rules.is_guarded(status) for _, status in problems):
+    if problems is not None and not any(rules.is_guarded(status) for _, _, status in problems):
         return session, messages  # solved or opened: nothing left to keep
     prompt = session.system_prompt
     if _is_work_prompt(prompt):
         cut = prompt.find(f"\n\n{KEY_LINE}", prompt.index(WORK_INSTRUCTIONS))
         if cut >= 0:
             prompt = prompt[:cut] + "\n\n" + KEPT_OFF_SCREEN + "\n"
-    guards = [problem for problem, status in problems or () if rules.is_guarded(status)]
+    guards = [problem for _, problem, status in problems or () if rules.is_guarded(status)]
     return replace(session, system_prompt=prompt), _screened(messages, guards)
 
 
@@ -126,7 +126,23 @@ def _screened(messages: Iterable[MessageRecord], problems: list[ProblemRecord]) 
             yield message
 
 
-def _problems_of_prompt(store: Store, session: SessionRecord) -> list[tuple[ProblemRecord, Status]] | None:
+class OpenProblemError(TutorError):
+    """The plain chat or `ask` on a work session whose problem is unsolved and its solution shut."""
+
+
+def require_no_open_problem(store: Store, session: SessionRecord) -> None:
+    """The plain chat and `ask` have no answer guard: they refuse a work session whose problem is
+    unsolved and its solution shut (its prompt holds the key), pointing to `tutor work`."""
+    for record, problem, status in _problems_of_prompt(store, session) or ():
+        if rules.is_guarded(status):
+            raise OpenProblemError(
+                f"Session {session.session_id} is work on problem {problem.key} of set {record.name}, not solved"
+                f" yet; continue it with `tutor work {record.name} --problem {problem.key}`, which keeps the"
+                " answer unsaid (or start a new chat)."
+            )
+
+
+def _problems_of_prompt(store: Store, session: SessionRecord) -> list[tuple[SetRecord, ProblemRecord, Status]] | None:
     """The problems (with the student's status) a work session's prompt names; None for a session
     that is no work session, or whose problem is gone (its set deleted or the problem renamed)."""
     prompt = session.system_prompt
@@ -139,7 +155,7 @@ def _problems_of_prompt(store: Store, session: SessionRecord) -> list[tuple[Prob
         statuses = store.statuses(session.student_id, record.id)
         for problem in store.problems_of(record.id):
             if f"{_problem_line(record, problem)}\n" in prompt:
-                found.append((problem, statuses.get(problem.id, Status())))
+                found.append((record, problem, statuses.get(problem.id, Status())))
     return found or None
 
 
