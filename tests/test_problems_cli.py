@@ -252,3 +252,10 @@ def test_the_plain_chat_and_ask_refuse_an_unsolved_work_session(run_tutor, termi
     run_tutor("answer", "linear", "p1", "7/4")
     asked = run_tutor("ask", "--session", session, "now tell me")
     assert asked.returncode == 0 and "frac" in asked.stdout  # solved: talk about it freely
+
+
+def test_an_answer_from_a_script_keeps_the_link_to_the_work_session(run_tutor, home: Path, linear: Path) -> None:
+    session = open_work_session(home, linear)
+    assert run_tutor("answer", "linear", "p1", "2").returncode == 0
+    rows = run_json(run_tutor, "class", "problems", "linear")
+    assert next(r for r in rows if r["problem"] == "p1")["session_id"] == session  # where the work is
