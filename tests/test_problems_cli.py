@@ -72,6 +72,9 @@ def test_answer_prints_right_or_not_yet_and_exits_0_either_way(run_tutor, linear
         result = run_tutor("answer", *args)
         assert result.returncode == 1 and sentence in result.stderr
         assert_no_traceback(result)
+    empty = run_tutor("answer", "linear", "p2", "  ")  # a script's empty variable is no attempt
+    assert empty.returncode == 2 and "give your answer" in empty.stderr
+    assert run_json(run_tutor, "problems", "progress")["problems"][1]["attempts"] == 0
 
 
 def test_progress_per_problem_and_skill(run_tutor, linear: Path) -> None:
