@@ -262,3 +262,12 @@ def test_an_answer_from_a_script_keeps_the_link_to_the_work_session(run_tutor, h
     assert run_tutor("answer", "linear", "p1", "2").returncode == 0
     rows = run_json(run_tutor, "class", "problems", "linear")
     assert next(r for r in rows if r["problem"] == "p1")["session_id"] == session  # where the work is
+
+
+def test_a_work_session_whose_set_is_gone_is_not_resumed_without_the_guard(run_tutor, api_env, home, linear) -> None:
+    session = open_work_session(home, linear)
+    assert run_tutor("problems", "delete", "linear", "--yes").returncode == 0
+    refused = run_tutor("ask", "--session", session, "what was the key?")
+    assert refused.returncode == 1 and "whose set has changed" in refused.stderr
+    shown = run_tutor("show", session).stdout
+    assert "never say it): 7/4" not in shown and "kept off the screen" in shown

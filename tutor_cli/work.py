@@ -133,7 +133,13 @@ class OpenProblemError(TutorError):
 def require_no_open_problem(store: Store, session: SessionRecord) -> None:
     """The plain chat and `ask` have no answer guard: they refuse a work session whose problem is
     unsolved and its solution shut (its prompt holds the key), pointing to `tutor work`."""
-    for record, problem, status in _problems_of_prompt(store, session) or ():
+    found = _problems_of_prompt(store, session)
+    if found is None and _is_work_prompt(session.system_prompt):  # its set renamed or deleted: keep it shut
+        raise OpenProblemError(
+            f"Session {session.session_id} is work on a problem whose set has changed; `tutor work` opens"
+            " the set's problems again (or start a new chat)."
+        )
+    for record, problem, status in found or ():
         if rules.is_guarded(status):
             raise OpenProblemError(
                 f"Session {session.session_id} is work on problem {problem.key} of set {record.name}, not solved"
