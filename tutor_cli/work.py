@@ -1,5 +1,6 @@
 """Working a problem with the tutor (`tutor work`): what every request carries, the answer guard
-between the stream and the screen, and the hints and solutions the model writes. No terminal code.
+between the stream and the screen, the hints and solutions the model writes, and what of a work
+session a student's own `show` prints and the plain chat may resume. No terminal code.
 
 One session per problem visit: its system prompt is the tutor's own prompt followed by the problem,
 its key, its worked solution and the instruction to guide, so the start of every request of the
