@@ -40,6 +40,9 @@ class Reply:
     usage: bool = True
     cache_hit_tokens: int = 0  # prompt tokens the usage reports as served from the context cache
     finish: bool = True  # send finish_reason / [DONE]
+    # After the 200 and before any text, llama.cpp's server reports a failure as an `error:` field
+    # (not `data:`), then ends the stream with `data: [DONE]`: this object is sent so.
+    stream_error: dict[str, Any] | None = None
 
 
 @dataclass
@@ -49,6 +52,11 @@ class FakeServer:
     api_key: str = API_KEY
     models: list[str] = field(default_factory=lambda: list(MODELS))
     context_limit: int | None = None  # tokens; estimated as characters / 4
+    # How a request over `context_limit` is refused: "deepseek" (a 400 with DeepSeek's message) or
+    # "llama.cpp" (a 200 whose stream carries llama.cpp's exceed_context_size_error event).
+    context_error: str = "deepseek"
+    # Serve the API only under this path ("/v1" as vLLM and Ollama do): anything else is a plain 404.
+    path_prefix: str = ""
     replies: deque[Reply] = field(default_factory=deque)
     requests: list[dict[str, Any]] = field(default_factory=list)
     refusals: list[str] = field(default_factory=list)
@@ -111,6 +119,17 @@ def estimate_tokens(messages: list[dict[str, Any]]) -> int:
     return sum(len(str(m.get("content", ""))) for m in messages) // 4 + 4 * len(messages)
 
 
+def llama_context_error(prompt_tokens: int, context: int) -> dict[str, Any]:
+    """The error object llama.cpp's server streams when the prompt is over its context size."""
+    return {
+        "code": 400,
+        "message": "the request exceeds the available context size, try increasing it",
+        "type": "exceed_context_size_error",
+        "n_prompt_tokens": prompt_tokens,
+        "n_ctx": context,
+    }
+
+
 class _Handler(BaseHTTPRequestHandler):
     fake: FakeServer
     protocol_version = "HTTP/1.1"
@@ -119,6 +138,8 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:
+        if self._outside_prefix():
+            return
         if not self._authorised():
             return
         if self.path.rstrip("/").endswith("/models"):
@@ -132,6 +153,8 @@ class _Handler(BaseHTTPRequestHandler):
         received_at = time.perf_counter()
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length)
+        if self._outside_prefix():
+            return
         if not self._authorised():
             return
         if not self.path.rstrip("/").endswith("/chat/completions"):
@@ -146,6 +169,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(reply.status, reply.error_message or f"status {reply.status}", reply.headers)
             return
         problem = self._validate(body)
+        if problem and problem.startswith("This model's maximum context") and self.fake.context_error == "llama.cpp":
+            used = estimate_tokens(body["messages"])
+            self._stream(body, Reply(stream_error=llama_context_error(used, self.fake.context_limit or 0)), "")
+            return
         if problem:
             self.fake.refusals.append(problem)
             self._error(400, problem)
@@ -153,6 +180,26 @@ class _Handler(BaseHTTPRequestHandler):
         question = body["messages"][-1]["content"]
         content = reply.content if reply.content is not None else f"Answer to: {question}"
         self._stream(body, reply, content)
+
+    @staticmethod
+    def _capped(body: dict[str, Any], content: str) -> tuple[str, str]:
+        """The content within the request's `max_tokens` (4 characters a token) and the finish reason."""
+        cap = body.get("max_tokens")
+        if isinstance(cap, int) and len(content) > 4 * cap:
+            return content[: 4 * cap], "length"
+        return content, "stop"
+
+    def _outside_prefix(self) -> bool:
+        """A path outside `path_prefix` gets the plain-text 404 a Go or Python server sends."""
+        if self.path.startswith(self.fake.path_prefix + "/"):
+            return False
+        data = b"404 page not found"
+        self.send_response(404)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+        return True
 
     # -- checks DeepSeek makes --
 
@@ -238,12 +285,19 @@ class _Handler(BaseHTTPRequestHandler):
         def delta(**fields: Any) -> dict[str, Any]:
             return {**base, "choices": [{"index": 0, "delta": fields, "finish_reason": None}]}
 
+        content, finish_reason = self._capped(body, content)
+
         try:
             for _ in range(reply.keepalives):
                 self._chunk(b": keep-alive\n\n")
                 time.sleep(0.01)
             if reply.first_delay:
                 time.sleep(reply.first_delay)
+            if reply.stream_error is not None:
+                self._chunk(f"error: {json.dumps(reply.stream_error)}\n\n".encode())
+                self._event("[DONE]")
+                self._chunk(b"")
+                return
             self._event(delta(role="assistant", content=""))
             thinking_on = (body.get("thinking") or {}).get("type") == "enabled"
             reasoning = reply.reasoning or ("Let me think about this." if thinking_on else "")
@@ -263,7 +317,7 @@ class _Handler(BaseHTTPRequestHandler):
             if not reply.finish:
                 self._chunk(b"")
                 return
-            self._event({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+            self._event({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish_reason}]})
             if reply.usage:
                 prompt_tokens = estimate_tokens(body["messages"])
                 completion = len(content) // 4 + 1

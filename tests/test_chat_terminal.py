@@ -391,7 +391,7 @@ def test_tab_completes_slash_commands_and_the_toolbar_shows_the_session(terminal
     )
     term.expect("\x1b[6n")
     term.send("\x1b[10;1R")
-    term.expect("session toolbar-check · deepseek-v4-pro · thinking server default")
+    term.expect("session toolbar-check · deepseek-v4-pro · default thinking")
     term.send("/hel")
     term.send("\t")
     term.send("\r")

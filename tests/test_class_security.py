@@ -13,7 +13,7 @@ import psycopg
 import pytest
 
 from tests.conftest import as_user, assert_no_traceback, create_database, drop_database
-from tutor_cli import SessionManager, StoreError, TutorError
+from tutor_cli import SessionManager, StoreError, TutorError, practice
 from tutor_cli.store.postgres import LOCK_TIMEOUT_MS, STUDENT_GROUP, TEACHER_GROUP, PostgresStore
 from tutor_cli.store.rls import group_names
 from tutor_cli.store.schema import MIGRATIONS
@@ -75,6 +75,76 @@ def test_a_student_deletes_a_whole_session_of_their_own_with_its_messages(classr
     with psycopg.connect(urls["admin"]) as admin:
         students = [row[0] for row in admin.execute("SELECT student_id FROM messages")]
     assert students == [names["bob"]]  # ada's messages went with her session; bob's stayed
+
+
+# --- 1b. card states and reviews name only cards their student may read ----------------------
+
+STATE_SQL = (
+    "INSERT INTO card_states (student_id, card_id, deck_id, state, step, stability, difficulty, due, last_review)"
+    " VALUES (%s, %s, %s, 2, NULL, 3.0, 5.0, 0, 0)"
+)
+REVIEW_SQL = (
+    "INSERT INTO reviews (student_id, card_id, deck_id, rating, reviewed_at, day, state, due)"
+    " VALUES (%s, %s, %s, 3, 0, 0, 2, 0)"
+)
+
+
+def decks_of_the_class(urls: dict[str, str], names: dict[str, str]) -> dict[str, tuple[int, int]]:
+    """ada's private deck and a class deck, one card each: {'ada': (card, deck), 'class': (card, deck)}."""
+    with SessionManager(urls["ada"]) as ada:
+        ada.store.import_cards(names["ada"], "private", [("ada's secret card", "x", None, "h1")], 0)
+    with SessionManager(urls["tess"]) as tess:
+        tess.store.import_cards("", "week1", [("class card", "y", None, "h2")], 0)
+    with psycopg.connect(urls["admin"]) as admin:
+        rows = admin.execute("SELECT student_id, id, deck_id FROM cards").fetchall()
+    return {("class" if owner == "" else "ada"): (card, deck) for owner, card, deck in rows}
+
+
+def test_a_student_cannot_hang_a_state_or_review_on_anothers_private_card(classroom) -> None:
+    names, urls = classroom
+    cards = decks_of_the_class(urls, names)
+    bob = names["bob"]
+    with psycopg.connect(urls["bob"], autocommit=True) as conn:
+        refusals = []
+        for statement in (STATE_SQL, REVIEW_SQL, STATE_SQL + " ON CONFLICT (student_id, card_id) DO NOTHING"):
+            for card, deck in (cards["ada"], (999_999, cards["ada"][1])):  # ada's card, and no card at all
+                with pytest.raises(psycopg.errors.InsufficientPrivilege) as refused:
+                    conn.execute(statement, (bob, card, deck))
+                refusals.append(str(refused.value))
+        # The same sentence whether the card is ada's or does not exist: nothing learnt about ada's deck.
+        assert len(set(refusals)) == 2 and all("row-level security" in r for r in refusals), refusals
+        # A class card is everyone's to review, with the deck it is in and no other.
+        conn.execute(STATE_SQL, (bob, *cards["class"]))
+        conn.execute(REVIEW_SQL, (bob, *cards["class"]))
+        with pytest.raises((psycopg.errors.InsufficientPrivilege, psycopg.errors.ForeignKeyViolation)):
+            conn.execute(REVIEW_SQL, (bob, cards["class"][0], cards["ada"][1]))
+    with psycopg.connect(urls["admin"]) as admin:
+        rows = admin.execute(
+            "SELECT student_id, card_id FROM card_states UNION ALL SELECT student_id, card_id FROM reviews"
+        )
+        assert sorted(rows.fetchall()) == [(bob, cards["class"][0])] * 2
+    with SessionManager(urls["ada"]) as ada:  # ada's own reviews of her own card still work
+        card = ada.store.next_card(names["ada"], 0, deck="private")
+        practice.rate(ada.store, practice.scheduler(fixed_clock=True), names["ada"], card, 3, 10.0)
+        assert ada.store.card_state(names["ada"], card.id) is not None
+
+
+def test_a_student_cannot_probe_anothers_deck_for_a_card_through_its_uniqueness(classroom) -> None:
+    names, urls = classroom
+    cards = decks_of_the_class(urls, names)
+    card = (
+        "INSERT INTO cards (deck_id, student_id, question, answer, content_hash, created_at)"
+        " VALUES (%s, %s, 'guess', 'guess', %s, 0)"
+    )
+    with psycopg.connect(urls["bob"], autocommit=True) as conn:
+        for deck in (cards["ada"][1], cards["class"][1]):
+            outcomes = []
+            for digest in ("h1", "h2", "no such card"):  # ada's card, the class card, neither
+                for conflict in ("", " ON CONFLICT DO NOTHING"):
+                    with pytest.raises(psycopg.Error) as refused:
+                        conn.execute(card + conflict, (deck, names["bob"], digest))
+                    outcomes.append(type(refused.value))
+            assert set(outcomes) == {psycopg.errors.ForeignKeyViolation}, (deck, outcomes)
 
 
 # --- 2. no ids ahead of the sequence -------------------------------------------------------
@@ -356,6 +426,54 @@ def test_a_schema_3_class_is_upgraded_members_kept_forged_messages_set_aside(pos
                 conn.execute(f"DROP ROLE IF EXISTS {name}")
 
 
+def test_a_class_upgraded_in_place_loses_the_states_and_reviews_hung_on_anothers_card(postgres_cluster) -> None:
+    url = create_database(postgres_cluster)
+    suffix = url.rsplit("_", 1)[1]
+    names = {"ada": f"ada_{suffix}", "bob": f"bob_{suffix}"}
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:  # the class as schema 8 left it
+            conn.execute(
+                "CREATE TABLE schema_migrations ("
+                " version integer PRIMARY KEY, name text NOT NULL, applied_at double precision NOT NULL)"
+            )
+            for version, step in enumerate(MIGRATIONS[:8], start=1):
+                with conn.transaction():
+                    step.postgres(conn)
+                    conn.execute("INSERT INTO schema_migrations VALUES (%s, %s, 0)", (version, step.name))
+            student_group, _ = group_names(url.rsplit("/", 1)[1])
+            for name in names.values():
+                conn.execute(f"CREATE ROLE {name} LOGIN PASSWORD 'pw' IN ROLE {student_group}")
+            cards = {}
+            for who, owner in (("ada", names["ada"]), ("class", "")):
+                deck = conn.execute(
+                    "INSERT INTO decks (student_id, name, created_at) VALUES (%s, 'd', 0) RETURNING id", (owner,)
+                ).fetchone()[0]
+                cards[who] = conn.execute(
+                    "INSERT INTO cards (deck_id, student_id, question, answer, content_hash, created_at)"
+                    " VALUES (%s, %s, 'q', 'a', 'h', 0) RETURNING id, deck_id",
+                    (deck, owner),
+                ).fetchone()
+        urls = {who: as_user(url, name, "pw") for who, name in names.items()}
+        bob = names["bob"]
+        with psycopg.connect(urls["bob"], autocommit=True) as conn:  # schema 8 let bob do this
+            for statement in (STATE_SQL, REVIEW_SQL):
+                conn.execute(statement, (bob, *cards["ada"]))
+                conn.execute(statement, (bob, *cards["class"]))
+        with psycopg.connect(urls["ada"], autocommit=True) as conn:
+            for statement in (STATE_SQL, REVIEW_SQL):
+                conn.execute(statement, (names["ada"], *cards["ada"]))
+        PostgresStore(url, migrate=True).close()
+        with psycopg.connect(url) as admin:
+            kept = admin.execute(
+                "SELECT student_id, card_id FROM card_states UNION ALL SELECT student_id, card_id FROM reviews"
+            ).fetchall()
+        assert sorted(kept) == sorted([(bob, cards["class"][0]), (names["ada"], cards["ada"][0])] * 2)
+        with psycopg.connect(urls["bob"], autocommit=True) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute(REVIEW_SQL, (bob, *cards["ada"]))
+    finally:
+        drop_database(postgres_cluster, url)
+
+
 # --- the CLI: administrators' commands, URLs, ids -------------------------------------------
 
 
@@ -408,6 +526,7 @@ def test_admin_refuses_reserved_group_administrator_and_foreign_names(run_tutor,
         ("postgresql://ada:SECRET@[::1/db", "SECRET"),
         ("postgresql://ada:SECRET@[::1:9/db", "SECRET"),
         ("postgresql://ada:se/cr@et@127.0.0.1:9/db", "se/cr"),
+        ("postgresql://ada:half@shown@127.0.0.1:9/db", "shown"),
         ("postgresql://ada:se%2Fcret@127.0.0.1:9/db", "se/cret"),
         ("postgresql://127.0.0.1:9/db?user=ada&password=SECRET", "SECRET"),
         ("postgresql://ada:SECRET@127.0.0.1:notaport/db", "SECRET"),
@@ -420,6 +539,34 @@ def test_a_malformed_url_never_shows_its_password(run_tutor, url, secret) -> Non
         assert secret not in result.stderr and secret not in result.stdout, result.stderr
         assert result.stderr.startswith("tutor: ") and result.stderr.count("\n") == 1, result.stderr
         assert_no_traceback(result)
+
+
+@pytest.mark.parametrize(
+    ("url", "described", "secrets"),
+    [
+        ("postgresql://ada:p@ss@w0rd@127.0.0.1:9/db", "postgresql://ada:***@127.0.0.1:9/db", ("p@ss", "w0rd")),
+        (
+            "postgresql://ada:p@ss@w0rd@127.0.0.1:9/db?sslmode=disable",
+            "postgresql://ada:***@127.0.0.1:9/db?sslmode=disable",
+            ("p@ss", "w0rd"),
+        ),
+        ("postgresql://ada:se:cr://et@127.0.0.1:9/db", "postgresql://ada:***@127.0.0.1:9/db", ("se:cr", "//et")),
+        ("postgresql://:SECRET@127.0.0.1:9/db", "postgresql://:***@127.0.0.1:9/db", ("SECRET",)),
+        ("postgresql://ada@127.0.0.1:9/db", "postgresql://ada@127.0.0.1:9/db", ()),  # nothing to mask
+        (
+            "postgresql://127.0.0.1:9/db?user=ada&password=SECRET",
+            "postgresql://127.0.0.1:9/db?user=ada&password=***",
+            ("SECRET",),
+        ),
+    ],
+)
+def test_a_password_is_masked_up_to_the_last_at_sign(url, described, secrets) -> None:
+    with pytest.raises(StoreError) as caught:
+        SessionManager(url)
+    message = str(caught.value)
+    assert message.startswith(described + ": "), message
+    for secret in secrets:
+        assert secret not in message, message
 
 
 def test_ids_longer_than_the_limit_are_one_sentence_on_every_path(run_tutor, classroom, api_env) -> None:

@@ -199,7 +199,7 @@ def test_delete_with_yes_and_unknown_session(run_tutor, home: Path) -> None:
 
 
 def test_wrong_usage_exits_2(run_tutor) -> None:
-    assert run_tutor("show").returncode == 2
+    assert run_tutor("show", "one", "two").returncode == 2
     assert run_tutor("sessions", "--format", "yaml").returncode == 2
     assert run_tutor("no-such-command").returncode == 2
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -119,13 +120,83 @@ def test_non_retryable_errors_are_one_sentence_without_retry(client, fake_server
     assert len(fake_server.chat_requests) == 1
 
 
+@pytest.mark.parametrize(
+    ("replies", "model", "sentence", "retryable"),
+    [
+        ([Reply(status=401)], None, "The API key was refused (401); check DEEPSEEK_API_KEY.", False),
+        ([Reply(status=402)], None, "The account's balance is used up (402); top it up on DeepSeek's platform.", False),
+        (
+            [Reply(status=429)] * 4,
+            None,
+            "The server's rate limit was reached (429) and stayed so after a few tries; wait a moment and ask again.",
+            True,
+        ),
+        (
+            [Reply(status=503)] * 4,
+            None,
+            "The server is overloaded (503) and stayed so after a few tries; try again shortly.",
+            True,
+        ),
+        (
+            [Reply(status=500)] * 4,
+            None,
+            "The server failed (500) and kept failing after a few tries; try again shortly.",
+            True,
+        ),
+        (
+            [Reply(status=422, error_message="Invalid temperature")],
+            None,
+            "The request was refused (422): Invalid temperature",
+            False,
+        ),
+        (
+            [Reply(status=418, error_message="I'm a teapot")],
+            None,
+            "The server refused the request (418): I'm a teapot",
+            False,
+        ),
+        (
+            [Reply(status=422, error_message="Model Not Found")],
+            "deepseek-flash",
+            "The model 'deepseek-flash' does not exist on {base}; `tutor models` lists the ones it serves.",
+            False,
+        ),
+        (
+            [Reply(status=404, error_message="The model does not exist")],
+            "deepseek-flash",
+            "The model 'deepseek-flash' does not exist on {base}; `tutor models` lists the ones it serves.",
+            False,
+        ),
+        (  # a refusal that names the model without saying it is unknown is passed on as it is
+            [Reply(status=400, error_message="model: too many tools")],
+            "deepseek-flash",
+            "The request was refused (400): model: too many tools",
+            False,
+        ),
+    ],
+)
+def test_each_refusal_is_its_own_sentence(client, fake_server, replies, model, sentence, retryable) -> None:
+    fake_server.reply(*replies)
+    with pytest.raises(APIError) as caught:
+        list(client.stream(HISTORY, model or "deepseek-flash", answer=Answer()))
+    assert str(caught.value) == sentence.format(base=fake_server.base_url)
+    assert (caught.value.status, caught.value.retryable) == (replies[0].status, retryable)
+
+
+def test_listing_models_fails_in_one_sentence_too(fake_server) -> None:
+    with pytest.raises(APIError, match=r"^The API key was refused \(401\)"):
+        ChatClient(fake_server.base_url, "sk-wrong", retry_scale=0).list_models()
+    with pytest.raises(APIError, match=r"^Could not get an answer from http://127.0.0.1:9: the connection was refused"):
+        ChatClient("http://127.0.0.1:9", API_KEY, retry_scale=0).list_models()
+
+
 def test_the_key_echoed_in_a_servers_refusal_is_never_shown(client, fake_server) -> None:
     """The right key, so the server gets as far as a 400 whose message repeats it."""
     fake_server.reply(status=400, error_message=f"Invalid request: header was 'Bearer {API_KEY}'")
     with pytest.raises(APIError) as caught:
         collect(client)
     shown = str(caught.value)
-    assert "refused (400)" in shown and "Invalid request" in shown
+    assert shown == "The request was refused (400): Invalid request: header was 'Bearer ***'"
     assert API_KEY not in shown and API_KEY not in repr(caught.value.args)
 
 
@@ -240,3 +311,7 @@ def test_a_context_overflow_carries_the_limit(client, fake_server) -> None:
     with pytest.raises(APIError) as caught:
         collect(client)
     assert getattr(caught.value, "limit", None) == 5
+    assert caught.value.status == 400
+    assert str(caught.value).startswith("The conversation is longer than the model's context (")
+    counted = int(re.search(r"(\d+) in the messages", str(caught.value)).group(1))
+    assert counted > 0 and caught.value.requested_messages == counted  # what the window calibrates with

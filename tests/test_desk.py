@@ -157,10 +157,12 @@ def test_overview_command_in_table_json_and_csv(run_tutor, personal_store) -> No
         "questions",
         "last_active",
         "tokens",
+        "tokens_estimated",
         "cost_usd",
         "cards_reviewed",
         "flags",
     }
+    assert records[0]["tokens_estimated"] is False
     assert (records[0]["questions"], records[0]["flags"], records[0]["tokens"]) == (2, 1, 1200)
     rows = list(csv.DictReader(io.StringIO(run_tutor("class", "overview", "-f", "csv").stdout)))
     assert [(r["student_id"], r["flags"]) for r in rows] == [("ada", "1"), ("bob", "1")]
@@ -177,7 +179,11 @@ def test_watch_and_flags_commands(run_tutor, personal_store) -> None:
     assert "empty" in run_tutor("admin", "watch", "list").stdout
     assert run_tutor("admin", "watch", "add", "I want to cheat").stdout.strip() == "Watching for 'I want to cheat'."
     assert "already" in run_tutor("admin", "watch", "add", "i WANT to cheat").stdout
-    assert run_tutor("admin", "watch", "list").stdout.startswith("I want to cheat\t")
+    listed = run_tutor("admin", "watch", "list").stdout
+    assert "Phrase" in listed and "Added" in listed and "I want to cheat" in listed
+    assert [p["phrase"] for p in json.loads(run_tutor("admin", "watch", "list", "-f", "json").stdout)] == [
+        "I want to cheat"
+    ]
     flagged = json.loads(run_tutor("class", "flags", "-f", "json").stdout)
     assert flagged == [
         {
@@ -271,6 +277,35 @@ def test_raw_sql_with_a_students_credentials_cannot_read_or_change_the_watch_lis
         assert conn.execute("SELECT phrase FROM watch_phrases").fetchall() == [("cheat",)]
         rows = conn.execute("SELECT student_id FROM messages WHERE content ILIKE '%%cheat%%'").fetchall()
         assert {row[0] for row in rows} == {names["ada"], names["bob"]}
+
+
+def test_the_watch_lists_words_reach_no_student_not_even_through_the_statistics(school) -> None:
+    names, urls = school
+    words = [f"zebrafinch {n} quokka" for n in range(40)]  # enough rows for most-common values and histograms
+    with SessionManager(urls["tess"]) as tess:
+        from tutor_cli import desk
+
+        for phrase in words:
+            desk.add_watch(tess.store, phrase)
+    with psycopg.connect(urls["admin"], autocommit=True) as conn:
+        conn.execute("ANALYZE")  # what autovacuum does on its own, sooner or later
+        assert conn.execute("SELECT count(*) FROM pg_stats WHERE tablename = 'watch_phrases'").fetchone()[0] > 0
+    with psycopg.connect(urls["ada"], autocommit=True) as conn:
+        assert conn.execute("SELECT count(*) FROM pg_stats WHERE tablename = 'watch_phrases'").fetchone()[0] == 0
+        # Every catalog table and view a student may read (pg_stats and pg_stats_ext among them;
+        # information_schema only re-presents these), read whole: none holds a watched word.
+        # The list's row count does show (pg_class.reltuples): README, accepted leaks.
+        readable = conn.execute(
+            "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname IN ('pg_catalog', 'public') AND c.relkind IN ('r', 'v', 'm')"
+            " AND has_table_privilege(c.oid, 'SELECT')"
+        ).fetchall()
+        assert {"pg_catalog.pg_stats", "pg_catalog.pg_stats_ext", "public.messages"} <= {row[0] for row in readable}
+        for (relation,) in readable:
+            found = conn.execute(  # the word as a parameter: not in this query's own text
+                f"SELECT count(*) FROM {relation} t WHERE strpos(t::text, %s) > 0", ("quokka",)
+            ).fetchone()[0]
+            assert found == 0, relation
 
 
 def test_usage_is_split_by_peak_hours_exactly_as_the_price_rule_says(store_manager) -> None:

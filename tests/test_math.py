@@ -14,7 +14,7 @@ import pytest
 from rich.console import Console
 
 from tutor_cli.views.answer import LiveAnswerView, MarkdownBlocks, answer_renderables
-from tutor_cli.views.mathtext import find_math, to_line, to_unicode
+from tutor_cli.views.mathtext import find_math, opens_display, pending_start, to_line, to_unicode
 
 # Formulas in the style DeepSeek writes. display_only: drawn on several lines only (no one-line form).
 CORPUS: list[tuple[str, bool]] = [
@@ -213,10 +213,130 @@ def test_money_after_math_and_math_after_money() -> None:
     assert _found("If $x=2$ it costs $5 and $10.") == ["$x=2$"]
 
 
+@pytest.mark.parametrize("final", [True, False])
+def test_a_dollar_followed_by_a_digit_closes_no_formula(final: bool) -> None:
+    # pandoc's rule: "$5 and$10" is money, though its second `$` has no space before it.
+    assert _found("between $5 and$10 a week", final=final) == []
+    assert _found("pay $x$5 now", final=final) == []
+    assert _found("between $5 and$10 a week, while $y$ is math.", final=final) == ["$y$"]
+
+
 def test_a_closing_dollar_at_the_end_of_a_growing_stream_waits_for_the_next_character() -> None:
     assert _found("so $x$", final=False) == []  # "$x$5" would not be a formula
     assert _found("so $x$ ", final=False) == ["$x$"]
     assert _found("so $x$", final=True) == ["$x$"]
+
+
+@pytest.mark.parametrize(
+    ("text", "spans"),
+    [
+        ("a \\(x\\) b", [(2, 7, "x", False)]),
+        ("\\[x\\]", [(0, 5, "x", True)]),
+        ("x \\(a\\) y \\[b\\] z", [(2, 7, "a", False), (10, 15, "b", True)]),
+        ("\\(x\\)\\(y\\)", [(0, 5, "x", False), (5, 10, "y", False)]),
+        ("$x$ $y$", [(0, 3, "x", False), (4, 7, "y", False)]),
+        ("$$x$$ and $$y$$", [(0, 5, "x", True), (10, 15, "y", True)]),
+        ("a$b$c", [(1, 4, "b", False)]),
+        ("$5$", [(0, 3, "5", False)]),
+        ("$x$$y$", []),  # a closing `$` right before another is no closer
+        ("$ x$", []),
+        ("$x $", []),
+        ("$x$5 and $y$", [(9, 12, "y", False)]),
+        ("pay $x$5", []),  # the digit may be the text's last character
+        ("$$$[$", [(2, 5, "[", False)]),  # an empty `$$ $$` is none, the `$` after it may open
+        ("$5$($", [(0, 3, "5", False)]),
+        # Escapes: an odd run of backslashes escapes, an even one is backslashes.
+        ("$a\\$b$", [(0, 6, "a\\$b", False)]),
+        ("$a\\\\$ b", [(0, 5, "a\\\\", False)]),
+        ("$$a\\$$b$$", [(0, 9, "a\\$$b", True)]),
+        ("$\\$$ $y$", [(0, 4, "\\$", False), (5, 8, "y", False)]),
+        ("\\$5 and $x$", [(8, 11, "x", False)]),
+        ("\\(a\\\\)", []),
+        ("\\\\(x\\)", []),
+        # Empty formulas are none; what follows is still read.
+        ("$$ $$", []),
+        ("$$ $$x$$", [(3, 8, "x", True)]),
+        ("\\( \\) $y$", [(6, 9, "y", False)]),
+        # Inline code: a run of backticks is closed only by a run of the same length.
+        ("`$x$` and $y$", [(10, 13, "y", False)]),
+        ("``a ` $x$ `` $y$", [(13, 16, "y", False)]),
+        ("`` a ``` b `` $y$", [(14, 17, "y", False)]),
+        ("`` `$x$` `` $z$", [(12, 15, "z", False)]),
+        ("` $x$", [(2, 5, "x", False)]),  # a lone backtick is a backtick
+        ("` $x$\n```\ncode\n```\n", [(2, 5, "x", False)]),  # nor does a fence below close it
+        ("`a` $x$ `b`", [(4, 7, "x", False)]),  # each code span ends at its first matching run
+        ("$x`$` $y$", [(6, 9, "y", False)]),
+        ("$a$ `b` $c$", [(0, 3, "a", False), (8, 11, "c", False)]),
+        ("$$a `$$` b$$", []),
+        ("\\(a `\\)` b\\)", []),
+        ("$a\n\nb$ $c$", [(7, 10, "c", False)]),
+    ],
+)
+def test_formulas_are_found_exactly_where_pandoc_finds_them(text: str, spans: list) -> None:
+    assert [(s.start, s.end, s.tex, s.display) for s in find_math(text)] == spans
+
+
+@pytest.mark.parametrize(
+    ("text", "start"),
+    [
+        ("so $\\fr", 3),
+        ("done $x$ then $y", 14),
+        ("trailing $", 9),  # may open a formula: held until the next character
+        ("trailing \\", 9),
+        ("a \\(x", 2),
+        ("a \\[x", 2),
+        ("$$x", 0),
+        ("text \\\\$x", 7),  # an escaped backslash, then a real opener
+        ("$x \\", 0),  # a backslash at the very end escapes nothing before it
+        ("\\$x \\", 4),
+        ("so $x$", 3),  # growing: the closing `$` may yet be followed by a digit
+        ("$5$($", 4),
+        ("```\ncode\n```\n$x", 13),  # right after a closed fence
+        ("`a\nb \\(x", 5),  # a backtick on an earlier line makes no inline code here
+        ("Money $5 is shown", None),
+        ("a $ b", None),
+        ("text \\$x", None),
+        ("\\$x", None),
+        ("\\\\\\$x", None),
+        ("`$x` and", None),
+        ("$x$ and `$y", None),
+        ("```\n$x\n", None),
+        ("$x\n\nmore", None),
+    ],
+)
+def test_a_live_view_holds_back_only_what_may_still_become_a_formula(text: str, start: int | None) -> None:
+    assert pending_start(text) == start
+
+
+@pytest.mark.parametrize(
+    ("line", "before", "after"),
+    [
+        ("$$", None, "$$"),
+        ("$$", "$$", None),
+        ("a$$", None, "$$"),
+        ("x $$a$$ y", None, None),
+        ("$$ $$", None, None),
+        ("$$x$$$$", None, "$$"),
+        ("\\[", None, "\\["),
+        ("\\[x", None, "\\["),
+        ("a \\]", "\\[", None),
+        ("\\]", "\\[", None),
+        ("\\]", None, None),
+        ("\\[x\\]\\[", None, "\\["),
+        ("x\\[ $$", None, "\\["),  # `$$` inside \[ … \] is text
+        ("$$", "\\[", "\\["),
+        ("\\[", "$$", "$$"),
+        ("`$$` code", None, None),
+        ("``$$`` $$", None, "$$"),
+        ("\\$$", None, None),
+        ("\\\\[", None, None),
+        ("a\\", "$$", "$$"),
+        ("\\]$$", "\\[", "$$"),
+        ("\\alpha", "\\[", "\\["),  # a command inside \[ … \] closes nothing
+    ],
+)
+def test_display_math_is_tracked_across_lines(line: str, before: str | None, after: str | None) -> None:
+    assert opens_display(line, before) == after
 
 
 # --- rendering through the views ------------------------------------------------------------------

@@ -110,6 +110,20 @@ def test_importing_the_same_file_again_adds_no_duplicates(run_tutor, home, tmp_p
     assert [c[1] for c in cards_of(home)] == ["q1", "q2", "q3"]
 
 
+def test_a_card_is_the_same_card_whatever_its_topic_says(run_tutor, home, tmp_path) -> None:
+    deck = write(tmp_path / "algebra.csv", "question,answer,topic\nq1,a1,algebra\nq2,a2,\n")
+    assert "Imported 2 cards" in run_tutor("deck", "import", str(deck)).stdout
+    write(deck, "question,answer,topic\nq1,a1,ALGEBRA II\nq2,a2,new topic\nq2,a2 changed,\n")
+    again = run_tutor("deck", "import", str(deck))
+    assert again.returncode == 0, again.stderr
+    assert "Imported 1 card into deck algebra (2 already there)" in again.stdout
+    assert cards_of(home) == [
+        ("algebra", "q1", "a1", "algebra"),
+        ("algebra", "q2", "a2", None),
+        ("algebra", "q2", "a2 changed", None),
+    ]
+
+
 def test_tsv_with_a_bom_quoted_commas_and_newlines(run_tutor, home, tmp_path) -> None:
     tsv = write(tmp_path / "words.tsv", "\ufeffQuestion\tAnswer\tTopic\nhola\thello, hi\tgreetings\n", encoding="utf-8")
     assert run_tutor("deck", "import", str(tsv)).returncode == 0
@@ -158,13 +172,20 @@ def test_delete_asks_first_and_removes_cards_and_reviews(run_tutor, home, tmp_pa
 
 
 def test_the_forgetting_curve_is_the_schedulers_own() -> None:
+    """Equal to the fsrs package's at whole days; between them it goes on falling (the package
+    counts whole days only), through the same curve."""
     scheduler = fsrs.Scheduler()
     curve = practice.ForgettingCurve.of(scheduler)
     for stability in (0.2, 1.3, 8.3, 40.0):
-        for elapsed in (0, 3599, 86399, 86400, 5 * 86400 + 7, 100 * 86400):
+        for elapsed in (0, 86400, 5 * 86400, 100 * 86400):
             card = fsrs.Card(card_id=1, stability=stability, difficulty=5, last_review=T0, due=T0)
             expected = scheduler.get_card_retrievability(card, T0 + timedelta(seconds=elapsed))
             assert curve(elapsed, stability) == pytest.approx(expected, abs=1e-12)
+        for elapsed in (3599, 86399, 5 * 86400 + 7):
+            days = elapsed / 86400
+            expected = (1 + scheduler._FACTOR * days / stability) ** scheduler._DECAY
+            assert curve(elapsed, stability) == pytest.approx(expected, abs=1e-12)
+            assert curve(elapsed - 1, stability) > curve(elapsed, stability)
 
 
 def replay(history: list[tuple[datetime, int]]) -> fsrs.Card:
@@ -222,7 +243,7 @@ def test_progress_figures_follow_a_known_history(run_tutor, home, tmp_path, monk
     row = next(line for line in table.stdout.splitlines() if "algebra" in line)
     cells = [cell.strip() for cell in row.split("│")[1:-1]]
     assert cells[:5] == ["algebra", "3", "1", "1", "2"]
-    assert cells[5] == f"{algebra['retrievability']:.0%}"
+    assert cells[5] == practice.recall_percent(algebra["retrievability"])
     # One block a day, today last: two reviews the tallest day, one review half as tall.
     assert cells[6] == "···█····▄·▄···"
 
@@ -285,3 +306,38 @@ def test_deck_names_are_shown_literally(run_tutor, tmp_path) -> None:
     for command in (("deck", "list"), ("progress",)):
         shown = run_tutor(*command, env={"COLUMNS": "120"}).stdout
         assert "[bold]x" in shown and "\x1b" not in shown
+
+
+# --- a state or a review names only a card of its student or of the class ---------------------
+
+
+def test_a_personal_store_keeps_states_and_reviews_on_cards_their_student_may_read(tmp_path) -> None:
+    import sqlite3
+
+    from tutor_cli.store import MIGRATIONS, apply_migrations
+
+    path = tmp_path / "tutor.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    apply_migrations(conn, MIGRATIONS[:-1])  # schema 8: nothing stopped bob's rows on ada's card
+    for owner, card in (("ada", 1), ("", 2), ("bob", 3)):
+        conn.execute("INSERT INTO decks (id, student_id, name, created_at) VALUES (?, ?, 'd', 0)", (card, owner))
+        conn.execute(
+            "INSERT INTO cards (id, deck_id, student_id, question, answer, content_hash, created_at)"
+            " VALUES (?, ?, ?, 'q', 'a', 'h', 0)",
+            (card, card, owner),
+        )
+    state = "INSERT INTO card_states (student_id, card_id, deck_id, state, due) VALUES (?, ?, ?, 2, 0)"
+    review = (
+        "INSERT INTO reviews (student_id, card_id, deck_id, rating, reviewed_at, day, state, due)"
+        " VALUES (?, ?, ?, 3, 0, 0, 2, 0)"
+    )
+    for card in (1, 2, 3):
+        conn.execute(state, ("bob", card, card))
+        conn.execute(review, ("bob", card, card))
+    conn.close()
+    with SessionManager(path) as manager, manager.store._reading() as conn:  # the upgrade removes the foreign ones
+        kept = conn.execute("SELECT card_id FROM card_states UNION ALL SELECT card_id FROM reviews").fetchall()
+        assert sorted(kept) == [(2,), (2,), (3,), (3,)]
+        for sql in (state, review):
+            with pytest.raises(sqlite3.IntegrityError, match="only a card of its student or of the class"):
+                conn.execute(sql, ("bob", 1, 1))

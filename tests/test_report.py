@@ -7,12 +7,14 @@ saying why, except where TUTOR_REQUIRE_CHROMIUM=1 (CI) makes that a failure.
 from __future__ import annotations
 
 import html
+import http.server
 import json
 import os
 import re
 import shutil
 import subprocess
 import tempfile
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from html.parser import HTMLParser
 from pathlib import Path
@@ -23,6 +25,7 @@ import pytest
 from tests.conftest import assert_no_traceback
 from tests.test_desk import school  # noqa: F401  (the class database fixture)
 from tutor_cli import SessionManager
+from tutor_cli.titles import default_title
 
 XSS_QUESTION = "Is this safe? <script>alert(1)</script> <img src=x onerror=alert(1)> [go](javascript:alert(1))"
 XSS_ANSWER = (
@@ -146,7 +149,9 @@ def test_the_report_opens_in_chromium_without_errors_links_resolve_and_nothing_r
     assert "Flagged messages" in index_dom and "«cheat»" in index_dom
     session_page = next(p for p in pages if p.parent.parent.name == "sessions" and "algebra" in p.name)
     dom = opened[session_page][0]
-    assert "<title>Session algebra</title>" in dom
+    # The page is titled by the session's title (its first question's opening words, escaped).
+    title = html.escape(default_title(XSS_QUESTION), quote=False)
+    assert f"<title>{title}</title>" in dom and "Session algebra" in dom
     assert dom.count("<math") == 3  # x²+y²=r², the quadratic formula, and a² in the reasoning
     assert '<code class="math-source">\\text{&lt;script&gt;x&lt;/script&gt;}</code>' in dom
     assert "<details" in dom and "Reasoning" in dom
@@ -154,6 +159,63 @@ def test_the_report_opens_in_chromium_without_errors_links_resolve_and_nothing_r
     assert html.escape("<script>alert(1)</script>", quote=False) in dom
     assert html.escape("<img src=x onerror=alert(1)>", quote=False) in dom
     assert '<span class="k">print</span>' in dom or 'class="nb">print' in dom  # highlighted code
+
+
+def content_security_policy(page: str) -> dict[str, list[str]]:
+    """The directives of the page's one Content-Security-Policy <meta>, which must sit in its <head>."""
+    head = page.split("</head>", 1)[0]
+    policies = re.findall(r'<meta http-equiv="Content-Security-Policy" content="([^"]*)">', head)
+    assert len(policies) == 1 and page.count("Content-Security-Policy") == 1, policies
+    directives = [part.split() for part in html.unescape(policies[0]).split(";") if part.strip()]
+    return {name: values for name, *values in directives}
+
+
+class Recorder(http.server.BaseHTTPRequestHandler):
+    requests: list[str] = []
+
+    def do_GET(self) -> None:  # noqa: N802  (the standard library's name)
+        Recorder.requests.append(self.path)
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_every_page_forbids_scripts_and_outside_requests(run_tutor, class_store) -> None:
+    out = class_store / "report"
+    assert run_tutor("class", "report", "--html", str(out)).returncode == 0
+    pages = sorted(out.rglob("*.html"))
+    assert len(pages) == 5
+    for page in pages:
+        policy = content_security_policy(page.read_text(encoding="utf-8"))
+        assert policy["default-src"] == ["'none'"], page  # scripts, fetches, frames, fonts: none
+        assert not {"script-src", "script-src-elem", "script-src-attr", "connect-src", "frame-src"} & set(policy)
+        assert policy["img-src"] == ["data:"] and policy["style-src"] == ["'self'", "'unsafe-inline'"]
+        assert policy["base-uri"] == ["'none'"] and policy["form-action"] == ["'none'"]
+    chromium = find_chromium()  # the policy is checked above; without Chromium the rest skips
+    # What the policy must stop, slipped into a written page past the escaping: Chromium runs no
+    # script and requests nothing from outside.
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        outside = f"http://127.0.0.1:{server.server_address[1]}"
+        page = out / "index.html"
+        page.write_text(
+            page.read_text(encoding="utf-8").replace(
+                "<body>",
+                f"<body><script>document.title = 'ran'</script><img src='{outside}/img'>"
+                f"<link rel='stylesheet' href='{outside}/css'><iframe src='{outside}/frame'></iframe>",
+            ),
+            encoding="utf-8",
+        )
+        dom, console = open_in_chromium(chromium, page)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert "<title>Class report</title>" in dom and "ran" not in re.search(r"<title>(.*?)</title>", dom).group(1)
+    assert Recorder.requests == []
+    assert any("Content Security Policy" in line for line in console), console
 
 
 def test_a_single_students_report_and_an_unknown_student(run_tutor, class_store) -> None:

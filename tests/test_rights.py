@@ -245,6 +245,33 @@ def test_limits_are_set_shown_and_lifted(run_tutor, home) -> None:
     assert result.returncode == 1 and "--daily-tokens takes a whole number" in result.stderr
 
 
+def test_a_students_own_token_limit_replaces_the_classs_whether_higher_or_lower(run_tutor, home, monkeypatch) -> None:
+    fill(home, "ada", "s", 2, now="2026-11-25T10:00:00Z", monkeypatch=monkeypatch)  # 120 tokens used today
+    now = {"TUTOR_NOW": "2026-11-25T12:00:00Z"}
+    monkeypatch.setenv("TUTOR_NOW", now["TUTOR_NOW"])
+
+    def in_force() -> tuple[int | None, int | None]:
+        shown = json.loads(run_tutor("usage", "-f", "json", env=now).stdout)
+        assert shown["tokens"] == 120
+        return shown["daily_tokens"], shown["daily_questions"]
+
+    assert run_tutor("admin", "limit", "--class", "--daily-tokens", "100", "--daily-questions", "9").returncode == 0
+    assert in_force() == (100, 9)
+    result = run_tutor("admin", "limit", "--student", "ada", "--daily-tokens", "1000")
+    assert result.stdout == "ada: 9 questions a day (the class's), 1,000 tokens a day.\n"
+    assert in_force() == (1000, 9)  # higher than the class's: ada may go on
+    with SessionManager(home / "tutor.db") as manager:
+        rules.check_daily_limits(manager.store, "ada")
+    assert run_tutor("admin", "limit", "--class", "--daily-tokens", "1000000").returncode == 0
+    assert run_tutor("admin", "limit", "--student", "ada", "--daily-tokens", "50").returncode == 0
+    assert in_force() == (50, 9)  # lower than the class's: ada stops
+    with SessionManager(home / "tutor.db") as manager, pytest.raises(rules.DailyLimitError, match="50 tokens a day"):
+        rules.check_daily_limits(manager.store, "ada")
+    assert run_tutor("admin", "limit", "--student", "ada", "--daily-tokens", "120").returncode == 0
+    with SessionManager(home / "tutor.db") as manager, pytest.raises(rules.DailyLimitError, match="120 tokens a day"):
+        rules.check_daily_limits(manager.store, "ada")  # reaching the limit is over it
+
+
 def test_ask_over_a_limit_exits_1_keeps_the_question_and_sends_nothing(run_tutor, api_env, fake_server, home) -> None:
     now = {"TUTOR_NOW": "2026-11-25T23:15:00Z"}
     assert run_tutor("admin", "limit", "--class", "--daily-tokens", "1").returncode == 0

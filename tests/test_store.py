@@ -35,6 +35,7 @@ EXPECTED_SCHEMA = {
         "token_scale",
         "profile_snapshot",
         "profile_through",
+        "title",
     ],
     "messages": [
         "id",
@@ -53,6 +54,7 @@ EXPECTED_SCHEMA = {
         "tokens",
         "student_id",
         "withheld",
+        "usage_estimated",
     ],
     "model_limits": ["student_id", "model", "context_tokens", "learned_at"],
     "profiles": ["id", "student_id", "text", "updated_at", "revision"],

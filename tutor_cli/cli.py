@@ -12,7 +12,7 @@ import typer
 from tutor_cli import __version__
 from tutor_cli.app import AppContext
 from tutor_cli.commands import admin, desk, practice, problems, profile, sessions, talk
-from tutor_cli.commands.common import examples
+from tutor_cli.commands.common import WholeSentenceGroup, examples
 from tutor_cli.errors import ExitStatus, TutorError
 
 app = typer.Typer(
@@ -29,6 +29,7 @@ app = typer.Typer(
     no_args_is_help=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,  # plain help keeps `tutor --help` fast: rich is not imported for it
+    cls=WholeSentenceGroup,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 

@@ -32,7 +32,7 @@ MAX_RETRY_AFTER = 2.0  # so three honoured waits stay within a few seconds in al
 RETRYABLE_STATUSES = {429, 500, 502, 503, 504}
 CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 120.0  # between two chunks; a thinking model can be silent for a while
-CONTEXT_LIMIT = re.compile(r"maximum context length is (\d+)")
+CONTEXT_LIMIT = re.compile(r"maximum context length is (\d+)|available context size \((\d+) tokens\)")
 MESSAGE_TOKENS = re.compile(r"(\d+) in the messages")
 
 
@@ -45,6 +45,7 @@ class Answer:
     model: str | None = None
     usage: dict[str, int] = field(default_factory=dict)
     finished: bool = False
+    finish_reason: str | None = None  # "length": cut at max_tokens (or the server's own limit)
 
     # Pieces are kept in lists and joined on demand: `+=` on an attribute copies the whole
     # string every time, which makes a long answer quadratic.
@@ -76,8 +77,13 @@ class ContextOverflowError(APIError):
 
 def client_from_settings(settings: Settings) -> ChatClient:
     """The one place a client is built from the settings: endpoint, key (or the error naming the
-    variable to set) and the retry scale."""
-    return ChatClient(settings.base_url, settings.require_api_key(), retry_scale=settings.retry_scale)
+    variable to set), the retry scale and the cap on an answer's tokens."""
+    return ChatClient(
+        settings.base_url,
+        settings.require_api_key(),
+        retry_scale=settings.retry_scale,
+        max_tokens=settings.max_tokens,
+    )
 
 
 class ChatClient:
@@ -91,10 +97,14 @@ class ChatClient:
         retry_scale: float = 1.0,
         max_retries: int = MAX_RETRIES,
         sleep: Callable[[float], None] = time.sleep,
+        max_tokens: int | None = None,
     ) -> None:
         """`retry_scale` multiplies every backoff pause, the SDK's and ours (0 in the tests);
-        a server's own `Retry-After` is honoured as given."""
+        a server's own `Retry-After` is honoured as given. `max_tokens` is the cap on the tutor's
+        answers (TUTOR_MAX_TOKENS, --max-tokens), which a turn passes to `stream`; summaries and
+        profile updates are not answers and go uncapped. None: no cap is sent."""
         self.base_url = base_url
+        self.max_tokens = max_tokens
         self._api_key = api_key
         self._retry_scale = retry_scale
         self._max_retries = max_retries
@@ -126,7 +136,7 @@ class ChatClient:
         try:
             return sorted(model.id for model in self.sdk.models.list())
         except openai.APIStatusError as error:
-            raise self._status_error(error, model=None) from None
+            raise self._status_error(error, model=None, path="/models") from None
         except openai.APIConnectionError as error:
             raise self._connection_error(error) from None
 
@@ -137,8 +147,10 @@ class ChatClient:
         *,
         thinking: bool | None = None,
         answer: Answer | None = None,
+        max_tokens: int | None = None,
     ) -> Iterator[Delta]:
-        """Yield the answer's pieces as they arrive, filling `answer` as it goes.
+        """Yield the answer's pieces as they arrive, filling `answer` as it goes (`max_tokens`:
+        sent as the request's cap when given).
 
         Failures before any text are retried with backoff; a drop after text raises
         StreamDroppedError with `answer` holding what arrived.
@@ -151,6 +163,8 @@ class ChatClient:
         extra_body: dict[str, Any] = {"messages": messages}
         if thinking is not None:
             extra_body["thinking"] = {"type": "enabled" if thinking else "disabled"}
+        if max_tokens is not None:
+            extra_body["max_tokens"] = max_tokens
         retries_left = self._max_retries
         sdk = self.sdk
         while True:
@@ -196,7 +210,9 @@ class ChatClient:
 
     # -- error sentences --
 
-    def _status_error(self, error: openai.APIStatusError, model: str | None) -> APIError:
+    def _status_error(
+        self, error: openai.APIStatusError, model: str | None, path: str = "/chat/completions"
+    ) -> APIError:
         status = error.status_code
         detail = self._redact(_server_message(error))
         if status == 401:
@@ -207,7 +223,7 @@ class ChatClient:
             counted = MESSAGE_TOKENS.search(detail)
             return ContextOverflowError(
                 f"The conversation is longer than the model's context ({detail}).",
-                int(match.group(1)),
+                int(match.group(1) or match.group(2)),
                 int(counted.group(1)) if counted else None,
             )
         if (
@@ -222,6 +238,8 @@ class ChatClient:
             )
         if status in (400, 422):
             return APIError(f"The request was refused ({status}): {detail}", status=status)
+        if status == 404:
+            return APIError(self._not_found(path), status=status)
         if status == 429:
             return APIError(
                 "The server's rate limit was reached (429) and stayed so after a few tries; "
@@ -242,6 +260,17 @@ class ChatClient:
                 retryable=status in RETRYABLE_STATUSES,
             )
         return APIError(f"The server refused the request ({status}): {detail}", status=status)
+
+    def _not_found(self, path: str) -> str:
+        """A 404 from the endpoint itself: almost always a base URL missing its /v1."""
+        base = self.base_url.rstrip("/")
+        found = f"The server at {self.base_url} has no {path} (404)"
+        if base.endswith("/v1"):
+            return f"{found}; check DEEPSEEK_BASE_URL: it should name the server's OpenAI-compatible API."
+        return (
+            f"{found}; local servers (llama.cpp, vLLM, Ollama) serve it under /v1: "
+            f"put /v1 at the end of DEEPSEEK_BASE_URL ({base}/v1)."
+        )
 
     def _connection_error(self, error: BaseException) -> APIError:
         text = str(error).lower()
@@ -314,12 +343,20 @@ def _sdk_class(retry_scale: float) -> type[openai.OpenAI]:
 def _server_sent_events(lines: Iterator[str]) -> Iterator[dict[str, Any]]:
     """Decode an SSE stream of JSON chunks: comments (keep-alives) skipped, data lines joined, [DONE] ends."""
     data: list[str] = []
+    failure: list[str] = []
     for line in lines:
         if line.startswith(":"):
             continue
         if line.startswith("data:"):
             data.append(line[5:].removeprefix(" "))
             continue
+        # llama.cpp's server reports a failure after its 200 in a field of its own:
+        # `error: {"code": 400, "message": "...", "type": "exceed_context_size_error", ...}`.
+        if line.startswith("error:"):
+            failure.append(line[6:].removeprefix(" "))
+            continue
+        if line == "" and failure:
+            raise _stream_error("\n".join(failure))
         if line == "" and data:
             payload, data = "\n".join(data), []
             if payload.strip() == "[DONE]":
@@ -329,11 +366,31 @@ def _server_sent_events(lines: Iterator[str]) -> Iterator[dict[str, Any]]:
             except ValueError:
                 raise _Truncated() from None
             if isinstance(event, dict) and event.get("error"):
-                error = event["error"]
-                message = error.get("message") if isinstance(error, dict) else str(error)
-                raise APIError(f"The server reported an error in the middle of the answer: {message}")
+                raise _stream_error(event["error"])
             if isinstance(event, dict):
                 yield event
+
+
+def _stream_error(error: Any) -> APIError:
+    """The error a server sent inside a stream that had begun with a 200, as what it is."""
+    if isinstance(error, str):
+        try:
+            error = json.loads(error)
+        except ValueError:
+            pass
+    if isinstance(error, dict) and isinstance(error.get("error"), dict):
+        error = error["error"]
+    details = error if isinstance(error, dict) else {}
+    message = str(details.get("message") or error).strip()
+    kind = str(details.get("type") or "")
+    if "context" in kind or re.search(r"exceed\w* .*context|context (length|size|window)", message, re.IGNORECASE):
+        limit = details.get("n_ctx")
+        text = f"The question and the conversation are longer than the model's context window ({message})."
+        if isinstance(limit, int) and limit > 0:
+            counted = details.get("n_prompt_tokens")
+            return ContextOverflowError(text, limit, counted if isinstance(counted, int) else None)
+        return APIError(text, status=400)
+    return APIError(f"The server reported an error in the middle of the answer: {message}")
 
 
 def _read_chunk(chunk: dict[str, Any], answer: Answer) -> Iterator[Delta]:
@@ -353,6 +410,7 @@ def _read_chunk(chunk: dict[str, Any], answer: Answer) -> Iterator[Delta]:
             yield Delta("content", delta["content"])
         if choice.get("finish_reason"):
             answer.finished = True
+            answer.finish_reason = choice["finish_reason"]
 
 
 def usage_dict(data: dict[str, Any]) -> dict[str, int]:

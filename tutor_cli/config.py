@@ -32,6 +32,7 @@ class Settings:
     retry_scale: float = 1.0  # multiplies the pauses between retries (the tests set 0)
     math: str = "unicode"  # TUTOR_MATH: "unicode" draws LaTeX on a terminal, "raw" shows it as written
     profile: bool = True  # TUTOR_PROFILE: send and update the student's profile
+    max_tokens: int | None = None  # TUTOR_MAX_TOKENS: the most tokens an answer may take; None sends no cap
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -49,6 +50,7 @@ class Settings:
             retry_scale=_scale(env.get("TUTOR_RETRY_SCALE"), "TUTOR_RETRY_SCALE"),
             math=parse_math(env.get("TUTOR_MATH")),
             profile=parse_thinking(env.get("TUTOR_PROFILE"), "TUTOR_PROFILE") is not False,
+            max_tokens=_positive_int(env.get("TUTOR_MAX_TOKENS"), "TUTOR_MAX_TOKENS"),
         )
 
     @property

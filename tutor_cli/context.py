@@ -11,11 +11,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from tutor_cli.errors import APIError, SessionNotFoundError
-from tutor_cli.tokens import clip_to_tokens, message_tokens
+from tutor_cli.errors import APIError, QuestionTooLongError, SessionNotFoundError
+from tutor_cli.tokens import clip_to_tokens, estimated_usage, message_tokens
 
 if TYPE_CHECKING:
-    from tutor_cli.client import ChatClient
+    from tutor_cli.client import Answer, ChatClient
     from tutor_cli.store import Store
     from tutor_cli.store.records import SessionRecord
 
@@ -158,6 +158,15 @@ class Request:
     messages: list[dict[str, str]]
     estimated_tokens: int
     dropped: tuple[int, int] | None = None  # (after id, before id) of turns to summarise
+    scale: float = 1.0  # server tokens per estimated token, as learned for the session
+
+    def usage_of(self, answer: Answer) -> tuple[dict[str, int], bool]:
+        """What the answer to this request cost, and whether that is the tutor's estimate: the
+        server's usage when it sent one, else (llama.cpp's server sends none) an estimate from the
+        text, so that totals and daily token limits count it rather than nothing."""
+        if answer.usage:
+            return answer.usage, False
+        return estimated_usage(self.estimated_tokens, answer.content, answer.reasoning, self.scale), True
 
 
 class _Turns:
@@ -260,7 +269,12 @@ class ContextWindow:
                 prefix, fixed = _fixed_start(record, snapshot)
         messages = alternating(record.system_prompt, [(role, content) for _, role, content, _ in turns.turns])
         messages[1:1] = prefix
-        return Request(messages=messages, estimated_tokens=fixed + turns.tokens, dropped=dropped)
+        return Request(
+            messages=messages,
+            estimated_tokens=fixed + turns.tokens,
+            dropped=dropped,
+            scale=record.token_scale or 1.0,
+        )
 
     def fits(self, asker: Asker, question: str) -> bool:
         """Whether `question` could be sent at all: with the session's fixed start (system prompt,
@@ -275,13 +289,32 @@ class ContextWindow:
         return message_tokens(question) <= Budget.for_window(window, fixed, record.token_scale or 1.0).limit
 
     def prepare(self, asker: Asker) -> Request:
-        """The request for this turn; when turns just left the window, try to summarise them first."""
+        """The request for this turn; when turns just left the window, try to summarise them first.
+
+        A question that cannot fit the window even alone with the system prompt is refused here,
+        before anything moves or is sent (QuestionTooLongError): the server could only refuse it.
+        """
         window = self.tokens_for(asker.student_id, asker.model, asker.context_override)
+        self.check_question_fits(asker.student_id, asker.session_id, window)
         profile = getattr(asker, "use_profile", True)
         request = self.build(asker.student_id, asker.session_id, window, profile=profile)
         if request.dropped is not None and self.summarise(asker, *request.dropped):
             request = self.build(asker.student_id, asker.session_id, window, profile=profile)
         return request
+
+    def check_question_fits(self, student_id: str, session_id: str, window: int) -> None:
+        """Raise QuestionTooLongError when the newest question, with only the system prompt before
+        it, is over the window's budget for messages (the window less the answer's reserve)."""
+        record = self.store.get_session(student_id, session_id)
+        if record is None:
+            raise SessionNotFoundError(student_id, session_id)
+        rows = self.store.iter_window_newest_first(student_id, session_id, record.window_start, batch=1)
+        newest = next(iter(rows), None)
+        if newest is None or newest[1] != "user":
+            return
+        budget = Budget.for_window(window, message_tokens(record.system_prompt), record.token_scale or 1.0)
+        if newest[2] > budget.limit:
+            raise QuestionTooLongError(int(newest[2] * (record.token_scale or 1.0)), window)
 
     def summarise(self, asker: Asker, after_id: int, before_id: int) -> bool:
         """Summarise the earlier notes plus the turns between the ids and store the result.
@@ -342,9 +375,10 @@ class ContextWindow:
         self, student_id: str, session_id: str, after_id: int, before_id: int, max_tokens: int
     ) -> list[tuple[str, str]]:
         """(role, content) of the messages strictly between the ids, the newest that fit `max_tokens`."""
-        start = after_id + 1
+        start = before_id  # nothing, unless at least the newest message fits
         total = 0
-        for message_id, _, tokens in self.store.iter_window_newest_first(student_id, session_id, start, before_id):
+        newest_first = self.store.iter_window_newest_first(student_id, session_id, after_id + 1, before_id)
+        for message_id, _, tokens in newest_first:
             total += tokens
             if total > max_tokens:
                 break

@@ -36,6 +36,30 @@ class SessionNotFoundError(TutorError, LookupError):
         )
 
 
+class NoSessionsError(SessionNotFoundError):
+    """The most recent session was asked for, and the student has none."""
+
+    def __init__(self, student_id: str) -> None:
+        TutorError.__init__(self, f"Student {student_id!r} has no sessions yet; `tutor` starts one.")
+        self.student_id = student_id
+        self.session_id = None
+
+
+class AmbiguousSessionError(TutorError, LookupError):
+    """A part of an id that names more than one session; `candidates` holds (id, title) pairs."""
+
+    def __init__(self, student_id: str, reference: str, candidates: list[tuple[str, str | None]], more: int) -> None:
+        self.student_id = student_id
+        self.reference = reference
+        self.candidates = candidates
+        named = "; ".join(f"{found} ({title})" if title else found for found, title in candidates)
+        others = f"; and {more:,} more" if more else ""
+        super().__init__(
+            f"{reference!r} could be any of {len(candidates) + more:,} sessions of student {student_id!r}: "
+            f"{named}{others}. Give more of the id."
+        )
+
+
 class SessionExistsError(TutorError, ValueError):
     """`create_session` was asked for a (student, session) pair that already exists."""
 
@@ -74,7 +98,27 @@ class APIError(TutorError):
     def __init__(self, message: str, *, status: int | None = None, retryable: bool = False) -> None:
         self.status = status
         self.retryable = retryable
-        super().__init__(message)
+        super().__init__(full_stop(message))
+
+
+def full_stop(sentence: str) -> str:
+    """`sentence` ending in a full stop: a server's own text often has none, and the CLI and the
+    chat append their advice after it as a sentence of its own."""
+    sentence = sentence.rstrip()
+    return sentence if sentence.endswith((".", "!", "?", "…")) else sentence + "."
+
+
+class QuestionTooLongError(TutorError):
+    """The tutor's own estimate says the question cannot fit the model's context window."""
+
+    def __init__(self, question_tokens: int, window: int) -> None:
+        self.question_tokens = question_tokens
+        self.window = window
+        super().__init__(
+            f"This question is about {question_tokens:,} tokens, more than the model's context window of "
+            f"{window:,} tokens holds with the system prompt and room for an answer, so it was not sent "
+            "(it is kept in the session); shorten it or ask it in parts."
+        )
 
 
 class StreamDroppedError(APIError):

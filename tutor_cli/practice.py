@@ -11,7 +11,6 @@ import csv
 import hashlib
 import io
 import json
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -77,11 +76,9 @@ def read_deck_file(path: Path) -> list[NewCard]:
 
 def parse_deck(text: str, path: Path) -> list[NewCard]:
     """The cards of a deck file's text (see `read_deck_file`)."""
-    first_line = text.split("\n", 1)[0]
-    suffix = path.suffix.lower()
-    tabs = suffix in (".tsv", ".tab") or (suffix != ".csv" and "\t" in first_line)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter="\t" if tabs else ",", strict=True)
-    kind = "TSV" if tabs else "CSV"
+    delimiter = deck_delimiter(text, path)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    kind = {",": "CSV", ";": "CSV with semicolons", "\t": "TSV"}[delimiter]
 
     def fail(line: int, reason: str) -> DeckFileError:
         return DeckFileError(f"{path}, line {line}: {reason}; nothing was imported.")
@@ -95,7 +92,12 @@ def parse_deck(text: str, path: Path) -> list[NewCard]:
     names = [cell.strip().lower() for cell in header]
     missing = [name for name in ("question", "answer") if name not in names]
     if missing:
-        raise fail(1, f"the header must name the columns question and answer ({' and '.join(missing)} missing)")
+        split = f"read as {kind}" if len(names) > 1 else "no comma, semicolon or tab splits it"
+        raise fail(
+            1,
+            f"the header must name the columns question and answer ({' and '.join(missing)} missing; {split}), "
+            "separated by commas, semicolons or tabs",
+        )
     for name in names:
         if name not in COLUMNS:
             raise fail(1, f"unknown column {name!r} in the header (the columns are question, answer and topic)")
@@ -122,6 +124,25 @@ def parse_deck(text: str, path: Path) -> list[NewCard]:
     if not cards:
         raise DeckFileError(f"{path} has a header but no cards; nothing was imported.")
     return cards
+
+
+DELIMITERS = ",;\t"
+SNIFF_CHARS = 64_000  # of the file's start: enough lines for the sniffer to see which separator is steady
+
+
+def deck_delimiter(text: str, path: Path) -> str:
+    """The file's separator: a comma, a semicolon (spreadsheets where the comma is the decimal
+    mark write those) or a tab, as csv.Sniffer finds it steady across the first lines; when it
+    cannot tell, a tab for .tsv/.tab files and for a header holding one, else a comma."""
+    sample = text[:SNIFF_CHARS]
+    if len(text) > SNIFF_CHARS and "\n" in sample:
+        sample = sample[: sample.rindex("\n")]
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        first_line = text.split("\n", 1)[0]
+        suffix = path.suffix.lower()
+        return "\t" if suffix in (".tsv", ".tab") or (suffix != ".csv" and "\t" in first_line) else ","
 
 
 def check_deck_name(name: str) -> str:
@@ -245,9 +266,12 @@ def describe_due(due: float, now: float) -> str:
 @dataclass(frozen=True)
 class ForgettingCurve:
     """The scheduler's recall probability after `elapsed` time at stability S (days):
-    R = (1 + factor · whole days elapsed / S) ^ decay, with decay = -w20 and factor chosen so
-    that R = 0.9 when elapsed = S, exactly as `fsrs.Scheduler.get_card_retrievability` computes
-    it (a test holds the two equal). Needed as a formula so that the database can average it."""
+    R = (1 + factor · days elapsed / S) ^ decay, with decay = -w20 and factor chosen so that
+    R = 0.9 when elapsed = S: the fsrs package's curve and constants (a test holds the two equal).
+    Unlike `fsrs.Scheduler.get_card_retrievability`, which counts whole days (and so says 100% for
+    a whole day after any review), the elapsed time is exact, as FSRS's reference implementation
+    (fsrs-rs, Anki) counts it: learning cards, whose stability is hours, fall within the day.
+    Needed as a formula so that the database can average it."""
 
     factor: float
     decay: float
@@ -258,8 +282,15 @@ class ForgettingCurve:
         return cls(factor=0.9 ** (1 / decay) - 1, decay=decay)
 
     def __call__(self, elapsed_seconds: float, stability: float) -> float:
-        days = max(0, math.floor(elapsed_seconds / SECONDS_PER_DAY))
+        days = max(0.0, elapsed_seconds / SECONDS_PER_DAY)
         return (1 + self.factor * days / stability) ** self.decay
+
+
+def recall_percent(retrievability: float) -> str:
+    """A recall probability as a whole percentage that never rounds a chance below certain up to
+    100%: a card just failed reads 99%, not 100%."""
+    percent = round(retrievability * 100)
+    return f"{min(percent, 99) if retrievability < 1 else percent}%"
 
 
 def progress(store: Store, scheduler: fsrs.Scheduler, student_id: str, now: float) -> list[DeckProgress]:

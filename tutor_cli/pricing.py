@@ -107,8 +107,10 @@ class UsageTotals:
     cost: float = 0.0
     priced: bool = False  # at least one answer had a known price
     unpriced: bool = False  # at least one answer had tokens but no known price
+    estimated: bool = False  # at least one answer's tokens are the tutor's estimate (no usage sent)
 
-    def add(self, usage: Mapping[str, int], cost: float | None) -> None:
+    def add(self, usage: Mapping[str, int], cost: float | None, *, estimated: bool = False) -> None:
+        self.estimated = self.estimated or estimated
         for name in TOKEN_FIELDS:
             self.tokens[name] += int(usage.get(name) or 0)
         if cost is not None:
@@ -121,7 +123,10 @@ class UsageTotals:
     def cache_hit_share(self) -> float | None:
         """Share of prompt tokens served from DeepSeek's context cache."""
         prompt = self.tokens["prompt_tokens"]
-        return self.tokens["cache_hit_tokens"] / prompt if prompt else None
+        hit, miss = self.tokens["cache_hit_tokens"], self.tokens["cache_miss_tokens"]
+        if not prompt or not (hit or miss):  # a server that reports no cache figures has no share
+            return None
+        return hit / prompt
 
     def as_json(self) -> dict[str, object]:
         share = self.cache_hit_share
@@ -129,12 +134,13 @@ class UsageTotals:
             **self.tokens,
             "cache_hit_share": round(share, 4) if share is not None else None,
             "estimated_cost_usd": round(self.cost, 6) if self.priced else None,
+            "tokens_estimated": self.estimated,
         }
 
     def describe(self) -> str:
         """One line for people: tokens in (cached share), out (reasoning), estimated cost."""
         t = self.tokens
-        parts = [f"{t['prompt_tokens']:,} tokens in"]
+        parts = [f"{'~' if self.estimated else ''}{t['prompt_tokens']:,} tokens in"]
         if self.cache_hit_share is not None:
             parts[-1] += f" ({self.cache_hit_share:.0%} cached)"
         out = f"{t['completion_tokens']:,} out"
@@ -145,23 +151,27 @@ class UsageTotals:
             parts.append(f"~${self.cost:.4f}" + (" + unpriced models" if self.unpriced else ""))
         else:
             parts.append("cost unknown for this model")
+        if self.estimated:
+            parts.append("tokens estimated (the server sent no counts)")
         return " · ".join(parts)
 
 
 def totals_by_session(rows: Iterable[tuple], table: PriceTable) -> dict[tuple[str, str], UsageTotals]:
     """UsageTotals per (student, session) from the store's usage rows
-    (student, session, model, peak, prompt, completion, reasoning, cache hit, cache miss)."""
+    (student, session, model, peak, prompt, completion, reasoning, cache hit, cache miss, estimated)."""
     return totals_by_key(rows, table, 2)  # type: ignore[return-value]
 
 
 def totals_by_key(rows: Iterable[tuple], table: PriceTable, width: int) -> dict[tuple, UsageTotals]:
     """The one place usage rows become totals: the first `width` columns of each row are its key
-    (student and session, or student alone), then model, peak and the token sums."""
+    (student and session, or student alone), then model, peak, the token sums and whether any of
+    them holds the tutor's estimate (a server that sent no usage)."""
     totals: dict[tuple, UsageTotals] = {}
     for row in rows:
-        key, (model, peak, *sums) = tuple(row[:width]), row[width:]
+        key, (model, peak, *sums, estimated) = tuple(row[:width]), row[width:]
         usage = {name: int(value) for name, value in zip(TOKEN_FIELDS, sums, strict=True) if value is not None}
-        totals.setdefault(key, UsageTotals()).add(usage, table.cost(model, usage, bool(peak)))
+        cost = table.cost(model, usage, bool(peak))
+        totals.setdefault(key, UsageTotals()).add(usage, cost, estimated=bool(estimated))
     return totals
 
 

@@ -53,6 +53,20 @@ class DailyLimitError(TutorError):
 # --- export -------------------------------------------------------------------------------
 
 
+def check_export(store: Store, student_id: str, *, named: bool) -> None:
+    """Refuse, in one sentence, an export of a student named with --student of whom the store holds
+    nothing: most likely a typo, which would otherwise give an empty document. A student exporting
+    themselves (`named` False, or their own login in a class database) always gets their document."""
+    identity = store.identity
+    if not named or (identity is not None and identity.kind != "admin"):
+        return
+    if not any(store.rows_of_student(student_id).values()):
+        raise NoSuchStudentError(
+            f"No student {student_id!r} in {store.path}: nothing is stored about them "
+            "(`tutor class overview` lists the students)."
+        )
+
+
 def export_document(store: Store, student_id: str, exported_at: float | None = None) -> Iterator[str]:
     """The export document of one student, in pieces as the rows are read (see the module's doc)."""
     moment = config.now() if exported_at is None else exported_at

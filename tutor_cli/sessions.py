@@ -10,12 +10,15 @@ from typing import Any
 from tutor_cli import access
 from tutor_cli.context import ContextWindow
 from tutor_cli.errors import (
+    AmbiguousSessionError,
     InvalidMessageError,
+    NoSessionsError,
     SessionNotFoundError,
 )
 from tutor_cli.pricing import PriceTable, UsageTotals, sessions_with_totals, totals_by_session
 from tutor_cli.store import MessageRecord, SessionRecord, Store, open_store
 from tutor_cli.store.sessions import check_id
+from tutor_cli.titles import CANDIDATES_SHOWN, clean_title, matching_ids
 
 ROLES = ("user", "assistant")
 
@@ -91,6 +94,41 @@ class SessionManager:
         if profile:
             self.store.take_profile_snapshot(student_id, session_id)
         return session_id
+
+    def set_title(self, student_id: str, session_id: str, title: str) -> str:
+        """Give the session a title of the student's own; returns it as stored (one line)."""
+        try:
+            text = clean_title(title)
+        except ValueError as error:
+            raise InvalidMessageError(str(error)) from None
+        self.store.set_title(student_id, session_id, text)
+        return text
+
+    def find_session(self, student_id: str, reference: str | None) -> SessionRecord:
+        """The session `reference` names: its whole id, or an unambiguous prefix or suffix of it;
+        None names the most recently used. SessionNotFoundError when none matches (or the student
+        has no session), AmbiguousSessionError, listing the candidates, when several do."""
+        if reference is None:
+            latest = self.store.latest_session(student_id)
+            if latest is None:
+                raise NoSessionsError(student_id)
+            return latest
+        check_id("session id", reference)
+        exact = self.store.get_session(student_id, reference)
+        if exact is not None:
+            return exact
+        rows = self.store.session_ids_like(student_id, reference)
+        titles = dict(rows)
+        found = matching_ids(reference, [session_id for session_id, _ in rows])
+        if not found:
+            raise SessionNotFoundError(student_id, reference)
+        if len(found) > 1:
+            shown = [(session_id, titles[session_id]) for session_id in found[:CANDIDATES_SHOWN]]
+            raise AmbiguousSessionError(student_id, reference, shown, len(found) - len(shown))
+        record = self.store.get_session(student_id, found[0])
+        if record is None:  # deleted in between
+            raise SessionNotFoundError(student_id, reference)
+        return record
 
     def request_messages(self, student_id: str, session_id: str) -> list[dict[str, str]]:
         """What to send, with no context limit: the whole conversation made valid for DeepSeek."""

@@ -60,3 +60,15 @@ def clip_to_tokens(text: str, max_tokens: int) -> str:
             high = middle - 1
     cut = text.rfind("\n", 0, low)
     return text[: cut if cut > low // 2 else low].rstrip() + "\n…"
+
+
+def estimated_usage(prompt_tokens: int, content: str, reasoning: str | None, scale: float = 1.0) -> dict[str, int]:
+    """What an answer cost, estimated from its text, for servers that send no usage (llama.cpp's
+    server ignores `include_usage`): the request's estimate in, the answer and its reasoning out,
+    both in server tokens through the session's learned `scale`."""
+    thought = round(estimate_tokens(reasoning or "") * scale)
+    return {
+        "prompt_tokens": round(prompt_tokens * scale),
+        "completion_tokens": round(estimate_tokens(content) * scale) + thought,
+        "reasoning_tokens": thought,
+    }

@@ -14,6 +14,7 @@ from tutor_cli.errors import StreamDroppedError
 from tutor_cli.rights import check_daily_limits
 
 if TYPE_CHECKING:
+    from tutor_cli.context import Request
     from tutor_cli.sessions import SessionManager
 
 
@@ -33,9 +34,10 @@ def stream_reply(
     thinking: bool | None,
     answer: Answer,
     view: AnswerSink | None = None,
+    max_tokens: int | None = None,
 ) -> Answer:
     """Send `messages`, streaming the reply's text and reasoning into `view` (if any) and `answer`."""
-    for delta in client.stream(messages, model, thinking=thinking, answer=answer):
+    for delta in client.stream(messages, model, thinking=thinking, answer=answer, max_tokens=max_tokens):
         if view is None:
             continue
         if delta.kind == "content":
@@ -75,13 +77,15 @@ def ask(conversation: Conversation, question: str | None, view: AnswerSink) -> A
         manager.store.add_message(student, session, "user", question)
     check_daily_limits(manager.store, student)  # after storing it: a question over a limit is kept, not sent
     answer = Answer()
+    request: Request | None = None
     view.start()
     try:
         for attempt in range(2):
             request = manager.window.prepare(conversation)
             try:
+                client = conversation.client
                 stream_reply(
-                    conversation.client, request.messages, conversation.model, conversation.thinking, answer, view
+                    client, request.messages, conversation.model, conversation.thinking, answer, view, client.max_tokens
                 )
                 break
             except ContextOverflowError as error:
@@ -92,15 +96,17 @@ def ask(conversation: Conversation, question: str | None, view: AnswerSink) -> A
                     manager.window.calibrate(student, session, request.estimated_tokens, error.requested_messages)
     except KeyboardInterrupt:
         view.finish("(stopped)")
-        _keep_partial(conversation, answer, _withheld(view))
+        _keep_partial(conversation, answer, request, _withheld(view))
         raise
     except StreamDroppedError:
         view.finish()
-        _keep_partial(conversation, answer, _withheld(view))
+        _keep_partial(conversation, answer, request, _withheld(view))
         raise
     except BaseException:
         view.finish()
         raise
+    assert request is not None  # the loop above breaks only after sending one
+    usage, estimated = request.usage_of(answer)
     manager.store.add_message(
         student,
         session,
@@ -108,7 +114,8 @@ def ask(conversation: Conversation, question: str | None, view: AnswerSink) -> A
         answer.content,
         model=answer.model or conversation.model,
         reasoning=answer.reasoning or None,
-        usage=answer.usage,
+        usage=usage,
+        usage_estimated=estimated,
         withheld=_withheld(view),
     )
     if answer.usage.get("prompt_tokens"):
@@ -119,10 +126,12 @@ def ask(conversation: Conversation, question: str | None, view: AnswerSink) -> A
     return answer
 
 
-def _keep_partial(conversation: Conversation, answer: Answer, withheld: bool = False) -> None:
-    """Store what was shown of an unfinished answer, marked interrupted. Nothing shown, nothing stored:
-    the question then stays unanswered and is merged with the next one when sent."""
+def _keep_partial(conversation: Conversation, answer: Answer, request: Request | None, withheld: bool = False) -> None:
+    """Store what was shown of an unfinished answer, marked interrupted (with the tokens it cost,
+    estimated when the server had not said yet). Nothing shown, nothing stored: the question then
+    stays unanswered and is merged with the next one when sent."""
     if answer.content:
+        usage, estimated = request.usage_of(answer) if request is not None else (answer.usage, False)
         conversation.manager.store.add_message(
             conversation.student_id,
             conversation.session_id,
@@ -131,7 +140,8 @@ def _keep_partial(conversation: Conversation, answer: Answer, withheld: bool = F
             model=answer.model or conversation.model,
             reasoning=answer.reasoning or None,
             interrupted=True,
-            usage=answer.usage or None,
+            usage=usage or None,
+            usage_estimated=estimated,
             withheld=withheld,
         )
 

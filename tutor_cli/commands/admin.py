@@ -129,6 +129,7 @@ def export_command(ctx: typer.Context, student: StudentOption = None) -> None:
     with app.open_manager() as manager:
         access.require_own_export(manager.store)
         student_id = manager.resolve_student(student, app.settings.student, writing=False)
+        rights.check_export(manager.store, student_id, named=student is not None)
         app.write_all(rights.export_document(manager.store, student_id))
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
+from typer.core import TyperGroup
 
 from tutor_cli.app import AppContext
 from tutor_cli.errors import ConfigError, ExitStatus
@@ -18,12 +19,29 @@ def examples(*lines: str) -> str:
     return "\b\nExamples:\n" + "\n".join(f"  {line}" for line in lines)
 
 
+class WholeSentenceGroup(TyperGroup):
+    """A command group whose `--help` lists each command with its first sentence whole (wrapped
+    under itself), where Click cuts it at the width left over, mid-phrase, with "..."."""
+
+    def format_commands(self, ctx: typer.Context, formatter: Any) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=1_000)))  # up to the first full stop
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
 def group(help: str | None = None, **extra: object) -> typer.Typer:
     """Every sub-app is made here, with the same settings as the root (plain help keeps `--help`
     fast: rich is not imported for it). Without `help`, a bag of top-level commands."""
     if help is None:
-        return typer.Typer(rich_markup_mode=None, **extra)  # type: ignore[arg-type]
-    return typer.Typer(help=help, rich_markup_mode=None, no_args_is_help=True, **extra)  # type: ignore[arg-type]
+        return typer.Typer(rich_markup_mode=None, cls=WholeSentenceGroup, **extra)  # type: ignore[arg-type]
+    return typer.Typer(  # type: ignore[arg-type]
+        help=help, rich_markup_mode=None, no_args_is_help=True, cls=WholeSentenceGroup, **extra
+    )
 
 
 def app_context(ctx: typer.Context) -> AppContext:
@@ -45,8 +63,7 @@ PromptFileOption = Annotated[
     typer.Option(
         "--system-prompt",
         help="File holding the system prompt (default: the tutor's own).",
-        dir_okay=False,
-        show_default=False,
+        show_default=False,  # no Click checks: a file that cannot be read is one sentence and exit 1
     ),
 ]
 YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]

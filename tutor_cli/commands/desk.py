@@ -165,8 +165,8 @@ def watch_remove_command(ctx: typer.Context, phrase: WatchPhraseArgument) -> Non
     typer.echo(f"No longer watching for {phrase!r}.")
 
 
-@watch_app.command("list", epilog=examples("tutor admin watch list"))
-def watch_list_command(ctx: typer.Context) -> None:
+@watch_app.command("list", epilog=examples("tutor admin watch list", "tutor admin watch list --format json"))
+def watch_list_command(ctx: typer.Context, format: ListFormatOption = ListFormat.table) -> None:
     """The watched words and phrases, with when (and by whom) each was added."""
     from tutor_cli import access
     from tutor_cli.views import desk as desk_views
@@ -175,7 +175,9 @@ def watch_list_command(ctx: typer.Context) -> None:
     with app.open_manager() as manager:
         access.require_teaching_side(manager.store, "The watch list")
         phrases = manager.store.watch_phrases()
-    if not phrases:
+    if format is ListFormat.json:
+        app.write(desk_views.watch_json(phrases))
+    elif not phrases:
         typer.echo("The watch list is empty; add to it with `tutor admin watch add PHRASE`.")
     else:
-        app.write(desk_views.watch_lines(phrases))
+        desk_views.print_watch_list(app.console(), phrases)

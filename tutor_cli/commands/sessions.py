@@ -59,14 +59,21 @@ def new_session_command(
 @commands.command(
     "show",
     epilog=examples(
+        "tutor show                     your most recent session",
         "tutor show algebra-1",
+        "tutor show b188                the session whose id begins or ends so",
         "tutor show algebra-1 --student ada --format markdown > ada.md",
         "tutor show algebra-1 --format json | jq '.messages | length'",
     ),
 )
 def show_command(
     ctx: typer.Context,
-    session: Annotated[str, typer.Argument(help="The session to print.", show_default=False)],
+    session: Annotated[
+        Optional[str],
+        typer.Argument(
+            help="The session: its id, or the start or end of it (default: the most recent).", show_default=False
+        ),
+    ] = None,
     student: StudentOption = None,
     format: Annotated[
         Optional[TranscriptFormat],
@@ -86,12 +93,12 @@ def show_command(
     on_terminal = app.stdout_is_terminal
     with app.open_manager() as manager:
         student_id = manager.resolve_student(student, app.settings.student, writing=False)
-        record = manager.require_session(student_id, session)
+        record = manager.find_session(student_id, session)
         # A work session's key, solution and withheld drafts stay off a student's screen until solved.
         record, messages = as_the_student_sees_it(
-            manager.store, record, manager.store.iter_messages(student_id, session)
+            manager.store, record, manager.store.iter_messages(student_id, record.session_id)
         )
-        totals = manager.session_totals(app.prices, student_id, session)
+        totals = manager.session_totals(app.prices, student_id, record.session_id)
         transcript = views.Transcript(record, messages, totals, app.prices)
         # Written while the messages are read, batch by batch: memory stays flat however long.
         if format is TranscriptFormat.json:

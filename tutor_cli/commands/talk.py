@@ -32,6 +32,15 @@ ThinkingOption = Annotated[
     ),
 ]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No token and cost line after each answer.")]
+MaxTokensOption = Annotated[
+    Optional[int],
+    typer.Option(
+        "--max-tokens",
+        min=1,
+        help="The most tokens an answer may take (default: $TUTOR_MAX_TOKENS, else the server's limit).",
+        show_default=False,
+    ),
+]
 NoProfileOption = Annotated[
     bool,
     typer.Option("--no-profile", help="Neither send nor update your profile in this run (also: TUTOR_PROFILE=off)."),
@@ -61,6 +70,7 @@ def chat_command(
     thinking: ThinkingOption = None,
     quiet: QuietOption = False,
     no_profile: NoProfileOption = False,
+    max_tokens: MaxTokensOption = None,
 ) -> None:
     """Talk with the tutor (the default command)."""
     from tutor_cli.screens.chat import Repl
@@ -82,6 +92,8 @@ def chat_command(
             manager, console, student_id, session, continue_, prompt, system_prompt, profile=use_profile
         )
         conversation = _conversation(app, manager, student_id, session_id, model, thinking, prompt, use_profile)
+        if max_tokens is not None:
+            conversation.client.max_tokens = max_tokens
         updates = _keep_profile(app, conversation, background=True)
         manager.store.touch_session(student_id, session_id)
         try:
@@ -117,6 +129,7 @@ def ask_command(
     thinking: ThinkingOption = None,
     quiet: QuietOption = False,
     no_profile: NoProfileOption = False,
+    max_tokens: MaxTokensOption = None,
 ) -> None:
     """Ask one question without the interactive prompt; the answer goes to standard output."""
     from tutor_cli.config import shipped_system_prompt
@@ -148,19 +161,22 @@ def ask_command(
             use_profile=use_profile,
             notify=lambda text: notices.print(text, style="dim", markup=False),
         )
+        if max_tokens is not None:
+            conversation.client.max_tokens = max_tokens
         _keep_profile(app, conversation, background=False)
         # Only a terminal draws mathematics; a pipe or file gets the model's exact text.
         view = (
-            LiveAnswerView(app.console(), math=settings.render_math)
+            LiveAnswerView(app.console(), math=settings.render_math, thinking=conversation.thinking)
             if app.stdout_is_terminal
             else AnswerView(app.stdout)
         )
         with _name_the_session_on_failure(session, created):
             answer = ask(conversation, question, view)
-        if not quiet and answer.usage and app.stderr_is_terminal:
-            notices.print(
-                usage_line(answer.usage, answer.model or conversation.model, app.prices), style="dim", markup=False
-            )
+        if app.stderr_is_terminal:  # on standard error: a pipe gets the answer alone
+            used = f"Session {session}" + (" (new)" if created else "")
+            if not quiet and answer.usage:
+                used += " · " + usage_line(answer.usage, answer.model or conversation.model, app.prices)
+            notices.print(used, style="dim", markup=False)
 
 
 def _read_question(app: AppContext, question: str | None) -> str:
@@ -176,20 +192,25 @@ def _read_question(app: AppContext, question: str | None) -> str:
 
 @contextmanager
 def _name_the_session_on_failure(session: str, created: bool) -> Iterator[None]:
-    """An API failure in a session `ask` created: nothing is lost, but a fresh session per failed try
-    would pile up unseen, so the error names it and how to go on."""
-    from tutor_cli.errors import APIError, StreamDroppedError
+    """A question that got no answer in a session `ask` created (an API failure, a daily limit, a
+    question too long for the window): nothing is lost, but a fresh session per failed try would
+    pile up unseen, looking empty, so the error names it and how to go on."""
+    from tutor_cli.errors import APIError, StreamDroppedError, TutorError
 
     try:
         yield
-    except APIError as error:
+    except TutorError as error:
         if not created or isinstance(error, StreamDroppedError):
             raise
-        raise APIError(
-            f"{error} Your question is kept in session {session}: `tutor chat --session {session}` "
-            f"then /retry sends it again, or `tutor ask --session {session} ...` adds to it.",
-            status=error.status,
-        ) from None
+        where = (
+            f"Your question is kept in session {session}: `tutor chat --session {session}` "
+            f"then /retry sends it again, or `tutor ask --session {session} ...` adds to it."
+        )
+        if isinstance(error, APIError):
+            raise APIError(f"{error} {where}", status=error.status) from None
+        named = TutorError(f"{error} (It is kept in session {session}.)")
+        named.exit_status = error.exit_status
+        raise named from None
 
 
 def _conversation(

@@ -33,6 +33,7 @@ SLASH_COMMANDS = {
     "/help": "list these commands",
     "/exit": "leave the tutor (also /quit or Ctrl-D)",
     "/new": "start a fresh session",
+    "/title": "/title TEXT: give this session a title (alone: show it)",
     "/model": "/model NAME: talk to another model (alone: show the current one)",
     "/thinking": "/thinking on|off: ask for the model's reasoning, or not",
     "/retry": "ask the last question again",
@@ -78,6 +79,7 @@ class Repl:
             "/exit": self._exit,
             "/quit": self._exit,
             "/new": self._new,
+            "/title": self._title,
             "/model": self._model,
             "/thinking": self._thinking,
             "/retry": self._retry,
@@ -162,7 +164,7 @@ class Repl:
         """Where the answer streams (the work screen puts the answer guard in front of it)."""
         from tutor_cli.views.answer import LiveAnswerView
 
-        return LiveAnswerView(self.console, math=self.math)
+        return LiveAnswerView(self.console, math=self.math, thinking=self.conversation.thinking)
 
     def _after_answer(self, view: Any) -> bool:
         """Say what the answer's view needs said; True when that replaces the usage line."""
@@ -190,6 +192,18 @@ class Repl:
         prompt = c.system_prompt if c.system_prompt is not None else shipped_system_prompt()
         c.session_id = c.manager.new_session(c.student_id, prompt, profile=c.use_profile)
         self._notice(f"New session {c.session_id}.", "green")
+
+    def _title(self, text: str) -> None:
+        c = self.conversation
+        if text:
+            title = c.manager.set_title(c.student_id, c.session_id, text)
+            self._notice(f"Title: {title}", "green")
+            return
+        record = c.manager.store.get_session(c.student_id, c.session_id)
+        if record is not None and record.title:
+            self._notice(f"Title: {record.title}", "green")
+        else:
+            self._notice("This session has no title yet: its first question gives it one, or /title TEXT.")
 
     def _model(self, name: str) -> None:
         if name:
@@ -233,6 +247,13 @@ class Repl:
         share = totals.cache_hit_share
         t = totals.tokens
         self._notice(f"Session {self.conversation.session_id}: {totals.describe()}", "green")
+        if totals.estimated:
+            self._notice(
+                f"prompt ~{t['prompt_tokens']:,} · completion ~{t['completion_tokens']:,}: estimated by the tutor "
+                "from the text (the server sends no token counts, nor cache hits)",
+                "dim",
+            )
+            return
         self._notice(
             f"prompt {t['prompt_tokens']:,} (cache hit {t['cache_hit_tokens']:,}, miss "
             f"{t['cache_miss_tokens']:,}; {share:.0%} hit) · completion {t['completion_tokens']:,} · "
@@ -398,19 +419,25 @@ class Repl:
     def _toolbar(self) -> str:
         c = self.conversation
         attached = "".join(f" · +{attachment.name}" for attachment in self.attachments)
-        return (
-            f" {c.student_id} · session {c.session_id} · {c.model} · thinking {_thinking_label(c.thinking)}"
-            f"{attached} · /help"
-        )
+        return f" {c.student_id} · session {c.session_id} · {c.model} · {_thinking_words(c.thinking)}{attached} · /help"
 
     def _greet(self) -> None:
+        """The header line (with the session's title) and, for a resumed session, where the student
+        left off: its last question and answer, shortened and dimmed."""
         c = self.conversation
         record = c.manager.store.get_session(c.student_id, c.session_id)
         messages = record.message_count if record else 0
         state = f"resumed, {messages} messages" if messages else "new"
+        title = f"“{record.title}” · " if record is not None and record.title else ""
         self._notice(
-            f"tutor · session {c.session_id} ({state}) · model {c.model} · /help for commands, Ctrl-D to leave", "dim"
+            f"tutor · {title}session {c.session_id} ({state}) · model {c.model} · /help for commands, Ctrl-D to leave",
+            "dim",
         )
+        exchange = practice.latest_exchange(c.manager.store, c.student_id, c.session_id) if messages else None
+        if exchange is not None:
+            question, answer = exchange
+            self._notice(f"Last time you asked: {_gist(question)}", "dim")
+            self._notice(f"The tutor answered: {_gist(answer)}", "dim")
 
     def _warm_up(self) -> None:
         try:
@@ -445,7 +472,24 @@ def _slash_completer(names: list[str]):  # -> Completer
 
 
 def _thinking_label(thinking: bool | None) -> str:
-    return "server default" if thinking is None else ("on" if thinking else "off")
+    return "the server's default" if thinking is None else ("on" if thinking else "off")
+
+
+def _thinking_words(thinking: bool | None) -> str:
+    """The toolbar's few words: short, since the bottom bar holds a whole line of them."""
+    return "default thinking" if thinking is None else ("thinking on" if thinking else "thinking off")
+
+
+RECAP_CHARS = 160  # of each side of the last exchange in a resumed session's recap
+
+
+def _gist(text: str) -> str:
+    """A message on one line, cut at a word near RECAP_CHARS."""
+    line = " ".join(text.split())
+    if len(line) <= RECAP_CHARS:
+        return line
+    cut = line.rfind(" ", 0, RECAP_CHARS)
+    return line[: cut if cut > RECAP_CHARS // 2 else RECAP_CHARS] + " …"
 
 
 # --- /card --------------------------------------------------------------------

@@ -29,7 +29,8 @@ def _terminal_line(message: str) -> str:
 
 
 def read_key(message: str, keys: dict[str, int]) -> int | None:
-    """Wait for one of `keys` (no Enter); None for q, Ctrl-D or Ctrl-C. Other keys are ignored."""
+    """Wait for one of `keys` (no Enter); None for q or Ctrl-D; Ctrl-C raises KeyboardInterrupt.
+    Other keys are ignored."""
     from prompt_toolkit.application import Application
     from prompt_toolkit.key_binding import KeyBindings
     from prompt_toolkit.layout import Layout, Window
@@ -45,8 +46,9 @@ def read_key(message: str, keys: dict[str, int]) -> int | None:
 
     for key, value in keys.items():
         bindings.add(key)(answer(value))
-    for key in ("q", "Q", "c-d", "c-c"):
+    for key in ("q", "Q", "c-d"):
         bindings.add(key)(answer(None))
+    bindings.add("c-c")(lambda event: event.app.exit(exception=KeyboardInterrupt))
     bindings.add("<any>")(lambda event: None)
     application: Application[int | None] = Application(
         layout=Layout(Window(FormattedTextControl(message), height=1, always_hide_cursor=True)),

@@ -49,10 +49,12 @@ class ReviewSession:
     deck: str | None = None
     limit: int | None = None
     reviewed: int = 0
+    interrupted: bool = False  # stopped with Ctrl-C rather than q or Ctrl-D
     _prompt: object = field(default=None, repr=False)
 
     def run(self) -> int:
-        """Review; return how many cards were rated."""
+        """Review; return how many cards were rated. Ctrl-C at a prompt stops the review like q,
+        then re-raises KeyboardInterrupt so that the command exits 130, as any interrupted one."""
         practice.check_deck(self.store, self.student_id, self.deck)
         card = self.store.next_card(self.student_id, self.clock(), self.deck)
         if card is None:
@@ -72,6 +74,8 @@ class ReviewSession:
                 break
             card = self.store.next_card(self.student_id, self.clock(), self.deck)
         self._summary(card is None)
+        if self.interrupted:
+            raise KeyboardInterrupt
         return self.reviewed
 
     # -- one card --
@@ -91,7 +95,11 @@ class ReviewSession:
         feedback = self._feedback(card, typed) if typed.strip() else None
         self.console.print(Text("Answer", style="bold green"))
         show_text(self.console, card.answer)
-        rating = read_key("Rate 1 Again · 2 Hard · 3 Good · 4 Easy (q stops): ", RATING_KEYS)
+        try:
+            rating = read_key("Rate 1 Again · 2 Hard · 3 Good · 4 Easy (q stops): ", RATING_KEYS)
+        except KeyboardInterrupt:
+            self.interrupted = True
+            return False
         if rating is None:
             return False
         now = self.clock()
@@ -102,14 +110,17 @@ class ReviewSession:
         return True
 
     def _ask_answer(self) -> str | None:
-        """The student's answer; None for Ctrl-D, Ctrl-C or a lone q."""
+        """The student's answer; None for Ctrl-D, Ctrl-C (noted in `interrupted`) or a lone q."""
         if self._prompt is None:
             from prompt_toolkit import PromptSession
 
             self._prompt = PromptSession()
         try:
             text = self._prompt.prompt("your answer › ", pre_run=self._warm_up)  # type: ignore[attr-defined]
-        except (EOFError, KeyboardInterrupt):
+        except EOFError:
+            return None
+        except KeyboardInterrupt:
+            self.interrupted = True
             return None
         return None if text.strip().lower() == "q" else text
 
@@ -120,7 +131,7 @@ class ReviewSession:
         from tutor_cli.client import Answer
 
         answer = Answer()
-        view = LiveAnswerView(self.console)
+        view = LiveAnswerView(self.console, thinking=self.thinking)
         view.start()
         try:
             stream_reply(self.client, practice.feedback_messages(card, typed), self.model, self.thinking, answer, view)

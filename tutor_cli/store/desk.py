@@ -226,9 +226,10 @@ class DeskQueries(Backend):
             return {row[0]: int(row[1]) for row in rows.fetchall()}
 
     def usage_by_student(self, since: float | None, student_id: str | None) -> list[tuple]:
-        """(student, model, peak, prompt, completion, reasoning, cache hit, cache miss) sums over answers."""
+        """(student, model, peak, prompt, completion, reasoning, cache hit, cache miss) sums over answers,
+        then 1 when any of them holds the tutor's estimate."""
         where, args = self._where(since, student_id, "created_at", "role = 'assistant'", "prompt_tokens IS NOT NULL")
-        sums = ", ".join(f"sum({name})" for name in TOKEN_FIELDS)
+        sums = ", ".join(f"sum({name})" for name in TOKEN_FIELDS) + ", max(usage_estimated)"
         peak = peak_sql(self.weekday_sql("created_at"), self.hour_sql("created_at"))
         with self._reading() as conn:
             return self._run(

@@ -199,6 +199,48 @@ def postgres_create(conn: Any) -> None:
     )
 
 
+# --- migration 9: no student's row meets another student's private card -------------------
+# Foreign keys are checked without row-level security, so `(card_id, deck_id)` alone would let a
+# student hang a row of theirs off another student's private card (and learn that it exists).
+# Rows that already do (no tutor writes them: only raw SQL could) are removed on upgrade.
+READABLE_CARD = "EXISTS (SELECT 1 FROM cards c WHERE c.id = {row}.card_id AND c.deck_id = {row}.deck_id AND {owner})"
+
+
+def _foreign_rows(table: str) -> str:
+    card_owner = f"(SELECT c.student_id FROM cards c WHERE c.id = {table}.card_id)"
+    return f"DELETE FROM {table} WHERE {card_owner} NOT IN ({table}.student_id, '{CLASS_DECK}')"
+
+
+def sqlite_name_readable_cards(conn: Any) -> None:
+    for table in ("card_states", "reviews"):
+        conn.execute(_foreign_rows(table))
+        readable = READABLE_CARD.format(row="NEW", owner=f"c.student_id IN (NEW.student_id, '{CLASS_DECK}')")
+        conn.execute(
+            f"CREATE TRIGGER {table}_name_a_readable_card BEFORE INSERT ON {table} WHEN NOT {readable}"
+            f" BEGIN SELECT RAISE(ABORT, '{table} may name only a card of its student or of the class'); END"
+        )
+
+
+def postgres_name_readable_cards(conn: Any) -> None:
+    student, _ = rls.groups(conn)
+    for table in ("card_states", "reviews"):
+        conn.execute(_foreign_rows(table))
+        # Restrictive: added to (never instead of) `own_rows`; checked before the foreign key, so a
+        # foreign card and a missing one are refused with the same sentence. Only INSERT: a student
+        # may not UPDATE card_id or deck_id (column privileges).
+        readable = READABLE_CARD.format(row=table, owner=f"c.student_id IN ({rls.OWNER}, '{CLASS_DECK}')")
+        conn.execute(
+            f"CREATE POLICY names_a_readable_card ON {table} AS RESTRICTIVE FOR INSERT TO {student}"
+            f" WITH CHECK ({readable})"
+        )
+    # Unique keys are checked without row-level security too: keyed on the deck alone, a card
+    # insert told a student whether another student's deck holds a card of a guessed content.
+    # Keyed on the owner as well, a student's row only ever meets their own (same rows in practice:
+    # a card's owner is its deck's). SQLite, one user's file, keeps its key (deck_id, content_hash).
+    conn.execute("ALTER TABLE cards DROP CONSTRAINT cards_deck_id_content_hash_key")
+    conn.execute("ALTER TABLE cards ADD CONSTRAINT cards_owner_content_key UNIQUE (student_id, deck_id, content_hash)")
+
+
 REVIEW_COLUMNS = (
     "student_id",
     "card_id",
@@ -246,7 +288,7 @@ class PracticeQueries(Backend):
                 conn.cursor().executemany(
                     self._sql(
                         "INSERT INTO cards (deck_id, student_id, question, answer, topic, content_hash, created_at)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (deck_id, content_hash) DO NOTHING"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"  # the same content in the deck
                     ),
                     [
                         (deck_id, owner, question, answer, topic, digest, now)
@@ -469,8 +511,8 @@ class PracticeQueries(Backend):
     def _retrievability_sql(self, conn: Any, curve: RecallCurve) -> str:
         """SQL for the recall probability of a state row at the time bound to its `?`.
 
-        The database evaluates the curve from its two constants, with elapsed time in whole days as
-        the scheduler counts it; an SQLite built without its optional math functions calls the
+        The database evaluates the curve from its two constants, with the exact elapsed time in
+        days (see ForgettingCurve); an SQLite built without its optional math functions calls the
         curve itself instead."""
         power, greatest = "power", "greatest"
         if isinstance(conn, sqlite3.Connection):
@@ -479,7 +521,7 @@ class PracticeQueries(Backend):
                 return "tutor_retrievability(? - last_review, stability)"
             power, greatest = "pow", "max"  # SQLite's names; its own math is 4x faster than a Python callback
         return (
-            f"{power}(1 + {float(curve.factor)!r} * {greatest}(0, floor((? - last_review) / {SECONDS_PER_DAY}))"
+            f"{power}(1 + {float(curve.factor)!r} * {greatest}(0, (? - last_review) / {float(SECONDS_PER_DAY)!r})"
             f" / stability, {float(curve.decay)!r})"
         )
 

@@ -24,6 +24,7 @@ class SessionRecord:
     summary_through: int = 0  # id of the last message the summary covers
     token_scale: float | None = None  # server tokens per estimated token, learned from usage
     profile_snapshot: str | None = None  # the student's profile as it stood when the session began
+    title: str | None = None  # the first question's opening words, or what the student set
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class MessageRecord:
     interrupted: bool = False
     usage: dict[str, int] = field(default_factory=dict)
     withheld: bool = False  # a reply the answer guard stopped (tutor work): kept for the teacher, never shown
+    usage_estimated: bool = False  # the server sent no usage: the tokens are the tutor's estimate
 
 
 @dataclass(frozen=True)

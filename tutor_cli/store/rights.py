@@ -124,6 +124,21 @@ def postgres_create(conn: Any) -> None:
     rls.students_read_own_and_shared_rows(conn, "limits", shared=CLASS_ROW)
 
 
+def sqlite_usage_estimated(conn: Any) -> None:
+    """Answers from servers that send no usage carry the tutor's estimate, marked so."""
+    conn.execute("ALTER TABLE messages ADD COLUMN usage_estimated INTEGER NOT NULL DEFAULT 0")
+
+
+def postgres_usage_estimated(conn: Any) -> None:
+    """As in SQLite; a student writes the mark with the answer (INSERT by column, as every other
+    column of theirs). The ledger's trigger counts the estimated tokens like reported ones."""
+    student, _ = rls.groups(conn)
+    conn.execute(
+        "ALTER TABLE messages ADD COLUMN usage_estimated integer NOT NULL DEFAULT 0 CHECK (usage_estimated IN (0, 1))"
+    )
+    conn.execute(f"GRANT INSERT (usage_estimated) ON messages TO {student}")
+
+
 def _tokens_sql(largest: str, prefix: str = "NEW.") -> str:
     """An answer's tokens for the ledger: prompt plus completion, a negative count read as 0."""
     return f"{largest}(coalesce({prefix}prompt_tokens, 0), 0) + {largest}(coalesce({prefix}completion_tokens, 0), 0)"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from abc import ABC
 
-from tutor_cli.store import desk, practice, problems, profiles, rights, sessions
+from tutor_cli.store import desk, practice, problems, profiles, rights, sessions, titles
 from tutor_cli.store.base import Migration, nothing
 
 
@@ -19,6 +19,7 @@ class Store(
     desk.DeskQueries,
     rights.RightsQueries,
     problems.ProblemQueries,
+    titles.TitleQueries,
     ABC,
 ):
     """Every query of the package, written once; a backend subclass supplies the connection."""
@@ -38,4 +39,9 @@ MIGRATIONS: list[Migration] = [
     Migration("teachers_desk", desk.sqlite_create, desk.postgres_create),
     Migration("limits_and_usage_ledger", rights.sqlite_create, rights.postgres_create),
     Migration("problems_and_withheld_replies", problems.sqlite_create, problems.postgres_create),
+    Migration("estimated_usage", rights.sqlite_usage_estimated, rights.postgres_usage_estimated),
+    Migration("session_titles", titles.sqlite_create, titles.postgres_create),
+    Migration(
+        "no_row_meets_a_private_card", practice.sqlite_name_readable_cards, practice.postgres_name_readable_cards
+    ),
 ]

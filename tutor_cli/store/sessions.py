@@ -11,6 +11,7 @@ from tutor_cli.pricing import TOKEN_FIELDS, peak_sql
 from tutor_cli.store import rls
 from tutor_cli.store.base import APPLICATION_ID, Backend
 from tutor_cli.store.records import MessageRecord, SessionRecord
+from tutor_cli.titles import default_title
 from tutor_cli.tokens import message_tokens
 
 MAX_ID_LENGTH = 200  # student and session ids; longer ones are refused in one sentence
@@ -40,10 +41,11 @@ def check_ids(student_id: str | None, session_id: str | None = None) -> None:
 
 SESSION_COLUMNS = (
     "student_id, session_id, system_prompt, created_at, updated_at, message_count, model,"
-    " window_start, summary, summary_through, token_scale, profile_snapshot"
+    " window_start, summary, summary_through, token_scale, profile_snapshot, title"
 )
 MESSAGE_COLUMNS = "id, role, content, created_at, model, reasoning, interrupted, " + ", ".join(TOKEN_FIELDS)
 MESSAGE_COLUMNS += ", withheld"  # added by the problems migration
+MESSAGE_COLUMNS += ", usage_estimated"  # added by the estimated-usage migration
 
 
 # --- SQLite schema ------------------------------------------------------------------------
@@ -317,6 +319,7 @@ class SessionQueries(Backend):
             interrupted=bool(row[6]),
             usage=_usage(row[7:12]),
             withheld=bool(row[12]),
+            usage_estimated=bool(row[13]),
         )
 
     def _session_pk(self, conn: Any, student_id: str, session_id: str) -> int:
@@ -410,9 +413,11 @@ class SessionQueries(Backend):
         interrupted: bool = False,
         usage: dict[str, int] | None = None,
         withheld: bool = False,
+        usage_estimated: bool = False,
     ) -> int:
         """Append one message in its own durable transaction; return its id. `withheld`: a reply the
-        answer guard stopped (kept for the teacher, never sent back to the model)."""
+        answer guard stopped (kept for the teacher, never sent back to the model). A session without
+        a title takes its first question's opening words as its title, in the same transaction."""
         usage = usage or {}
         now = clock()
         with self._transaction() as conn:
@@ -421,13 +426,13 @@ class SessionQueries(Backend):
             self._run(
                 conn,
                 "UPDATE sessions SET updated_at = ?, message_count = message_count + 1,"
-                " model = coalesce(?, model) WHERE id = ?",
-                (now, model, pk),
+                " model = coalesce(?, model), title = coalesce(title, ?) WHERE id = ?",
+                (now, model, default_title(content) if role == "user" and isinstance(content, str) else None, pk),
             )
             columns = ("session_pk", "student_id", "role", "content", "created_at", "model", "reasoning")
-            columns += ("interrupted", "tokens", *TOKEN_FIELDS)
+            columns += ("interrupted", "tokens", *TOKEN_FIELDS, "usage_estimated")
             values = (pk, student_id, role, content, now, model, reasoning, int(interrupted), message_tokens(content))
-            values += tuple(usage.get(name) for name in TOKEN_FIELDS)
+            values += (*(usage.get(name) for name in TOKEN_FIELDS), int(bool(usage) and usage_estimated))
             if withheld:
                 columns, values = (*columns, "withheld"), (*values, 1)
             return self._insert(
@@ -546,7 +551,8 @@ class SessionQueries(Backend):
             )
 
     def usage_rows(self, student_id: str | None, session_id: str | None = None) -> list[tuple]:
-        """Token sums per (student, session, model, peak-hours) over answers: what costs are computed from."""
+        """Token sums per (student, session, model, peak-hours) over answers: what costs are computed from;
+        the last column is 1 when any of the sums holds the tutor's estimate."""
         conditions = ["m.role = 'assistant'", "m.prompt_tokens IS NOT NULL"]
         args: list[str] = []
         if student_id is not None:
@@ -555,7 +561,7 @@ class SessionQueries(Backend):
         if session_id is not None:
             conditions.append("s.session_id = ?")
             args.append(session_id)
-        sums = ", ".join(f"sum(m.{name})" for name in TOKEN_FIELDS)
+        sums = ", ".join(f"sum(m.{name})" for name in TOKEN_FIELDS) + ", max(m.usage_estimated)"
         peak = peak_sql(self.weekday_sql("m.created_at"), self.hour_sql("m.created_at"))
         with self._reading() as conn:
             return self._run(

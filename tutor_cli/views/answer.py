@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import IO, TYPE_CHECKING, Any
 
 from tutor_cli.pricing import PriceTable, UsageTotals, is_peak
@@ -216,9 +218,16 @@ class AnswerView:
 
 class LiveAnswerView(AnswerView):
     """Terminal view: a spinner, then reasoning (dimmed) and Markdown blocks printed once each,
-    with only the unfinished tail in a live region."""
+    with only the unfinished tail in a live region.
 
-    def __init__(self, console: Console, *, math: bool = True) -> None:
+    The live region is erased and redrawn by moving the cursor up as many lines as rich last drew,
+    so anything else that moves the cursor leaves a stale line behind (Ctrl-C used to leave the
+    last screen line twice). Two things could: the terminal echoing `^C` (or keys typed ahead)
+    after a line drawn to the last column, which wraps it; and Ctrl-C raising in the middle of a
+    redraw, after the erase and before rich recorded the new height. So while the region is live
+    the terminal does not echo, and Ctrl-C waits for the redraw under way to end (see `_drawing`)."""
+
+    def __init__(self, console: Console, *, math: bool = True, thinking: bool | None = None) -> None:
         super().__init__(console.file)
         self.console = console
         self.math = math  # draw LaTeX as Unicode (TUTOR_MATH=unicode)
@@ -232,9 +241,18 @@ class LiveAnswerView(AnswerView):
         from rich.spinner import Spinner
         from rich.text import Text
 
-        self.spinner = Spinner("dots", Text(" thinking…", style="dim"), style="cyan")
+        # "thinking…" only when thinking mode was asked for: otherwise the model is just answering.
+        label = " thinking…" if thinking else " waiting for the answer…"
+        self.spinner = Spinner("dots", Text(label, style="dim"), style="cyan")
+        self._echo: _Echo | None = None
+        self._previous_sigint: Any = None
+        self._depth = 0  # redraws under way
+        self._interrupt_pending = False
 
     def start(self) -> None:
+        import signal
+        import threading
+
         from rich.live import Live
 
         self._live = Live(
@@ -245,9 +263,45 @@ class LiveAnswerView(AnswerView):
             redirect_stdout=False,
             redirect_stderr=False,
         )
-        self._live.start()
+        self._echo = _Echo.off(self.console)
+        if threading.current_thread() is threading.main_thread():
+            self._previous_sigint = signal.signal(signal.SIGINT, self._on_sigint)
+        with self._drawing():
+            self._live.start()
+
+    def _on_sigint(self, signum: int, frame: Any) -> None:
+        if self._depth:
+            self._interrupt_pending = True  # raised when the redraw under way ends
+        else:
+            raise KeyboardInterrupt
+
+    @contextmanager
+    def _drawing(self) -> Iterator[None]:
+        """A redraw of the live region, which Ctrl-C does not cut in two (it raises right after)."""
+        self._depth += 1
+        try:
+            yield
+        finally:
+            self._depth -= 1
+            if not self._depth and self._interrupt_pending:
+                self._interrupt_pending = False
+                raise KeyboardInterrupt
+
+    def _release_terminal(self) -> None:
+        import signal
+
+        if self._previous_sigint is not None:
+            signal.signal(signal.SIGINT, self._previous_sigint)
+            self._previous_sigint = None
+        if self._echo is not None:
+            self._echo.restore()
+            self._echo = None
 
     def reasoning(self, text: str) -> None:
+        with self._drawing():
+            self._reasoning(text)
+
+    def _reasoning(self, text: str) -> None:
         from rich.text import Text
 
         self.waiting = False
@@ -258,6 +312,10 @@ class LiveAnswerView(AnswerView):
             self._print(Text(done, style="dim italic"))
 
     def content(self, text: str) -> None:
+        with self._drawing():
+            self._content(text)
+
+    def _content(self, text: str) -> None:
         self.waiting = False
         self._end_reasoning()
         self._finished += self.blocks.feed(neutralise_keep_lines(text))
@@ -285,12 +343,16 @@ class LiveAnswerView(AnswerView):
     def finish(self, note: str | None = None) -> None:
         from rich.text import Text
 
-        self._end_reasoning()
-        rest = "".join(self._finished) + self.blocks.flush()
-        self._finished = []
-        if self._live is not None:
-            self._live.stop()
-            self._live = None
+        self._interrupt_pending = False  # finishing is what a pending Ctrl-C would have done
+        try:
+            self._end_reasoning()
+            rest = "".join(self._finished) + self.blocks.flush()
+            self._finished = []
+            if self._live is not None:
+                self._live.stop()  # erases the region: what it showed is printed once, below
+                self._live = None
+        finally:
+            self._release_terminal()
         if rest.strip():
             self._print_markdown(rest)
         if note:
@@ -313,6 +375,39 @@ class LiveAnswerView(AnswerView):
 
     def _print(self, renderable: Any) -> None:
         (self._live.console if self._live is not None else self.console).print(renderable)
+
+
+class _Echo:
+    """The terminal's echo, turned off while an answer is drawn live and restored after."""
+
+    def __init__(self, fd: int, saved: list[Any]) -> None:
+        self.fd, self.saved = fd, saved
+
+    @classmethod
+    def off(cls, console: Console) -> _Echo | None:
+        """Stop echoing typed keys and ^C on the console's terminal; None when it is not one (or
+        the platform has no termios). Typed-ahead keys are kept for the next prompt."""
+        try:
+            import termios
+        except ImportError:
+            return None
+        try:
+            fd = console.file.fileno()
+            saved = termios.tcgetattr(fd)
+            quiet = list(saved)
+            quiet[3] &= ~(termios.ECHO | termios.ECHOCTL)
+            termios.tcsetattr(fd, termios.TCSANOW, quiet)
+        except (AttributeError, OSError, ValueError, termios.error):
+            return None
+        return cls(fd, saved)
+
+    def restore(self) -> None:
+        import termios
+
+        try:
+            termios.tcsetattr(self.fd, termios.TCSANOW, self.saved)
+        except termios.error:
+            pass
 
 
 def usage_line(usage: dict[str, int], model: str | None, prices: PriceTable) -> str:

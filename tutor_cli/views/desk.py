@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from tutor_cli.desk import MARK_CLOSE, MARK_OPEN, Hit, StudentRow
 from tutor_cli.store.records import WatchPhrase
-from tutor_cli.views.text import local_time, neutralise
+from tutor_cli.views.text import local_time, neutralise, short_count, short_time
 from tutor_cli.words import iso_time
 
 if TYPE_CHECKING:
@@ -27,6 +27,7 @@ OVERVIEW_FIELDS = (
     "questions",
     "last_active",
     "tokens",
+    "tokens_estimated",
     "cost_usd",
     "cards_reviewed",
     "flags",
@@ -47,6 +48,7 @@ def overview_record(row: StudentRow) -> dict[str, Any]:
         "questions": row.questions,
         "last_active": iso_time(row.last_active) if row.last_active is not None else None,
         "tokens": row.tokens,
+        "tokens_estimated": row.totals.estimated,
         "cost_usd": row.cost_usd,
         "cards_reviewed": row.cards_reviewed,
         "flags": row.flags,
@@ -71,9 +73,13 @@ def print_overview(console: Console, rows: Sequence[StudentRow], since: float | 
     from rich import box
     from rich.table import Table
 
+    # Short cells and light chrome so that every header stays whole at 80 columns (and in a pipe,
+    # which rich lays out at 80); only the student's id may wrap. `~`: tokens the tutor estimated.
     title = "Class overview" + (f" since {local_time(since)}" if since is not None else "")
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("Student", style="bold", no_wrap=True)
+    table = Table(
+        title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True
+    )
+    table.add_column("Student", style="bold", overflow="fold", min_width=7)
     for name in ("Sessions", "Questions"):
         table.add_column(name, justify="right", no_wrap=True)
     table.add_column("Last active", no_wrap=True)
@@ -84,8 +90,8 @@ def print_overview(console: Console, rows: Sequence[StudentRow], since: float | 
             _plain(row.student_id),
             str(row.sessions),
             str(row.questions),
-            local_time(row.last_active) if row.last_active is not None else "",
-            f"{row.tokens:,}" if row.tokens else "",
+            short_time(row.last_active) if row.last_active is not None else "",
+            (("~" if row.totals.estimated else "") + short_count(row.tokens)) if row.tokens else "",
             f"${row.cost_usd:.4f}" if row.cost_usd is not None else "",
             str(row.cards_reviewed),
             f"[red]{row.flags}[/red]" if row.flags else "0",
@@ -128,30 +134,61 @@ def _marked(snippet: str) -> Text:
 
 
 def print_hits(console: Console, hits: Sequence[Hit], title: str, *, flags: bool = False) -> None:
+    """Found messages: the snippet gets the width (at least SNIPPET_MIN columns, all that is left
+    at 120), the ids wrap inside their columns rather than squeeze it."""
+    from rich import box
     from rich.table import Table
 
-    table = Table(title=title, title_justify="left", show_lines=False)
-    table.add_column("Student", no_wrap=True)
-    table.add_column("Session", no_wrap=True)
+    table = Table(
+        title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True
+    )
+
+    def longest(values: list[str], header: str, most: int) -> int:
+        return min(max([len(header), *map(len, values)]), most)
+
+    student = longest([h.message.student_id for h in hits], "Student", 12)
+    what = longest([", ".join(h.matched) if flags else h.message.role for h in hits], "Role", 12)
+    # Time takes 11 columns, and the four gaps between the five columns 2 each.
+    room = console.width - student - 11 - what - 8
+    session = max(8, min(longest([h.message.session_id for h in hits], "Session", 20), room - SNIPPET_MIN))
+    table.add_column("Student", overflow="fold", width=student)
+    table.add_column("Session", overflow="fold", width=session)
     table.add_column("Time", no_wrap=True)
-    table.add_column("Matched" if flags else "Role", no_wrap=True)
-    table.add_column("Snippet", overflow="fold")
+    table.add_column("Matched" if flags else "Role", overflow="fold", width=what)
+    table.add_column("Snippet", overflow="fold", width=max(SNIPPET_MIN, room - session))
     for hit in hits:
         message = hit.message
         table.add_row(
             _plain(message.student_id),
             _plain(message.session_id),
-            local_time(message.created_at),
+            short_time(message.created_at),
             _plain(", ".join(hit.matched)) if flags else message.role,
             _marked(hit.snippet),
         )
     console.print(table)
 
 
-def watch_lines(phrases: Sequence[WatchPhrase]) -> str:
-    return "".join(
-        f"{neutralise(p.phrase)}\t{local_time(p.added_at)}"
-        + (f"\t{neutralise(p.added_by)}" if p.added_by else "")
-        + "\n"
-        for p in phrases
-    )
+SNIPPET_MIN = 30  # columns a search snippet keeps however narrow the terminal
+
+
+def watch_json(phrases: Sequence[WatchPhrase]) -> str:
+    """The watch list as a JSON list of objects: `phrase`, `added_at` and `added_by`."""
+    records = [{"phrase": p.phrase, "added_at": iso_time(p.added_at), "added_by": p.added_by or None} for p in phrases]
+    return json.dumps(records, ensure_ascii=False, indent=2) + "\n"
+
+
+def print_watch_list(console: Console, phrases: Sequence[WatchPhrase]) -> None:
+    """The watch list as a table, like every other listing."""
+    from rich import box
+    from rich.table import Table
+
+    table = Table(
+        title="Watch list", title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
+        collapse_padding=True,
+    )  # fmt: skip
+    table.add_column("Phrase", overflow="fold", ratio=1)
+    table.add_column("Added", no_wrap=True)
+    table.add_column("By", overflow="fold")
+    for p in phrases:
+        table.add_row(_plain(p.phrase), short_time(p.added_at), _plain(p.added_by or ""))
+    console.print(table)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tutor_cli.practice import activity_dates
+from tutor_cli.practice import activity_dates, recall_percent
 from tutor_cli.views.text import local_time, neutralise
 from tutor_cli.words import iso_time
 
@@ -61,7 +61,7 @@ def print_progress(console: Console, rows: list[DeckProgress], student_id: str, 
             str(row.new),
             str(row.due),
             str(row.reviews_7d),
-            "" if row.retrievability is None else f"{row.retrievability:.0%}",
+            "" if row.retrievability is None else recall_percent(row.retrievability),
             activity_bar(row.activity, peak),
         )
     console.print(table)

@@ -171,7 +171,8 @@ TEMPLATES = {
 <link rel="stylesheet" href="{{ root }}style.css">
 </head>
 <body>
-<nav><a href="{{ root }}index.html">Class report</a>{% block crumbs %}{% endblock %}</nav>
+<nav>{% if root %}<a href="{{ root }}index.html">{{ report_title }}</a>{% else %}<span aria-current="page">{{
+report_title }}</span>{% endif %}{% block crumbs %}{% endblock %}</nav>
 <main>
 <h1>{{ title }}</h1>
 {% block main %}{% endblock %}
@@ -187,7 +188,7 @@ TEMPLATES = {
 {% for row in rows %}<tr{% if row.flags %} class="flagged"{% endif %}>
 <td><a href="{{ student_href(row.student_id) }}">{{ row.student_id }}</a></td>
 <td>{{ row.sessions }}</td><td>{{ row.questions }}</td><td>{{ when(row.last_active) }}</td>
-<td>{{ "{:,}".format(row.tokens) }}</td><td>{{ money(row.cost_usd) }}</td>
+<td>{{ "~" if row.totals.estimated else "" }}{{ "{:,}".format(row.tokens) }}</td><td>{{ money(row.cost_usd) }}</td>
 <td>{{ row.cards_reviewed }}</td><td>{{ row.flags }}</td></tr>
 {% endfor %}</tbody>
 </table>
@@ -251,10 +252,12 @@ last on {{ when(practice[2]) }}{% endif %}.</p>{% endif %}
 <th>Est. cost</th></tr></thead>
 <tbody>
 {% for s, totals in sessions %}<tr>
-<td><a href="{{ session_href(s.student_id, s.session_id) }}">{{ s.session_id }}</a></td>
+<td><a href="{{ session_href(s.student_id, s.session_id) }}">{{ s.title or s.session_id }}</a>{%
+if s.title %}<br><span class="meta">{{ s.session_id }}</span>{% endif %}</td>
 <td>{{ s.message_count }}</td><td>{{ when(s.created_at) }}</td><td>{{ when(s.updated_at) }}</td>
 <td>{{ s.model or "" }}</td>
-<td>{{ "{:,}".format(totals.tokens.prompt_tokens + totals.tokens.completion_tokens) }}</td>
+<td>{{ "~" if totals.estimated else "" }}{{
+"{:,}".format(totals.tokens.prompt_tokens + totals.tokens.completion_tokens) }}</td>
 <td>{{ money(totals.cost if totals.priced else none) }}</td></tr>
 {% endfor %}</tbody>
 </table>
@@ -264,9 +267,10 @@ last on {{ when(practice[2]) }}{% endif %}.</p>{% endif %}
     "set.html": SET_TEMPLATE,
     "session.html": """{% extends "base.html" %}
 {% block crumbs %} › <a href="{{ student_href(session.student_id) }}">{{ session.student_id }}</a>
-› {{ session.session_id }}{% endblock %}
+› {{ session.title or session.session_id }}{% endblock %}
 {% block main %}
-<p class="meta">Started {{ when(session.created_at) }} · last used {{ when(session.updated_at) }}
+<p class="meta">Session {{ session.session_id }} · started {{ when(session.created_at) }}
+· last used {{ when(session.updated_at) }}
 {% if session.model %}· {{ session.model }}{% endif %} · {{ session.message_count }} messages</p>
 <details><summary>System prompt</summary><div class="prompt">{{ session.system_prompt }}</div></details>
 {% for m in messages %}<article class="message {{ m.role }}{% if m.withheld %} withheld{% endif %}" id="m{{ m.id }}">
@@ -293,11 +297,18 @@ tr.flagged td:last-child { color: #b00020; font-weight: bold; }
 .message header { font-size: 0.85rem; color: #555; } .meta { color: #555; font-size: 0.9rem; }
 .reasoning { color: #666; font-size: 0.9rem; } .profile, .prompt { white-space: pre-wrap; }
 pre { background: #f6f8fa; padding: 0.6rem; overflow-x: auto; } code { font-size: 0.9em; }
-.math { overflow-x: auto; } .math-source { color: #a00; }
+/* Sideways only: overflow-x alone makes overflow-y auto too, and a formula's ink reaching a few
+   pixels past its box then draws a vertical scrollbar. The padding keeps that ink from being cut. */
+.math { overflow-x: auto; overflow-y: hidden; padding: 0.4em 0; } .math-source { color: #a00; }
 .message.withheld { border-color: #d97706; background: #fffbeb; } .withheld, .stuck { color: #b45309; }
 svg.chart { width: 100%; height: auto; } svg.chart rect.bar { fill: #3b82f6; }
 svg.chart text { font-size: 11px; fill: #555; }
 """
+
+
+def report_title(student_id: str | None) -> str:
+    """The index's title, which every page's navigation links back to."""
+    return "Class report" if student_id is None else f"Report for {student_id}"
 
 
 def _slug(text: str) -> str:
@@ -392,7 +403,8 @@ def _day_label(day: int) -> str:
 class Site:
     """Writes the pages; every page is rendered by the one autoescaping environment."""
 
-    def __init__(self, store: Store, prices: PriceTable, folder: Path) -> None:
+    def __init__(self, store: Store, prices: PriceTable, folder: Path, student_id: str | None = None) -> None:
+        """`student_id`: the report is of that one student (its index is titled so)."""
         from jinja2 import DictLoader, Environment, StrictUndefined
 
         self.store = store
@@ -402,6 +414,7 @@ class Site:
         self.env = Environment(loader=DictLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined)
         self.env.globals.update(when=_when, money=_money, markdown=markdown_html, csp=CSP)
         self.env.globals["generated"] = _when(now())
+        self.env.globals["report_title"] = report_title(student_id)
 
     def _write(self, relative: str, template: str, depth: int, **values: Any) -> None:
         root = "../" * depth
@@ -420,8 +433,8 @@ class Site:
         today = int(now() // 86400)
         chart = activity_chart(self.store.messages_per_day(today - CHART_DAYS + 1, student_id), today)
         flags = desk.flags(self.store, FLAGS_ON_INDEX, student_id)
-        title = "Class report" if student_id is None else f"Report for {student_id}"
         sets = set_pages(self.store, student_id, _slug)
+        title = report_title(student_id)
         self._write("index.html", "index.html", 0, title=title, rows=rows, chart=chart, flags=flags, sets=sets)
         for page in sets:
             self._write(f"sets/{page.slug}.html", "set.html", 1, title=f"Problem set {page.title}", page=page)
@@ -447,7 +460,7 @@ class Site:
                 f"sessions/{_slug(student_id)}/{_slug(session.session_id)}.html",
                 "session.html",
                 2,
-                title=f"Session {session.session_id}",
+                title=session.title or f"Session {session.session_id}",
                 session=session,
                 messages=message_views(self.store.iter_messages(student_id, session.session_id)),
             )
@@ -475,7 +488,7 @@ def write_site(
         (folder / "style.css").write_text(STYLE + _pygments_css(), encoding="utf-8")
     except OSError as error:
         raise TutorError(f"Cannot write the report into {folder} ({error.strerror}).") from None
-    site = Site(store, prices, folder)
+    site = Site(store, prices, folder, student_id)
     site.index(rows, student_id)
     workers = min(workers or os.cpu_count() or 1, 4, len(rows))
     if location is None or workers < 2:
@@ -488,17 +501,20 @@ def write_site(
     shares = [rows[index::workers] for index in range(workers)]
     # spawn, not fork: a forked child would share (and on exit close) the parent's connection.
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        pages = sum(pool.map(_write_students, [location] * workers, [prices] * workers, [folder] * workers, shares))
+        same = ([location] * workers, [prices] * workers, [folder] * workers, shares, [student_id] * workers)
+        pages = sum(pool.map(_write_students, *same))
     return Written(folder / "index.html", site.pages + pages)
 
 
-def _write_students(location: str, prices: PriceTable, folder: Path, rows: list[desk.StudentRow]) -> int:
+def _write_students(
+    location: str, prices: PriceTable, folder: Path, rows: list[desk.StudentRow], student_id: str | None
+) -> int:
     """A worker process: the pages of these students, through a connection of its own."""
     from tutor_cli.store import open_store
 
     store = open_store(location)
     try:
-        site = Site(store, prices, folder)
+        site = Site(store, prices, folder, student_id)
         for row in rows:
             site.student(row)
         return site.pages

@@ -112,6 +112,7 @@ def transcript_markdown(transcript: Transcript, *, safe: bool) -> Iterator[str]:
     lines = [
         f"# Session {session.session_id}",
         "",
+        *([f"- Title: {clean(session.title)}"] if session.title else []),
         f"- Student: {session.student_id}",
         f"- Started: {local_time(session.created_at)}",
         f"- Last used: {local_time(session.updated_at)}",
@@ -140,7 +141,8 @@ def print_transcript(console: Console, transcript: Transcript, *, math: bool = T
     from rich.text import Text
 
     session = transcript.session
-    console.print(Text(f"Session {session.session_id} · student {session.student_id}", style="bold"))
+    title = f" · “{neutralise(session.title)}”" if session.title else ""
+    console.print(Text(f"Session {session.session_id}{title} · student {session.student_id}", style="bold"))
     console.print(
         Text(
             f"{session.message_count} messages · started {local_time(session.created_at)}"
@@ -187,6 +189,8 @@ def _message_json(transcript: Transcript, message: MessageRecord) -> dict[str, A
         document["withheld"] = True
     if message.usage:
         document["usage"] = dict(message.usage)
+        if message.usage_estimated:
+            document["usage_estimated"] = True  # the server sent none: the tutor's estimate
         cost = transcript.message_cost(message)
         document["estimated_cost_usd"] = round(cost, 6) if cost is not None else None
     return document
@@ -200,6 +204,7 @@ def session_summary(session: SessionRecord, totals: UsageTotals) -> dict[str, An
     return {
         "student_id": session.student_id,
         "session_id": session.session_id,
+        "title": session.title,
         "message_count": session.message_count,
         "created_at": iso_time(session.created_at),
         "last_used_at": iso_time(session.updated_at),
@@ -238,28 +243,51 @@ def print_sessions_table(
         table.add_column(header, style=style, overflow="fold", width=width)
         return width + 2
 
-    # Ids get what the other columns leave (their cells' widths, a narrow Model, the gaps).
-    room = console.width - 51
+    # Cached and Cost only when some session has a figure for them (a local model has neither),
+    # which leaves a long model name (`qwen2.5-7b-instruct-q4_k_m.gguf`) room to wrap once at most.
+    cached = any(not t.estimated and t.cache_hit_share is not None for _, t in sessions)
+    priced = any(t.priced for _, t in sessions)
+    models = [s.model or "" for s, _ in sessions]
+    longest_model = max([5, *map(len, models)])
+    # Msgs 4, Last used 11, Tokens 6, Cached 6, Cost 7; two columns between every two.
+    fixed = 4 + 11 + 6 + (6 if cached else 0) + (7 if priced else 0) + 2 * (4 + cached + priced)
+    students = max([7, *(len(s.student_id) for s, _ in sessions)]) + 2 if student_id is None else 0
+    ids = max([7, *(len(s.session_id) for s, _ in sessions)]) + students
+    # Every id whole first (what the student types next); the Model gets the rest, and at least
+    # half its longest name (so it wraps once) when the ids can give that back down to 20 columns.
+    model_width = min(longest_model, max(5, console.width - fixed - ids))
+    half = -(-longest_model // 2)
+    if model_width < half:
+        model_width = min(half, max(model_width, console.width - fixed - min(ids, 20 + students)))
+    room = console.width - fixed - model_width  # what the ids get
     if student_id is None:
         room -= id_column("Student", [s.student_id for s, _ in sessions], room // 2)
     id_column("Session", [s.session_id for s, _ in sessions], room, style="bold")
     table.add_column("Msgs", justify="right", no_wrap=True)
     table.add_column("Last used", no_wrap=True)
-    table.add_column("Model", overflow="fold", min_width=5)
+    table.add_column("Model", overflow="fold", min_width=model_width)
     table.add_column("Tokens", justify="right", no_wrap=True)
-    table.add_column("Cached", justify="right", no_wrap=True)
-    table.add_column("Cost", justify="right", no_wrap=True)
+    if cached:
+        table.add_column("Cached", justify="right", no_wrap=True)
+    if priced:
+        table.add_column("Cost", justify="right", no_wrap=True)
+    from rich.text import Text
+
     for session, totals in sessions:
         tokens = totals.tokens["prompt_tokens"] + totals.tokens["completion_tokens"]
-        share = totals.cache_hit_share
+        share = None if totals.estimated else totals.cache_hit_share  # estimates know no cache hits
+        # The title under the id, in the same cell: the table keeps its width at 80 columns.
+        name = Text(neutralise(session.session_id), style="bold")
+        if session.title:
+            name.append("\n" + neutralise(session.title), style="dim")
         table.add_row(
             *([neutralise(session.student_id)] if student_id is None else []),
-            neutralise(session.session_id),
+            name,
             str(session.message_count),
             short_time(session.updated_at),
             session.model or "",
-            short_count(tokens) if tokens else "",
-            f"{share:.0%}" if share is not None else "",
-            f"${totals.cost:.4f}" if totals.priced else "",
+            (("~" if totals.estimated else "") + short_count(tokens)) if tokens else "",
+            *([f"{share:.0%}" if share is not None else ""] if cached else []),
+            *([f"${totals.cost:.4f}" if totals.priced else ""] if priced else []),
         )
     console.print(table)
