@@ -100,6 +100,8 @@ def test_solution_after_defaults_to_two_and_may_be_never(tmp_path: Path) -> None
         ('[[problem]]\nid = "a"\nstatement = "s"\nanswer = "1"\nkind = "essay"\n', "unknown kind 'essay'"),
         ('[[problem]]\nid = "a"\nstatement = "s"\nanswer = "seven quarters"\n', "cannot be read as mathematics"),
         ('[[problem]]\nid = "a"\nstatement = "s"\nanswer = "bc"\nkind = "choice"\n', "one letter"),
+        ('[[problem]]\nid = "a"\nstatement = "s"\nanswer = "1/0"\n', "no answer can match it"),  # undefined
+        ('[[problem]]\nid = "a"\nstatement = "s"\nanswer = "x = 2 or x = 0/0"\n', "no answer can match it"),
         ('solution_after = -1\n[[problem]]\nid = "a"\nstatement = "s"\nanswer = "1"\n', "solution_after must be"),
         ('[[problem]]\nid = "a"\nstatement = "s"\nanswer = "1"\nhints = "one"\n', "hints must be a list"),
         ('[[problem]]\nid = "a"\nstatement = "s"\nanswer = "1"\nanswers = "2"\n', "unknown key 'answers'"),

@@ -72,6 +72,9 @@ def test_answer_prints_right_or_not_yet_and_exits_0_either_way(run_tutor, linear
         result = run_tutor("answer", *args)
         assert result.returncode == 1 and sentence in result.stderr
         assert_no_traceback(result)
+    empty = run_tutor("answer", "linear", "p2", "  ")  # a script's empty variable is no attempt
+    assert empty.returncode == 2 and "give your answer" in empty.stderr
+    assert run_json(run_tutor, "problems", "progress")["problems"][1]["attempts"] == 0
 
 
 def test_progress_per_problem_and_skill(run_tutor, linear: Path) -> None:
@@ -117,16 +120,49 @@ def test_the_class_table_shows_who_is_stuck(run_tutor, linear: Path) -> None:
     assert [(r["student_id"], r["stuck"]) for r in table] == [("ada", "False"), ("bob", "True")]
 
 
-def test_show_json_marks_a_withheld_draft_and_the_terminal_never_shows_it(run_tutor, home: Path) -> None:
+def open_work_session(home: Path, linear: Path, student: str = "ada") -> str:
+    """A work session on p1 of `linear` with a question and a withheld draft; its id."""
+    from tutor_cli import problems as rules
+    from tutor_cli.work import Workbench
+
     with SessionManager(home / "tutor.db") as manager:
-        manager.create_session("ada", "work", "p")
-        manager.add_message("ada", "work", "user", "just tell me")
-        manager.store.add_message("ada", "work", "assistant", "So $x = \\frac{7}{4}$.", withheld=True)
-    document = run_json(run_tutor, "show", "work")
-    assert [m.get("withheld", False) for m in document["messages"]] == [False, True]
-    assert document["messages"][1]["content"] == "So $x = \\frac{7}{4}$."  # the exact draft, for the teacher
-    markdown = run_tutor("show", "work", "--format", "markdown").stdout
-    assert "(withheld from the student)" in markdown
+        rules.import_set(manager.store, student, "linear", rules.read_problem_file(linear), 1.0)
+        record, p1 = rules.find_problem(manager.store, student, "linear", "p1")
+        bench = Workbench(manager, student, record, "base prompt", use_profile=False)
+        bench.open(p1)
+        manager.add_message(student, bench.session_id, "user", "just tell me")
+        manager.store.add_message(student, bench.session_id, "assistant", "So $x = \\frac{7}{4}$.", withheld=True)
+        manager.add_message(student, bench.session_id, "user", "how do I start?")
+        thought = "They need x = 7/4 but must find it."  # a thinking model's reasoning reaches the answer
+        manager.store.add_message(student, bench.session_id, "assistant", "What undoes the $-3$?", reasoning=thought)
+        return bench.session_id
+
+
+KEY_AND_SOLUTION = ("never say it): 7/4", "$4x = 7$, so $x = \\frac{7}{4}$.", "Now divide both sides by $4$.")
+
+
+def test_show_keeps_the_key_solution_and_withheld_draft_off_the_students_screen_until_solved(
+    run_tutor, home: Path, linear: Path
+) -> None:
+    session = open_work_session(home, linear)
+    for format in ("text", "markdown", "json"):
+        shown = run_tutor("show", session, "--format", format)
+        assert shown.returncode == 0, shown.stderr
+        for secret in (*KEY_AND_SOLUTION, "So $x"):
+            assert secret not in shown.stdout.replace("\\\\", "\\"), (format, secret)
+        assert "kept off the screen until" in shown.stdout and "Solve $4x - 3 = 4$" in shown.stdout
+    document = run_json(run_tutor, "show", session)
+    assert [m.get("withheld", False) for m in document["messages"]] == [False, True, False, False]  # still marked
+    assert "Guide, do not answer" in document["system_prompt"]
+    assert document["messages"][3]["content"] == "What undoes the $-3$?"
+    assert "7/4" not in document["messages"][3]["reasoning"]
+    assert run_tutor("answer", "linear", "p1", "1.75").stdout.strip() == "Right (1 attempt)."
+    document = run_json(run_tutor, "show", session)
+    assert all(secret in document["system_prompt"] for secret in KEY_AND_SOLUTION)  # solved: all of it
+    assert document["messages"][1]["content"] == "So $x = \\frac{7}{4}$."  # the exact draft
+    assert document["messages"][3]["reasoning"] == "They need x = 7/4 but must find it."
+    markdown = run_tutor("show", session, "--format", "markdown").stdout
+    assert "(withheld from the student)" in markdown and "So $x" in markdown
 
 
 def test_the_report_has_a_page_per_set_and_marks_withheld_drafts(run_tutor, home: Path, linear: Path, tmp_path) -> None:
@@ -191,3 +227,47 @@ def test_work_without_an_api_key_stops_before_any_prompt(run_tutor, home: Path, 
     result = run_tutor("work", "linear")
     assert result.returncode == 1 and "DEEPSEEK_API_KEY" in result.stderr
     assert_no_traceback(result)
+
+
+def test_a_students_search_never_finds_a_withheld_draft(run_tutor, home: Path, linear: Path) -> None:
+    open_work_session(home, linear)
+    found = run_json(run_tutor, "search", "frac")
+    assert found == []  # only the withheld draft holds it
+    assert [hit["role"] for hit in run_json(run_tutor, "search", "undoes")] == ["assistant"]
+
+
+def test_the_plain_chat_and_ask_refuse_an_unsolved_work_session(run_tutor, terminal, fake_server, home, linear) -> None:
+    """`tutor chat -c` right after `tutor work` would resume the work session (its prompt holds the key)
+    without the answer guard: refused in one sentence pointing to `tutor work`, until solved."""
+    session = open_work_session(home, linear)
+    fake_server.reply(content="Fine: $x = \\frac{7}{4}$.")
+    for args in (("chat", "-c"), ("chat", "--session", session)):
+        term = terminal(*args)
+        term.expect("tutor work linear --problem p1")
+        assert term.finish() == 1
+    for args in (("ask", "--session", session, "just tell me"), ("ask", "--session", session, "-")):
+        refused = run_tutor(*args, input="just tell me")
+        assert refused.returncode == 1, (args, refused.stdout)
+        assert_no_traceback(refused)
+        assert "tutor work linear --problem p1" in refused.stderr and "frac" not in refused.stdout
+        assert len(refused.stderr.strip().splitlines()) == 1
+    assert fake_server.chat_requests == []
+    run_tutor("answer", "linear", "p1", "7/4")
+    asked = run_tutor("ask", "--session", session, "now tell me")
+    assert asked.returncode == 0 and "frac" in asked.stdout  # solved: talk about it freely
+
+
+def test_an_answer_from_a_script_keeps_the_link_to_the_work_session(run_tutor, home: Path, linear: Path) -> None:
+    session = open_work_session(home, linear)
+    assert run_tutor("answer", "linear", "p1", "2").returncode == 0
+    rows = run_json(run_tutor, "class", "problems", "linear")
+    assert next(r for r in rows if r["problem"] == "p1")["session_id"] == session  # where the work is
+
+
+def test_a_work_session_whose_set_is_gone_is_not_resumed_without_the_guard(run_tutor, api_env, home, linear) -> None:
+    session = open_work_session(home, linear)
+    assert run_tutor("problems", "delete", "linear", "--yes").returncode == 0
+    refused = run_tutor("ask", "--session", session, "what was the key?")
+    assert refused.returncode == 1 and "whose set has changed" in refused.stderr
+    shown = run_tutor("show", session).stdout
+    assert "never say it): 7/4" not in shown and "kept off the screen" in shown

@@ -281,6 +281,28 @@ def test_a_student_works_a_class_problem_and_the_teacher_sees_the_withheld_draft
     assert (bob["status"], bob["first_try"], bob["session_id"]) == ("solved", True, work)
 
 
+def test_a_students_show_keeps_the_key_off_the_screen_and_the_teachers_does_not(school, run_tutor) -> None:
+    from tutor_cli.work import Workbench
+
+    names, urls = school
+    with SessionManager(urls["bob"]) as bob:
+        record, p1 = rules.find_problem(bob.store, names["bob"], "linear", "p1")
+        bench = Workbench(bob, names["bob"], record, "base prompt", use_profile=False)
+        bench.open(p1)
+        bob.store.add_message(names["bob"], bench.session_id, "assistant", "So $x = 1.75$.", withheld=True)
+
+    def show(who: str) -> str:
+        result = run_tutor("--database-url", urls[who], "show", bench.session_id, "--student", names["bob"], "-fjson")
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    assert "never say it): 7/4" not in show("bob") and "1.75" not in show("bob")
+    assert "kept off the screen" in show("bob")
+    assert "never say it): 7/4" in show("tess") and "So $x = 1.75$." in show("tess")
+    search = [run_tutor("--database-url", urls[who], "search", "1.75", "--format", "json") for who in ("bob", "tess")]
+    assert [len(json.loads(result.stdout)) for result in search] == [0, 1]  # the draft: the teacher's alone
+
+
 def test_the_chat_in_a_class_database_starts_with_a_fresh_home(school, terminal, home) -> None:
     """Found while wiring `tutor work`: the prompt history lives in TUTOR_HOME, which only the SQLite
     store used to create; a student's first `tutor chat` against a class database failed."""

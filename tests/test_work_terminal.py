@@ -138,3 +138,43 @@ def test_work_needs_a_set_and_says_so(run_tutor, api_env, home: Path) -> None:
     result = run_tutor("work")
     assert result.returncode == 1
     assert "needs a terminal" in result.stderr or "No problem set" in result.stderr
+
+
+def test_without_a_set_the_first_with_work_left_opens_and_an_opened_solution_ends_the_guard(
+    terminal, fake_server: FakeServer, home: Path, linear_set, tmp_path: Path
+) -> None:
+    """CONTRACT "Problems": without SET, the first set with unsolved work; the statement's mathematics
+    drawn; a thinking model's reasoning that reaches the answer kept off the screen; once the solution
+    is opened, replies are no longer checked."""
+    done = tmp_path / "done.toml"
+    done.write_text('[[problem]]\nid = "q1"\nstatement = "2 + 2?"\nanswer = "4"\n', encoding="utf-8")
+    with SessionManager(home / "tutor.db") as manager:
+        from tutor_cli.checking import Checker
+
+        rules.import_set(manager.store, "ada", "done", rules.read_problem_file(done), 1.0)  # before 'linear'
+        _, q1 = rules.find_problem(manager.store, "ada", "done", "q1")
+        rules.answer(manager.store, Checker.for_student(None, "ada"), "ada", q1, "4", session_id=None, now=2.0)
+    term = terminal("work")
+    opening = term.expect("problem p1 (1 of 3)")
+    assert "done" not in opening
+    statement = term.expect("/answer TEXT checks an answer")
+    assert "Solve" in statement and "$4x" not in statement  # drawn, not the LaTeX source
+    term.prompt()
+    fake_server.reply(Reply(reasoning="They want x = 7/4 here.\n", content="What undoes the minus three?\n"))
+    term.type("how do I start?")
+    shown = term.expect("What undoes the minus three?")
+    term.prompt()
+    assert "7/4" not in shown and "They want" not in shown
+    for attempt, count in (("1", "1 attempt"), ("2", "2 attempts")):
+        term.type(f"/answer {attempt}")
+        term.expect(f"Not yet ({count}).")
+        term.prompt()
+    term.type("/solution")
+    term.expect("Worked solution:")
+    term.prompt()
+    fake_server.reply(Reply(content="Indeed $x = 1.75$, as the solution says.\n"))
+    term.type("so x is 1.75?")
+    term.expect("as the solution says")  # opened: the guard is off
+    term.prompt()
+    term.ctrl("d")
+    assert term.finish() == 0

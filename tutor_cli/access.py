@@ -31,6 +31,7 @@ __all__ = [
     "require_own_export",
     "require_teaching_side",
     "search_scope",
+    "sees_kept_text",
     "set_owner",
     "set_reader",
 ]
@@ -154,6 +155,14 @@ def search_scope(store: Store, requested: str | None, default: str, *, all_stude
     if all_students or (teaching and requested is None):
         return None
     return acting_student(store, requested, default, writing=False)
+
+
+def sees_kept_text(store: Store) -> bool:
+    """Whether this reader sees what is kept off a student's screen (a work session's key and worked
+    solution, withheld drafts): teachers and the administrator of a class database. A student does
+    not, nor anyone on a personal store, whose user is the student."""
+    who = store.identity
+    return who is not None and not who.is_student
 
 
 def require_own_export(store: Store) -> None:

@@ -576,6 +576,17 @@ def readable_key(kind: str, answer: str) -> str | None:
     """Why a key cannot be used (one phrase), or None when it can."""
     if kind == "choice":
         return None if choice_letter(answer) else "a choice key is one letter, such as b"
-    if kind == "math" and read(answer) is None:
+    reading = read(answer) if kind == "math" else None
+    if kind == "math" and reading is None:
         return "the answer cannot be read as mathematics (write it as 7/4, x = 2 or x = 3, 2x + 2, or \\frac{7}{4})"
+    if reading is not None and any(_undefined(element.value) for element in reading.elements):
+        return "the answer is undefined (such as 1/0), so no answer can match it"
     return None
+
+
+def _undefined(value: Any) -> bool:
+    if isinstance(value, Fraction):
+        return False
+    import sympy
+
+    return bool(value.has(sympy.zoo, sympy.nan))

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from tutor_cli.access import require_teaching_side
+from tutor_cli.access import require_teaching_side, sees_kept_text
 from tutor_cli.config import now, parse_utc_time
 from tutor_cli.errors import ConfigError, TutorError
 from tutor_cli.pricing import PriceTable, UsageTotals, totals_by_key
@@ -122,8 +122,8 @@ def snippet(content: str, terms: Sequence[str], width: int = SNIPPET_WIDTH) -> s
 
 def search(store: Store, terms: Sequence[str], student_id: str | None, limit: int = DEFAULT_LIMIT) -> list[Hit]:
     """Messages holding every term, newest first (in a class database, only those the
-    connection's role may read)."""
-    found = store.search_messages(terms, student_id, limit)
+    connection's role may read). A student's search never finds a withheld draft (kept for the teacher)."""
+    found = store.search_messages(terms, student_id, limit, withheld=sees_kept_text(store))
     return [Hit(message, snippet(message.content, terms)) for message in found]
 
 

@@ -1,5 +1,6 @@
 """Working a problem with the tutor (`tutor work`): what every request carries, the answer guard
-between the stream and the screen, and the hints and solutions the model writes. No terminal code.
+between the stream and the screen, the hints and solutions the model writes, and what of a work
+session a student's own `show` prints and the plain chat may resume. No terminal code.
 
 One session per problem visit: its system prompt is the tutor's own prompt followed by the problem,
 its key, its worked solution and the instruction to guide, so the start of every request of the
@@ -10,13 +11,15 @@ the record of that visit, which the status row and the teacher's report point to
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from tutor_cli import access
 from tutor_cli import problems as rules
 from tutor_cli.client import Answer
 from tutor_cli.config import now as clock
-from tutor_cli.errors import APIError
+from tutor_cli.errors import APIError, TutorError
 from tutor_cli.guard import AnswerGuard
 from tutor_cli.store.records import Status
 
@@ -24,7 +27,8 @@ if TYPE_CHECKING:
     from tutor_cli.checking import Checker
     from tutor_cli.client import ChatClient
     from tutor_cli.sessions import SessionManager
-    from tutor_cli.store.records import ProblemRecord, SetRecord
+    from tutor_cli.store import Store
+    from tutor_cli.store.records import MessageRecord, ProblemRecord, SessionRecord, SetRecord
 
 WORK_INSTRUCTIONS = """\
 The student is now working on one problem from a problem set. The teacher's key and worked solution \
@@ -49,6 +53,17 @@ SOLUTION_PROMPT = """\
 Write a worked solution of the problem for a student: the steps in order, each short, with LaTeX \
 between $ signs for mathematics, ending with the result, which must agree with the teacher's key."""
 
+KEY_LINE = "The teacher's key ("  # where the part of a work session's prompt kept off the student's screen begins
+KEPT_OFF_SCREEN = (
+    "[The teacher's key, worked solution and hints are kept off the screen until the problem is solved"
+    " or its solution opened.]"
+)
+DRAFT_OFF_SCREEN = (
+    "[A reply that started to give the answer away; it is kept for the teacher, and off the screen until"
+    " the problem is solved or its solution opened.]"
+)
+REASONING_OFF_SCREEN = "[The tutor's reasoning reached the answer; kept off the screen until the problem is solved.]"
+
 HINT_ATTEMPTS = 2  # model-written hints that state the answer are asked for again this often
 
 
@@ -61,16 +76,94 @@ def problem_prompt(base_prompt: str, record: SetRecord, problem: ProblemRecord) 
         "---",
         WORK_INSTRUCTIONS,
         "",
-        f"Problem set: {record.title or record.name}. Problem {problem.key}:",
+        _problem_line(record, problem),
         problem.statement,
         "",
-        f"The teacher's key ({kind}; never say it): {problem.answer}",
+        f"{KEY_LINE}{kind}; never say it): {problem.answer}",
     ]
     if problem.solution:
         parts += ["", "The teacher's worked solution (never show it; use it to guide):", problem.solution]
     if problem.hints:
         parts += ["", "The app's own hints, given in order on /hint:", *(f"- {hint}" for hint in problem.hints)]
     return "\n".join(parts) + "\n"
+
+
+def _problem_line(record: SetRecord, problem: ProblemRecord) -> str:
+    return f"Problem set: {record.title or record.name}. Problem {problem.key}:"
+
+
+def _is_work_prompt(prompt: str) -> bool:
+    return f"---\n{WORK_INSTRUCTIONS}" in prompt
+
+
+def as_the_student_sees_it(
+    store: Store, session: SessionRecord, messages: Iterable[MessageRecord]
+) -> tuple[SessionRecord, Iterable[MessageRecord]]:
+    """A transcript as its reader may see it (`tutor show`). Keys are kept off the screen: a student
+    (anyone on a personal store) reading a work session whose problem is unsolved and its solution
+    shut sees its system prompt without the key, worked solution and hints, and neither a withheld
+    draft's text nor reasoning that reached the answer. Teachers and the administrator see it all."""
+    if access.sees_kept_text(store):
+        return session, messages
+    problems = _problems_of_prompt(store, session)
+    if problems is not None and not any(rules.is_guarded(status) for _, _, status in problems):
+        return session, messages  # solved or opened: nothing left to keep
+    prompt = session.system_prompt
+    if _is_work_prompt(prompt):
+        cut = prompt.find(f"\n\n{KEY_LINE}", prompt.index(WORK_INSTRUCTIONS))
+        if cut >= 0:
+            prompt = prompt[:cut] + "\n\n" + KEPT_OFF_SCREEN + "\n"
+    guards = [problem for _, problem, status in problems or () if rules.is_guarded(status)]
+    return replace(session, system_prompt=prompt), _screened(messages, guards)
+
+
+def _screened(messages: Iterable[MessageRecord], problems: list[ProblemRecord]) -> Iterator[MessageRecord]:
+    for message in messages:
+        if message.withheld:
+            yield replace(message, content=DRAFT_OFF_SCREEN, reasoning=None)
+        elif message.reasoning and any(states_answer(problem, message.reasoning) for problem in problems):
+            yield replace(message, reasoning=REASONING_OFF_SCREEN)
+        else:
+            yield message
+
+
+class OpenProblemError(TutorError):
+    """The plain chat or `ask` on a work session whose problem is unsolved and its solution shut."""
+
+
+def require_no_open_problem(store: Store, session: SessionRecord) -> None:
+    """The plain chat and `ask` have no answer guard: they refuse a work session whose problem is
+    unsolved and its solution shut (its prompt holds the key), pointing to `tutor work`."""
+    found = _problems_of_prompt(store, session)
+    if found is None and _is_work_prompt(session.system_prompt):  # its set renamed or deleted: keep it shut
+        raise OpenProblemError(
+            f"Session {session.session_id} is work on a problem whose set has changed; `tutor work` opens"
+            " the set's problems again (or start a new chat)."
+        )
+    for record, problem, status in found or ():
+        if rules.is_guarded(status):
+            raise OpenProblemError(
+                f"Session {session.session_id} is work on problem {problem.key} of set {record.name}, not solved"
+                f" yet; continue it with `tutor work {record.name} --problem {problem.key}`, which keeps the"
+                " answer unsaid (or start a new chat)."
+            )
+
+
+def _problems_of_prompt(store: Store, session: SessionRecord) -> list[tuple[SetRecord, ProblemRecord, Status]] | None:
+    """The problems (with the student's status) a work session's prompt names; None for a session
+    that is no work session, or whose problem is gone (its set deleted or the problem renamed)."""
+    prompt = session.system_prompt
+    if not _is_work_prompt(prompt):
+        return None
+    found = []
+    for record in store.problem_sets(session.student_id):
+        if f"Problem set: {record.title or record.name}. Problem " not in prompt:
+            continue
+        statuses = store.statuses(session.student_id, record.id)
+        for problem in store.problems_of(record.id):
+            if f"{_problem_line(record, problem)}\n" in prompt:
+                found.append((record, problem, statuses.get(problem.id, Status())))
+    return found or None
 
 
 def _problem_text(problem: ProblemRecord) -> str:

@@ -161,6 +161,8 @@ def answer_command(
     from tutor_cli.config import now
     from tutor_cli.views import problems as views
 
+    if not text.strip():  # like /answer alone: no attempt is counted
+        raise typer.BadParameter('give your answer, for example: tutor answer linear p1 "x = 7/4"', param_hint="TEXT")
     app = app_context(ctx)
     with app.open_manager() as manager:
         store = manager.store

@@ -145,6 +145,7 @@ def ask_command(
     from tutor_cli.config import shipped_system_prompt
     from tutor_cli.turn import ask
     from tutor_cli.views.answer import AnswerView, LiveAnswerView, usage_line
+    from tutor_cli.work import require_no_open_problem
 
     app = app_context(ctx)
     settings = app.settings
@@ -153,7 +154,10 @@ def ask_command(
     with app.open_manager() as manager:
         student_id = manager.resolve_student(student, settings.student, writing=True)
         use_profile = settings.profile and not no_profile
-        created = session is None or manager.store.get_session(student_id, session) is None
+        existing = None if session is None else manager.store.get_session(student_id, session)
+        if existing is not None:
+            require_no_open_problem(manager.store, existing)  # `ask` has no answer guard
+        created = existing is None
         if created:
             session = manager.new_session(student_id, shipped_system_prompt(), session, profile=use_profile)
         notices = app.console(stderr=True)
@@ -271,6 +275,7 @@ def _choose_session(
     """Resume the named or the latest session, or create one; say when a prompt file is not applied."""
     from tutor_cli.config import shipped_system_prompt
     from tutor_cli.views.text import print_notice
+    from tutor_cli.work import require_no_open_problem
 
     existing = None
     if continue_:
@@ -280,6 +285,7 @@ def _choose_session(
     elif session is not None:
         existing = manager.store.get_session(student_id, session)
     if existing is not None:
+        require_no_open_problem(manager.store, existing)  # the plain chat has no answer guard
         if prompt_file is not None:
             print_notice(
                 console, f"Session {existing.session_id} keeps its own system prompt; {prompt_file} was not applied."

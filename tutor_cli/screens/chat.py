@@ -236,17 +236,14 @@ class Repl:
 
     def _show(self, _: str) -> None:
         from tutor_cli.views.transcript import Transcript, print_transcript
+        from tutor_cli.work import as_the_student_sees_it
 
         c = self.conversation
         record = c.manager.store.get_session(c.student_id, c.session_id)
         if record is not None:
-            print_transcript(
-                self.console,
-                Transcript(
-                    record, c.manager.store.iter_messages(c.student_id, c.session_id), self._totals(), self.prices
-                ),
-                math=self.math,
-            )
+            messages = c.manager.store.iter_messages(c.student_id, c.session_id)
+            record, messages = as_the_student_sees_it(c.manager.store, record, messages)
+            print_transcript(self.console, Transcript(record, messages, self._totals(), self.prices), math=self.math)
 
     def _usage(self, _: str) -> None:
         totals = self._totals()

@@ -137,10 +137,19 @@ class DeskQueries(Backend):
         return f"CAST({column} / 86400 AS INTEGER)"  # truncation is floor for times after 1970
 
     def search_messages(
-        self, terms: Sequence[str], student_id: str | None, limit: int, roles: Sequence[str] = ("user", "assistant")
+        self,
+        terms: Sequence[str],
+        student_id: str | None,
+        limit: int,
+        roles: Sequence[str] = ("user", "assistant"),
+        *,
+        withheld: bool = True,
     ) -> list[FoundMessage]:
-        """Messages holding every term (case-insensitive substrings), newest first."""
+        """Messages holding every term (case-insensitive substrings), newest first; withheld drafts
+        only when `withheld`."""
         condition, args = self._contains_all(terms)
+        if not withheld:
+            condition += " AND m.withheld = 0"
         return self._found(condition, args, student_id, limit, roles)
 
     def _found(

@@ -335,6 +335,7 @@ class ProblemQueries(Backend):
             ).fetchone()
             old = _status(row) if row else Status()
             new = advance(old)
+            last_session = session_id if session_id is not None else old.session_id  # `tutor answer` has none
             if attempt is not None:
                 self._run(
                     conn,
@@ -355,7 +356,7 @@ class ProblemQueries(Backend):
                 int(new.first_try),
                 new.solved_at,
                 new.solution_opened_at,
-                session_id,
+                last_session,
                 now,
             )
             self._run(
