@@ -55,6 +55,7 @@ EXPECTED_SCHEMA = {
         "student_id",
         "withheld",
         "usage_estimated",
+        "passages",
     ],
     "model_limits": ["student_id", "model", "context_tokens", "learned_at"],
     "profiles": ["id", "student_id", "text", "updated_at", "revision"],
