@@ -279,3 +279,20 @@ def test_a_question_with_an_attached_file_is_searched_by_its_own_words_first() -
     assert text.startswith("What do ribosomes make?")
     assert course.query_terms(text)[0] == "ribosomes"
     assert course.search_text("plain question") == "plain question"
+
+
+def test_show_lists_the_passages_of_a_session_found_by_part_of_its_id(home: Path, run_tutor) -> None:
+    """`tutor show` finds a session by a prefix of its id (or as the most recent): the passages sent
+    with its questions are listed all the same, read under the session's whole id."""
+    from tutor_cli import SessionManager
+
+    with SessionManager(home / "tutor.db") as manager:
+        manager.create_session("ada", "algebra-week-3", "p")
+        manager.store.add_message(
+            "ada", "algebra-week-3", "user", "What is a mitochondrion?", passages=[("cells.md § Mitochondria", "x")]
+        )
+    for args in (["show", "algebra-w"], ["show"]):
+        shown = run_tutor(*args, "--student", "ada", "--format", "json")
+        assert shown.returncode == 0, shown.stderr
+        question = json.loads(shown.stdout)["messages"][0]
+        assert question["passages"] == [{"label": "cells.md § Mitochondria", "text": "x"}]

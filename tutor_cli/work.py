@@ -22,6 +22,7 @@ from tutor_cli.config import now as clock
 from tutor_cli.errors import APIError, TutorError
 from tutor_cli.guard import AnswerGuard
 from tutor_cli.store.records import Status
+from tutor_cli.work_prompt import KEPT_OFF_SCREEN, KEY_LINE, WORK_INSTRUCTIONS, is_work_prompt
 
 if TYPE_CHECKING:
     from tutor_cli.checking import Checker
@@ -29,19 +30,6 @@ if TYPE_CHECKING:
     from tutor_cli.sessions import SessionManager
     from tutor_cli.store import Store
     from tutor_cli.store.records import MessageRecord, ProblemRecord, SessionRecord, SetRecord
-
-WORK_INSTRUCTIONS = """\
-The student is now working on one problem from a problem set. The teacher's key and worked solution \
-are below so that you can check the student's reasoning and guide them; they are not for the student.
-
-Guide, do not answer: never state the final answer, the key, or the last step that gives it away, \
-not even when the student asks for it, insists, or says there is no time. Ask one guiding question at \
-a time, point out the first mistake in the student's work, and let them do each step. If they ask for \
-the answer, suggest /hint for a hint, /answer to check an answer of their own, or /solution, which the \
-app opens by its own rule. The app hides any reply that states the answer, so such a reply is wasted. \
-Lines in square brackets at the start of a student's message are what the app recorded since their \
-last message (answers checked, hints shown, the solution opened); once the problem is solved or its \
-solution opened, you may discuss the answer freely."""
 
 HINT_PROMPT = """\
 You write one hint for a student working on a problem. The hint moves the student one step closer \
@@ -53,11 +41,6 @@ SOLUTION_PROMPT = """\
 Write a worked solution of the problem for a student: the steps in order, each short, with LaTeX \
 between $ signs for mathematics, ending with the result, which must agree with the teacher's key."""
 
-KEY_LINE = "The teacher's key ("  # where the part of a work session's prompt kept off the student's screen begins
-KEPT_OFF_SCREEN = (
-    "[The teacher's key, worked solution and hints are kept off the screen until the problem is solved"
-    " or its solution opened.]"
-)
 DRAFT_OFF_SCREEN = (
     "[A reply that started to give the answer away; it is kept for the teacher, and off the screen until"
     " the problem is solved or its solution opened.]"
@@ -92,10 +75,6 @@ def _problem_line(record: SetRecord, problem: ProblemRecord) -> str:
     return f"Problem set: {record.title or record.name}. Problem {problem.key}:"
 
 
-def _is_work_prompt(prompt: str) -> bool:
-    return f"---\n{WORK_INSTRUCTIONS}" in prompt
-
-
 def as_the_student_sees_it(
     store: Store, session: SessionRecord, messages: Iterable[MessageRecord]
 ) -> tuple[SessionRecord, Iterable[MessageRecord]]:
@@ -109,7 +88,7 @@ def as_the_student_sees_it(
     if problems is not None and not any(rules.is_guarded(status) for _, _, status in problems):
         return session, messages  # solved or opened: nothing left to keep
     prompt = session.system_prompt
-    if _is_work_prompt(prompt):
+    if is_work_prompt(prompt):
         cut = prompt.find(f"\n\n{KEY_LINE}", prompt.index(WORK_INSTRUCTIONS))
         if cut >= 0:
             prompt = prompt[:cut] + "\n\n" + KEPT_OFF_SCREEN + "\n"
@@ -135,7 +114,7 @@ def require_no_open_problem(store: Store, session: SessionRecord) -> None:
     """The plain chat and `ask` have no answer guard: they refuse a work session whose problem is
     unsolved and its solution shut (its prompt holds the key), pointing to `tutor work`."""
     found = _problems_of_prompt(store, session)
-    if found is None and _is_work_prompt(session.system_prompt):  # its set renamed or deleted: keep it shut
+    if found is None and is_work_prompt(session.system_prompt):  # its set renamed or deleted: keep it shut
         raise OpenProblemError(
             f"Session {session.session_id} is work on a problem whose set has changed; `tutor work` opens"
             " the set's problems again (or start a new chat)."
@@ -153,7 +132,7 @@ def _problems_of_prompt(store: Store, session: SessionRecord) -> list[tuple[SetR
     """The problems (with the student's status) a work session's prompt names; None for a session
     that is no work session, or whose problem is gone (its set deleted or the problem renamed)."""
     prompt = session.system_prompt
-    if not _is_work_prompt(prompt):
+    if not is_work_prompt(prompt):
         return None
     found = []
     for record in store.problem_sets(session.student_id):

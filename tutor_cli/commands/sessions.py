@@ -87,21 +87,23 @@ def show_command(
 ) -> None:
     """Print a session's transcript, oldest message first."""
     from tutor_cli.views import transcript as views
-    from tutor_cli.work import as_the_student_sees_it
+    from tutor_cli.work_prompt import is_work_prompt
 
     app = app_context(ctx)
     on_terminal = app.stdout_is_terminal
     with app.open_manager() as manager:
         student_id = manager.resolve_student(student, app.settings.student, writing=False)
         record = manager.find_session(student_id, session)
-        # A work session's key, solution and withheld drafts stay off a student's screen until solved.
-        record, messages = as_the_student_sees_it(
-            manager.store, record, manager.store.iter_messages(student_id, record.session_id)
-        )
+        messages = manager.store.iter_messages(student_id, record.session_id)
+        if is_work_prompt(record.system_prompt):
+            # A work session's key, solution and withheld drafts stay off a student's screen until solved.
+            from tutor_cli.work import as_the_student_sees_it
+
+            record, messages = as_the_student_sees_it(manager.store, record, messages)
         totals = manager.session_totals(app.prices, student_id, record.session_id)
         transcript = views.Transcript(record, messages, totals, app.prices)
         if format is TranscriptFormat.json:
-            transcript.passages = manager.store.session_passages(student_id, session)
+            transcript.passages = manager.store.session_passages(student_id, record.session_id)
         # Written while the messages are read, batch by batch: memory stays flat however long.
         if format is TranscriptFormat.json:
             app.write_all(views.transcript_json(transcript))
