@@ -3,6 +3,7 @@ meaning, replacing and removing a material, what went with a question, export an
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import sqlite3
@@ -231,6 +232,12 @@ def test_export_and_delete_student_include_materials_passages_and_what_was_sent(
     document = json.loads("".join(rules.export_document(store, "ada")))
     tables = document["tables"]
     assert [row["name"] for row in tables["materials"]] == ["cells.md"]
+    (stored,) = (
+        sqlite3.connect(tmp_path / "tutor.db")
+        .execute("SELECT vectors FROM materials WHERE student_id = 'ada'")
+        .fetchone()
+    )
+    assert stored and base64.b64decode(tables["materials"][0]["vectors"], validate=True) == stored  # binary: base64
     assert len(tables["passages"]) == 4
     assert json.loads(tables["messages"][0]["passages"]) == [["cells.md § Osmosis", "Water crosses."]]
     removed = rules.delete_student(store, "ada")

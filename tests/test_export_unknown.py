@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from tests.conftest import class_accounts
 from tutor_cli import SessionManager, rights
 from tutor_cli.errors import ExitStatus
 
@@ -29,3 +32,11 @@ def test_in_the_class_database_a_student_exporting_themselves_is_never_refused(c
         with pytest.raises(rights.NoSuchStudentError):
             rights.check_export(admin.store, "nobody_at_all", named=True)
         rights.check_export(admin.store, names["bob"], named=True)
+
+
+def test_a_class_student_with_nothing_stored_yet_exports_themselves_by_name(pg_url: str) -> None:
+    names, urls = class_accounts(pg_url)
+    with SessionManager(urls["ada"]) as manager:
+        rights.check_export(manager.store, names["ada"], named=True)  # an empty document, not "No student"
+        document = json.loads("".join(rights.export_document(manager.store, names["ada"])))
+    assert document["student_id"] == names["ada"] and not any(document["tables"].values())

@@ -73,6 +73,7 @@ def test_a_bad_row_names_its_line_and_nothing_is_imported(run_tutor, home, tmp_p
         ("question,answer,notes\nq,a,n\n", "line 1: unknown column 'notes'"),
         ("question,answer\nq,a,extra\n", "line 2: 3 fields, but the header names 2 columns"),
         ('question,answer\nq,"never closed\n', "line 2: this row cannot be read as CSV"),
+        ('"question"x,answer\nq,a\n', "line 1: the header cannot be read as CSV"),
         ("", "is empty"),
         ("question,answer\n", "has a header but no cards"),
     ],

@@ -227,6 +227,33 @@ def test_purge_cuts_its_work_into_short_transactions(home, monkeypatch) -> None:
         assert manager.store.list_sessions("ada") == []
     assert totals == {"messages": 0, "sessions": 300}
     assert len(batches) > 1 and batches[0] == rules.PURGE_FIRST_BATCH and batches[-1] == 300
+    # Sized by the time they take: batches far under 0.2 s grow (50, 100, ...), never shrink to a row
+    # at a time (then 300 sessions would take some 250 transactions).
+    assert len(batches) <= 10, batches
+
+
+def test_purge_sizes_each_transaction_by_how_long_the_last_one_took(home, monkeypatch) -> None:
+    """Under 0.1 s: twice as many; over 0.2 s: cut to what takes 0.2 s; between: the same. The
+    store's purge is the real one; only the clock it is timed by says how long each batch took."""
+    monkeypatch.setenv("TUTOR_NOW", "2025-01-01T00:00:00Z")
+    with SessionManager(home / "tutor.db") as manager:
+        for index in range(700):
+            manager.create_session("ada", f"s{index}", "p")
+    monkeypatch.setenv("TUTOR_NOW", "2026-01-01T00:00:00Z")
+    clock, took, sizes = [0.0], [0.01, 0.08, 0.5, 0.15, 0.01], []
+    monkeypatch.setattr(rules.time, "perf_counter", lambda: clock[0])
+    with SessionManager(home / "tutor.db") as manager:
+        real = manager.store.purge_sessions
+
+        def timed(cutoff: float, batch: int) -> dict[str, int]:
+            sizes.append(batch)
+            removed = real(cutoff, batch)
+            clock[0] += took.pop(0) if took else 0.01
+            return removed
+
+        monkeypatch.setattr(manager.store, "purge_sessions", timed)
+        assert rules.purge(manager.store, 30) == {"messages": 0, "sessions": 700}
+    assert sizes[:7] == [50, 100, 200, 80, 80, 160, 320]
 
 
 def test_limits_are_set_shown_and_lifted(run_tutor, home) -> None:
