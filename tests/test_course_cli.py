@@ -82,7 +82,9 @@ def test_passages_go_with_the_question_and_stay_with_it_exactly(
     add_cells(run_tutor, tmp_path)
     fake_server.reply(content="Water moves toward more solute [cells.md § Osmosis].")
     first = run_tutor("ask", "--session", "bio", "Why does water cross a membrane?")
-    assert first.returncode == 0 and first.stdout.startswith("Water moves")
+    # To a pipe the answer is the model's exact text; the Sources line goes to standard error.
+    assert first.returncode == 0 and first.stdout == "Water moves toward more solute [cells.md § Osmosis].\n"
+    assert "Sources: cells.md § Osmosis" in first.stderr
     sent = fake_server.chat_requests[-1]["body"]["messages"]
     question = sent[-1]["content"]
     assert question.startswith("Passages from my course materials")

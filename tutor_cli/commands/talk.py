@@ -175,11 +175,12 @@ def ask_command(
             conversation.client.max_tokens = max_tokens
         conversation.course = course_searcher(app, manager, student_id, no_course)
         _keep_profile(app, conversation, background=False)
-        # Only a terminal draws mathematics; a pipe or file gets the model's exact text.
+        # Only a terminal draws mathematics; a pipe or file gets the model's exact text, and the
+        # `Sources:` line goes to standard error.
         view = (
             LiveAnswerView(app.console(), math=settings.render_math, thinking=conversation.thinking)
             if app.stdout_is_terminal
-            else AnswerView(app.stdout)
+            else AnswerView(app.stdout, notes=lambda note: notices.print(note, style="dim", markup=False))
         )
         with _name_the_session_on_failure(session, created):
             answer = ask(conversation, question, view)

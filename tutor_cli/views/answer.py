@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import IO, TYPE_CHECKING, Any
 
@@ -191,8 +191,9 @@ CODE_THEME = "monokai"
 class AnswerView:
     """Where a streamed answer goes. The plain version writes text as it arrives."""
 
-    def __init__(self, out: IO[str]) -> None:
+    def __init__(self, out: IO[str], notes: Callable[[str], None] | None = None) -> None:
         self.out = out
+        self.notes = notes  # where the note after an answer goes (`tutor ask` to a pipe: standard error)
         self._ended_with_newline = True
 
     def start(self) -> None:
@@ -209,11 +210,14 @@ class AnswerView:
             self._ended_with_newline = text.endswith("\n")
 
     def finish(self, note: str | None = None) -> None:
-        """The answer is complete (or was stopped): end the line."""
+        """The answer is complete (or was stopped): end the line; the note (the `Sources:` line)
+        goes to `notes`, never into the answer's own text."""
         if not self._ended_with_newline:
             self.out.write("\n")
             self._ended_with_newline = True
         self.out.flush()
+        if note and self.notes is not None:
+            self.notes(note)
 
 
 class LiveAnswerView(AnswerView):

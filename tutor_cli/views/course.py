@@ -45,11 +45,6 @@ def print_materials(console: Console, materials: Sequence[MaterialRecord]) -> No
     console.print(table)
 
 
-def sources_line(labels: Sequence[str]) -> str | None:
-    """The faint line after an answer that cites: `Sources: a.md § X, notes.pdf p. 3`."""
-    return "Sources: " + ", ".join(neutralise(label) for label in labels) if labels else None
-
-
 def print_passages(console: Console, passages: Sequence[tuple[str, str]]) -> None:
     """`/sources`: the passages sent with the last question, each under its label."""
     from rich.text import Text
