@@ -4,14 +4,21 @@ Written the way a student asks: mostly paraphrases that share few words with the
 answers them, a few pasting a line of code and asking why it behaves so. Each question names the
 answering passage by a phrase it must contain (whitespace is normalised before matching).
 
+Where the manual answers a question in more than one place, each place has its phrase. Those
+places were judged by pooling, as in TREC: the passages every method below sent for a question
+were read, and a passage that answers it (the `g` flag explained in another chapter, the
+recovery command in the swap-file section) was added. The same judgments score every method,
+plain BM25 included. Seven questions have such alternatives; a passage that only points elsewhere
+("see 24.9") is not counted.
+
 `held_out` questions were never looked at while choosing passage size, overlap, fusion or how many
 passages to send; the tuning half is the rest. Both halves are reported.
 """
 
 from __future__ import annotations
 
-# (question, phrase the answering passage contains, held_out)
-QUESTIONS: list[tuple[str, str, bool]] = [
+# (question, the phrase an answering passage contains (or several, one per place that answers), held_out)
+QUESTIONS: list[tuple[str, str | tuple[str, ...], bool]] = [
     ("I deleted way too much by accident, how do I get my text back?", 'The "u" command undoes the last edit', False),
     ("How do I get out of the program and throw away everything I typed?", "quit-and-throw-things-away command", True),
     (
@@ -35,7 +42,7 @@ QUESTIONS: list[tuple[str, str, bool]] = [
     ),
     (
         "My replace only fixed the first match on each line, why not all of them?",
-        "changes only the first occurrence",
+        ("changes only the first occurrence", 'The "g" flag at the end causes all words in a line to be replaced'),
         True,
     ),
     (
@@ -55,7 +62,7 @@ QUESTIONS: list[tuple[str, str, bool]] = [
     ),
     (
         "I typed a long command at the bottom and made a typo in the middle, do I have to retype it?",
-        "You don't have to move the cursor to the",
+        ("You don't have to move the cursor to the", "To correct this, you type <Left> five times"),
         True,
     ),
     (
@@ -69,7 +76,11 @@ QUESTIONS: list[tuple[str, str, bool]] = [
         True,
     ),
     ("Can I password-protect a file so other people can't read it?", "Vim can encrypt the file for you", False),
-    ("Is there autocomplete for long variable names while typing?", "Vim guesses the rest", True),
+    (
+        "Is there autocomplete for long variable names while typing?",
+        ("Vim guesses the rest", "To search forward, use CTRL-N"),
+        True,
+    ),
     (
         "Can I type a short code and have it expand into a long word automatically?",
         "takes the place of a long one",
@@ -77,13 +88,16 @@ QUESTIONS: list[tuple[str, str, bool]] = [
     ),
     (
         "How do I make >> move lines over by four columns instead of eight?",
-        'To make ">>" insert four spaces worth of indent',
+        (
+            'To make ">>" insert four spaces worth of indent',
+            "The shift amount is specified with the 'shiftwidth' option",
+        ),
         True,
     ),
     ("Is there a shortcut to bump a number in the text up by one?", "The year will be increased by one", False),
     (
         "How do I make searching not care about capital letters unless I type one?",
-        "If you have a pattern with at least one uppercase character",
+        ("If you have a pattern with at least one uppercase character", ":set ignorecase smartcase"),
         True,
     ),
     ("How do I hide a paragraph so it takes up one line on screen?", "You have created a fold", False),
@@ -107,8 +121,20 @@ QUESTIONS: list[tuple[str, str, bool]] = [
         "vimdiff main.c~ main.c",
         False,
     ),
-    ("The editor crashed while I was working, can I get my changes back?", "vim -r help.txt", True),
-    ("How do I find out how many words my essay has?", "Vim can count the words for you", False),
+    (
+        "The editor crashed while I was working, can I get my changes back?",
+        ("vim -r help.txt", 'use ":recover" or "vim -r main.c"'),
+        True,
+    ),
+    (
+        "How do I find out how many words my essay has?",
+        (
+            "Vim can count the words for you",
+            "the total number of words in the file",
+            "want to count words in. Then type g CTRL-G",
+        ),
+        False,
+    ),
     ("How do I strip the spaces at the end of every line?", ":%s/\\s\\+$//", True),
     ("How can I save my whole setup of windows and files and get it back tomorrow?", ":mksession vimbook.vim", False),
     ("How do I make a whole word capital letters?", '"section" all uppercase', True),
