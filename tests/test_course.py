@@ -85,6 +85,22 @@ def test_plain_text_is_cut_at_its_headings_or_labelled_by_line() -> None:
     ]
 
 
+def test_a_numbered_heading_may_end_in_a_period_and_an_indented_line_is_never_a_heading() -> None:
+    # As in the sed FAQ: "5.2. I'm using 'p' ... sometimes." is a question heading; a line under a
+    # "----" inside an indented example is not one.
+    text = (
+        "5.1. Why are my variables not expanded?\n\nUse double quotes.\n\n"
+        "5.2. I get duplicate lines sometimes.\n\nSed prints every line by default.\n"
+        "       ----\n       Four hyphens separate the two sections. Put\n       the header first.\n"
+    )
+    passages = course.passages_of(parse_document("faq.txt", text.encode()))
+    assert [p.label for p in passages] == [
+        "faq.txt § 5.1. Why are my variables not expanded?",
+        "faq.txt § 5.2. I get duplicate lines sometimes.",
+    ]
+    assert "Four hyphens" in passages[1].text
+
+
 def test_passages_stay_within_size_and_overlap_so_no_sentence_is_lost() -> None:
     sentences = [f"Sentence number {n} says something about topic {n}." for n in range(300)]
     text = "\n".join(sentences)

@@ -137,16 +137,20 @@ def _sections(document: Document) -> list[tuple[Section, int]]:
 
 def _heading_level(lines: list[str], index: int) -> int:
     """1 for a section heading, 2 for a subsection (ALL CAPS) heading, 0 for any other line."""
-    line = lines[index].strip()
-    if not (3 <= len(line) <= 80) or _RULE.match(line) or line.endswith((".", ",", ";")):
-        return 0
+    raw = lines[index]
+    line = raw.strip()
+    if not (3 <= len(line) <= 80) or _RULE.match(line) or len(raw) - len(raw.lstrip()) > 3:
+        return 0  # an indented line is an example or a quotation, not a heading
+    numbered = _NUMBERED.match(raw) is not None
+    if line.endswith((",", ";")) or (line.endswith(".") and not numbered):
+        return 0  # a sentence; a numbered heading may end in one ("5.2. I get duplicate lines.")
     before = lines[index - 1].strip() if index else ""
     after = lines[index + 1] if index + 1 < len(lines) else ""
     if _RULE.match(after) and len(after.strip()) >= min(len(line), 3):
         return 1
     if before and not _RULE.match(before):
         return 0
-    if _RULE.match(before) or _NUMBERED.match(lines[index]):
+    if _RULE.match(before) or numbered:
         return 1
     letters = [char for char in line if char.isalpha()]
     if len(letters) >= 4 and all(char.isupper() for char in letters) and not after.strip():
@@ -254,7 +258,11 @@ def fuse(rankings: Sequence[tuple[Sequence[object], float]], *, k: int = RRF_K) 
 def within_budget(
     candidates: Iterable[Passage], *, budget: int = BUDGET_CHARS, limit: int = MAX_PASSAGES
 ) -> list[Passage]:
-    """The best passages, in order, while their text fits the budget (a long one is skipped, not cut)."""
+    """The best passages, in order, while their text fits the budget (a long one is skipped, not cut).
+
+    Measured and dropped: at most 1, 2 or 3 passages of one section (the Vim manual 67%, 73%, 73%
+    against 73% without; the sed FAQ 39%, 46%, 50% against 50%).
+    """
     chosen: list[Passage] = []
     used = 0
     for passage in candidates:
