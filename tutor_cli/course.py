@@ -271,6 +271,9 @@ def nearest(question_vector: object, matrix: object, count: int) -> list[int]:
     """Row indices of `matrix` (int8-scaled unit vectors) most similar to `question_vector`, best first."""
     import numpy as np
 
+    from tutor_cli import embedding
+
+    embedding.one_blas_thread()
     scores = np.asarray(matrix) @ np.asarray(question_vector)
     count = min(count, scores.shape[0])
     if count <= 0:
@@ -351,7 +354,8 @@ class Tuning:
 class Searcher:
     """Finds the passages for a question; keeps the vector matrix between questions of one process.
 
-    The matrix is read again only when the student's set of materials changed (ids and sizes).
+    The matrix is read again only when the student's set of materials changed (`material_shape`:
+    their number, ids, sizes and latest addition; one index lookup before each question).
     """
 
     def __init__(self, store: Any, student_id: str, tuning: Tuning | None = None) -> None:
@@ -373,9 +377,9 @@ class Searcher:
 
         from tutor_cli import embedding
 
-        materials = self.store.material_index(self.student_id)
-        signature = tuple(materials)
+        signature = self.store.material_shape(self.student_id)
         if signature != self._signature:
+            materials = self.store.material_index(self.student_id)
             blobs = self.store.material_vectors([material_id for material_id, _, _ in materials])
             whole = [
                 (material_id, count, dims)
