@@ -391,8 +391,13 @@ class Searcher:
                 if dims > 0 and len(blobs.get(material_id, b"")) == dims * count  # a damaged one is skipped
             ]
             self._keys = [(material_id, seq) for material_id, count, _ in whole for seq in range(count)]
-            parts = [embedding.dequantize(blobs[material_id], dims) for material_id, _, dims in whole]
-            self._matrix = np.concatenate(parts) if parts else None
+            if len({dims for _, _, dims in whole}) == 1:  # one model: the bytes joined, converted once
+                joined = b"".join(blobs[material_id] for material_id, _, _ in whole)
+                self._matrix = embedding.dequantize(joined, whole[0][2])
+            else:
+                parts = [embedding.dequantize(blobs[material_id], dims) for material_id, _, dims in whole]
+                self._matrix = np.concatenate(parts) if parts else None
+            embedding.one_blas_thread()  # here, so the warm-up thread pays for it, not the first question
             self._signature = signature
             self._term_counts = {}
         return self._keys, self._matrix
