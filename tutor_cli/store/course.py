@@ -367,7 +367,9 @@ _FTS_RANKED = (
 )
 # FTS5's bm25 (k1 = 1.2, b = 0.75) adds for a word idf x tf (k1 + 1) / (tf + k1 (1 - b + b dl / avgdl)),
 # always less than idf x (k1 + 1), where idf = ln((N - n + 0.5) / (n + 0.5)), at least 1e-6, for a
-# word in n of the index's N rows.
+# word in n of the index's N rows. This holds for the table's rank as it is (bm25 without column
+# weights, or weights of at most 1): a rank given weights above 1 must multiply this by the largest,
+# and tests/test_course_speed.py compares both rankings on questions where the shortcut is taken.
 _BM25_CEILING = 1.2 + 1.0
 # Ranking costs FTS5 about 1 microsecond a matching passage; leaving out words of fewer matches than
 # this saves too little to pay for a try that may fail (bench/course.py: those tries mostly did).
@@ -396,8 +398,10 @@ def _fts_fewer_ranked(
     Ties keep FTS5's order (by rowid). The commonest words go while they hold at least as many
     matches as all rarer ones (each halving the passages ranked, or better).
     """
+    if len(terms) < 2:
+        return None
     rows = conn.execute("SELECT max(rowid) FROM passages_fts").fetchone()[0] or 0  # at least N
-    if rows < _FEWER_FROM or len(terms) < 2:
+    if rows < _FEWER_FROM:
         return None
     counts = {} if counts is None else counts
     for term in terms:
@@ -420,7 +424,7 @@ def _fts_fewer_ranked(
     ceiling = sum(ceilings[term] for term in left_out)
     found = conn.execute(
         "WITH rarer AS MATERIALIZED (SELECT rowid AS id FROM passages_fts WHERE passages_fts MATCH ?),"
-        " ranked AS MATERIALIZED (SELECT rowid AS id, bm25(passages_fts) AS score FROM passages_fts"
+        " ranked AS MATERIALIZED (SELECT rowid AS id, rank AS score FROM passages_fts"
         " WHERE passages_fts MATCH ? AND +rowid IN rarer ORDER BY score, id LIMIT ?)"
         " SELECT p.material_id, p.seq, ranked.score FROM ranked JOIN passages p ON p.id = ranked.id"
         " WHERE p.student_id IN (?, ?) ORDER BY ranked.score, ranked.id LIMIT ?",
