@@ -93,3 +93,50 @@ def test_a_large_search_runs_the_word_search_beside_the_meaning_search(tmp_path:
     with pytest.raises(StoreError):  # the turn says it in one line and asks without passages
         course.Searcher(store, "ada").search("What do ribosomes build?")
     store.close()
+
+
+WORDS = [  # 100 passages: "cell" in 60, "energy" in 30, "ribosome" in 5, "mitosis" in 2
+    " ".join(
+        word
+        for word, holds in (
+            ("cell", n % 5 < 3),
+            ("energy", n % 10 < 3),
+            ("ribosome", n % 20 == 0),
+            ("mitosis", n % 50 == 0),
+        )
+        if holds
+    )
+    + f" filler{n}"
+    for n in range(100)
+]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def word_store(request, tmp_path: Path):
+    if request.param == "sqlite":
+        store = SQLiteStore(tmp_path / "tutor.db")
+    else:
+        from tutor_cli.store.postgres import PostgresStore
+
+        store = PostgresStore(request.getfixturevalue("pg_url"))
+    store.add_material(
+        "ada", "words.txt", "text", [(n, f"l. {n}", None, text) for n, text in enumerate(WORDS)], b"", 0, 0
+    )
+    yield store
+    store.close()
+
+
+def test_common_words_are_counted_once_and_left_out_on_both_backends(word_store) -> None:
+    counts: dict[str, int] = {}
+    found = word_store.word_search("ada", ["cell", "ribosome", "mitosis"], 50, common=20, counts=counts)
+    assert found == word_store.word_search("ada", ["ribosome", "mitosis"], 50)  # "cell" is in 60 of 100
+    exact = {"cell": 60, "ribosome": 5, "mitosis": 2}
+    capped = {term: min(count, 21) for term, count in exact.items()}  # PostgreSQL stops counting at 21
+    assert counts == (exact if word_store.dialect == "sqlite" else capped)
+    # Every word common: the two rarest are searched ("energy" in 30, "cell" in 60).
+    only_common = word_store.word_search("ada", ["cell", "energy", "text"], 50, common=2, counts=counts)
+    assert only_common == word_store.word_search("ada", ["cell", "energy"], 50) and len(only_common) == 50
+    assert counts["text"] == 0 and counts["energy"] == (30 if word_store.dialect == "sqlite" else 3)
+    # Counts beyond the threshold rank as equal (PostgreSQL's are capped there): the first two asked.
+    three = word_store.word_search("ada", ["cell", "energy", "ribosome"], 50, common=2, counts=counts)
+    assert three == only_common

@@ -275,9 +275,7 @@ class CourseQueries(Backend):
         with self._reading() as conn:
             if common is not None:
                 counts = {} if counts is None else counts
-                for term in terms:
-                    if term not in counts:
-                        counts[term] = self._term_count(conn, term, common + 1)
+                counts.update(self._term_counts(conn, [term for term in terms if term not in counts], common + 1))
                 rare = [term for term in terms if 0 < counts[term] <= common]
                 # (SQLite's counts are exact, PostgreSQL's stop at common + 1: both rank as capped ones.)
                 terms = rare or sorted((t for t in terms if counts[t]), key=lambda t: min(counts[t], common + 1))[:2]
@@ -297,14 +295,22 @@ class CourseQueries(Backend):
                 ).fetchall()
         return [(row[0], row[1]) for row in rows]
 
-    def _term_count(self, conn: Any, term: str, cap: int) -> int:
-        """In how many passages `term` occurs (every owner's: an upper bound). SQLite counts them all
-        (FTS5 counts 30,000 in about a millisecond, and `_fts_fewer_ranked` needs the exact number);
-        PostgreSQL, which visits each row to count it, stops at `cap`."""
+    def _term_counts(self, conn: Any, terms: Sequence[str], cap: int) -> dict[str, int]:
+        """In how many passages each term occurs (every owner's: an upper bound). SQLite counts them
+        all (FTS5 counts 30,000 in about a millisecond, and `_fts_fewer_ranked` needs the exact
+        number); PostgreSQL, which visits each row to count it, stops at `cap`, and counts every
+        term in one statement (one round trip to a class's server, not one a word)."""
+        if not terms:
+            return {}
         if self.dialect == "sqlite":
-            return _fts_hits(conn, term)
-        sql = "SELECT count(*) FROM (SELECT 1 FROM passages WHERE words @@ to_tsquery('english', ?) LIMIT ?) t"
-        return self._run(conn, sql, (term, cap)).fetchone()[0]
+            return {term: _fts_hits(conn, term) for term in terms}
+        rows = self._run(
+            conn,
+            "SELECT term, (SELECT count(*) FROM (SELECT 1 FROM passages"
+            " WHERE words @@ to_tsquery('english', term) LIMIT ?) t) FROM unnest(?::text[]) AS term",
+            (cap, list(terms)),
+        ).fetchall()
+        return {row[0]: row[1] for row in rows}
 
     def passages_by_key(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], StoredPassage]:
         """The passages named by (material id, seq) keys (those the reader may see)."""
