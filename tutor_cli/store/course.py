@@ -277,13 +277,12 @@ class CourseQueries(Backend):
                 counts = {} if counts is None else counts
                 counts.update(self._term_counts(conn, [term for term in terms if term not in counts], common + 1))
                 rare = [term for term in terms if 0 < counts[term] <= common]
-                # (SQLite's counts are exact, PostgreSQL's stop at common + 1: both rank as capped ones.)
-                terms = rare or sorted((t for t in terms if counts[t]), key=lambda t: min(counts[t], common + 1))[:2]
+                terms = rare or sorted((t for t in terms if counts[t]), key=counts.__getitem__)[:2]
                 if not terms:
                     return []
             if self.dialect == "sqlite":
                 rows = (
-                    _fts_fewer_ranked(conn, terms, owners, limit, counts)
+                    _fts_fewer_ranked(conn, terms, owners, limit, counts, None if common is None else common + 1)
                     or conn.execute(_FTS_RANKED, (_fts_query(terms), *owners, limit)).fetchall()
                 )
             else:
@@ -296,14 +295,13 @@ class CourseQueries(Backend):
         return [(row[0], row[1]) for row in rows]
 
     def _term_counts(self, conn: Any, terms: Sequence[str], cap: int) -> dict[str, int]:
-        """In how many passages each term occurs (every owner's: an upper bound). SQLite counts them
-        all (FTS5 counts 30,000 in about a millisecond, and `_fts_fewer_ranked` needs the exact
-        number); PostgreSQL, which visits each row to count it, stops at `cap`, and counts every
-        term in one statement (one round trip to a class's server, not one a word)."""
+        """In how many passages each term occurs, counting no further than `cap` (every owner's: an
+        upper bound). PostgreSQL counts every term in one statement (one round trip to a class's
+        server, not one a word)."""
         if not terms:
             return {}
         if self.dialect == "sqlite":
-            return {term: _fts_hits(conn, term) for term in terms}
+            return {term: _fts_hits(conn, term, cap) for term in terms}
         rows = self._run(
             conn,
             "SELECT term, (SELECT count(*) FROM (SELECT 1 FROM passages"
@@ -386,12 +384,19 @@ def _fts_query(terms: Sequence[str]) -> str:
     return " OR ".join(f'"{term}"' for term in terms)
 
 
-def _fts_hits(conn: Any, term: str) -> int:
-    return conn.execute("SELECT count(*) FROM passages_fts WHERE passages_fts MATCH ?", (f'"{term}"',)).fetchone()[0]
+def _fts_hits(conn: Any, term: str, cap: int = -1) -> int:
+    """In how many rows of the index `term` occurs, counting no further than `cap` (-1: all)."""
+    sql = "SELECT count(*) FROM (SELECT 1 FROM passages_fts WHERE passages_fts MATCH ? LIMIT ?)"
+    return conn.execute(sql, (f'"{term}"', cap)).fetchone()[0]
 
 
 def _fts_fewer_ranked(
-    conn: Any, terms: Sequence[str], owners: Sequence[str], limit: int, counts: dict[str, int] | None
+    conn: Any,
+    terms: Sequence[str],
+    owners: Sequence[str],
+    limit: int,
+    counts: dict[str, int] | None,
+    cap: int | None = None,
 ) -> list[tuple[int, int]] | None:
     """The passages `_FTS_RANKED` finds, in its order, ranking only those holding a rarer word;
     None when that cannot be shown to give the same result (the caller then ranks them all).
@@ -402,7 +407,8 @@ def _fts_fewer_ranked(
     (the same scores, since FTS5 takes idf from the whole index); when the last of the best
     `limit` of them scores above that ceiling, no passage left out could have been among them.
     Ties keep FTS5's order (by rowid). The commonest words go while they hold at least as many
-    matches as all rarer ones (each halving the passages ranked, or better).
+    matches as all rarer ones (each halving the passages ranked, or better). `counts` holds what
+    is known of each word's matches (counted up to `cap`, when given).
     """
     if len(terms) < 2:
         return None
@@ -410,22 +416,27 @@ def _fts_fewer_ranked(
     if rows < _FEWER_FROM:
         return None
     counts = {} if counts is None else counts
+    hits = {}  # exact: a count that reached `cap` is taken again in full (a common word: ~1 ms)
     for term in terms:
-        if term not in counts:
-            counts[term] = _fts_hits(conn, term)
+        if term in counts and (cap is None or counts[term] < cap):
+            hits[term] = counts[term]
+        else:
+            hits[term] = _fts_hits(conn, term)
+            if cap is None:
+                counts[term] = hits[term]
     ceilings = {
-        term: max(math.log((rows - counts[term] + 0.5) / (counts[term] + 0.5)), 1e-6) * _BM25_CEILING for term in terms
+        term: max(math.log((rows - hits[term] + 0.5) / (hits[term] + 0.5)), 1e-6) * _BM25_CEILING for term in terms
     }
-    order = sorted(terms, key=counts.__getitem__)
+    order = sorted(terms, key=hits.__getitem__)
     left_out: list[str] = []
     while (
         len(order) > 1
-        and counts[order[-1]] >= sum(counts[term] for term in order[:-1])
+        and hits[order[-1]] >= sum(hits[term] for term in order[:-1])
         # ... and while what is left out weighs less than what is kept (else the try mostly fails)
         and sum(ceilings[term] for term in [*left_out, order[-1]]) < sum(ceilings[term] for term in order[:-1])
     ):
         left_out.append(order.pop())
-    if sum(counts[term] for term in left_out) < _FEWER_FROM:
+    if sum(hits[term] for term in left_out) < _FEWER_FROM:
         return None
     ceiling = sum(ceilings[term] for term in left_out)
     found = conn.execute(
