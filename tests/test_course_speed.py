@@ -1,23 +1,15 @@
 """The speed paths of the course search give the same passages as the plain ones: SQLite's BM25
-ranked over fewer passages (store/course.py `_fts_fewer_ranked`) against FTS5 ranking them all,
-and the word search run beside the meaning search (course.py `_alongside`) against one after the other."""
+ranked over fewer passages (store/course.py `_fts_fewer_ranked`) against FTS5 ranking them all."""
 
 from __future__ import annotations
 
 import random
-import threading
 from pathlib import Path
 
 import pytest
 
-from tests.test_course import CELLS
-from tutor_cli import course
-from tutor_cli.documents import parse_document
-from tutor_cli.errors import StoreError
 from tutor_cli.store import SQLiteStore
 from tutor_cli.store import course as store_course
-
-PLANTS = "# Photosynthesis\n\nChlorophyll turns sunlight into sugar.\n"
 
 # A vocabulary with words in a quarter to nine tenths of the passages and a long tail of rarer ones.
 COMMON = {"file": 0.9, "line": 0.7, "text": 0.5, "command": 0.35, "window": 0.25}
@@ -68,33 +60,6 @@ def test_word_search_gives_the_same_passages_with_and_without_the_shortcut(big_s
     monkeypatch.setattr(store_course, "_fts_fewer_ranked", lambda *args: None)
     assert fast == [big_store.word_search("ada", terms, 50) for terms in questions]
     assert all(len(found) == 50 for found in fast)
-
-
-def test_a_large_search_runs_the_word_search_beside_the_meaning_search(tmp_path: Path, monkeypatch) -> None:
-    store = SQLiteStore(tmp_path / "tutor.db")
-    for name, text in (("cells.md", CELLS), ("plants.md", PLANTS)):
-        course.add_document(store, "ada", parse_document(name, text.encode()), 1000.0)
-    questions = ["What do ribosomes build?", "how do leaves turn sunlight into food", "water membrane"]
-    alone = [course.Searcher(store, "ada").search(question) for question in questions]
-    threads: list[str] = []
-    word_search = store.word_search
-
-    def watched(*args, **kwargs):
-        threads.append(threading.current_thread().name)
-        return word_search(*args, **kwargs)
-
-    monkeypatch.setattr(store, "word_search", watched)
-    monkeypatch.setattr(course, "ALONGSIDE_FROM", 0)  # as if there were more than 10,000 passages
-    assert [course.Searcher(store, "ada").search(question) for question in questions] == alone
-    assert threads and all(name.startswith("tutor-course-words") for name in threads)
-
-    def broken(*args, **kwargs):
-        raise StoreError(str(tmp_path), "the disk is gone.")
-
-    monkeypatch.setattr(store, "word_search", broken)
-    with pytest.raises(StoreError):  # the turn says it in one line and asks without passages
-        course.Searcher(store, "ada").search("What do ribosomes build?")
-    store.close()
 
 
 WORDS = [  # 100 passages: "cell" in 60, "energy" in 30, "ribosome" in 5, "mitosis" in 2

@@ -43,10 +43,6 @@ CANDIDATES = 50
 # for: it weighs almost nothing in BM25, and ranking all its matches is most of a search's cost.
 COMMON_SHARE = 0.05
 COMMON_FROM = 10_000
-# Among more passages than this the word search runs in a second thread beside the meaning search
-# (each then ~3 ms or more); below it handing it over costs more than it saves (bench/course.py:
-# 1,311 passages, 2.0 ms a question alone, 3.5 ms handed over on a busy machine).
-ALONGSIDE_FROM = 10_000
 
 # Words that say nothing about where an answer is (the English list most search engines use, plus
 # the filler of students' questions).
@@ -426,24 +422,16 @@ class Searcher:
         keys, matrix = self._vectors()
         if not keys:  # no materials: nothing is searched, nothing is sent
             return []
-        words: Any = None
-        if tuning.word_weight:  # the store searches by words while this thread searches by meaning
+        words: list[tuple[int, int]] = []
+        if tuning.word_weight:
             common = int(COMMON_SHARE * len(keys)) if len(keys) > COMMON_FROM else None
-            words = (_alongside if len(keys) > ALONGSIDE_FROM else _now)(
-                self.store.word_search,
-                self.student_id,
-                query_terms(question),
-                tuning.candidates,
-                common=common,
-                counts=self._term_counts,
+            words = self.store.word_search(
+                self.student_id, query_terms(question), tuning.candidates, common=common, counts=self._term_counts
             )
         meaning: list[tuple[int, int]] = []
-        try:
-            if tuning.meaning_weight and matrix is not None:
-                question_vector = embedding.embedder().embed([question])[0]
-                meaning = [keys[index] for index in nearest(question_vector, matrix, tuning.candidates)]
-        finally:
-            words = words.result() if words is not None else []
+        if tuning.meaning_weight and matrix is not None:
+            question_vector = embedding.embedder().embed([question])[0]
+            meaning = [keys[index] for index in nearest(question_vector, matrix, tuning.candidates)]
         ranked = fuse([(words, tuning.word_weight), (meaning, tuning.meaning_weight)], k=tuning.rrf_k)
         ranked = ranked[: tuning.limit * 3]
         found = self.store.passages_by_key(ranked)
@@ -453,34 +441,6 @@ class Searcher:
             if (p := found.get(key)) is not None
         )
         return within_budget(candidates, budget=tuning.budget, limit=tuning.limit)
-
-
-_worker: Any = None
-_worker_lock = threading.Lock()
-
-
-def _alongside(function: Any, *args: Any, **kwargs: Any) -> Any:
-    """Run `function` in the search's one worker thread; a Future of its result.
-
-    The word search (SQLite or PostgreSQL, which let go of Python's lock while they work) and the
-    meaning search (numpy, likewise) then take the longer of the two, not the sum, on two cores.
-    """
-    global _worker
-    with _worker_lock:
-        if _worker is None:
-            from concurrent.futures import ThreadPoolExecutor
-
-            _worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tutor-course-words")
-    return _worker.submit(function, *args, **kwargs)
-
-
-def _now(function: Any, *args: Any, **kwargs: Any) -> Any:
-    """`function`'s result, as a done Future (`_alongside` for a search too small to share)."""
-    from concurrent.futures import Future
-
-    done: Future = Future()
-    done.set_result(function(*args, **kwargs))
-    return done
 
 
 def search_text(question: str, limit: int = 2000) -> str:
