@@ -393,7 +393,8 @@ class Searcher:
             else:
                 parts = [embedding.dequantize(blobs[material_id], dims) for material_id, _, dims in whole]
                 self._matrix = np.concatenate(parts) if parts else None
-            embedding.one_blas_thread()  # here, so the warm-up thread pays for it, not the first question
+            if self._matrix is not None:  # here, so the warm-up thread pays for it, not the first question
+                embedding.one_blas_thread()
             self._signature = signature
             self._term_counts = {}
         return self._keys, self._matrix
