@@ -244,7 +244,8 @@ def test_light_commands_do_not_import_pydantic_openai_or_prompt_toolkit(home: Pa
         "code = 0\n"
         "try:\n    runpy.run_module('tutor_cli', run_name='__main__')\n"
         "except SystemExit as exit:\n    code = exit.code or 0\n"
-        "heavy = {'pydantic', 'openai', 'prompt_toolkit', 'pypdf', 'sympy', 'lark', 'numpy', 'tokenizers'}\n"
+        "heavy = {'pydantic', 'openai', 'prompt_toolkit', 'pypdf', 'sympy', 'lark', 'numpy', 'tokenizers',"
+        " 'threadpoolctl'}\n"
         "heavy = sorted({m.split('.')[0] for m in sys.modules} & heavy | {'tutor_cli.embedding'} & set(sys.modules))\n"
         "print('EXIT', code, 'HEAVY', heavy, file=sys.stderr)\n"
     )

@@ -212,6 +212,28 @@ def test_the_searcher_sees_a_material_added_after_its_first_question(store) -> N
     assert searcher.search("how do leaves turn sunlight into food")[0].label == "plants.md § Photosynthesis"
 
 
+def test_the_searcher_sees_a_material_replaced_or_removed_after_its_first_question(store) -> None:
+    add(store, "ada", "old.md", "# Old\n\nNothing to see.\n")
+    course.add_document(store, "ada", parse_document("cells.md", CELLS.encode()), 1000.0)
+    searcher = course.Searcher(store, "ada")
+    assert searcher.search("What do ribosomes build?")[0].label == "cells.md § Ribosomes"
+    # The same name, the same number of passages, and (SQLite reuses the highest id) the same id.
+    swapped = CELLS.replace("Ribosomes", "Lysosomes").replace("join amino acids into proteins", "digest waste")
+    course.add_document(store, "ada", parse_document("cells.md", swapped.encode()), 2000.0)
+    assert searcher.search("Which part of the cell digests waste?")[0].label == "cells.md § Lysosomes"
+    store.remove_material("ada", "cells.md")
+    assert [p.label for p in searcher.search("Which part of the cell digests waste?")] == ["old.md § Old"]
+
+
+def test_a_search_keeps_blas_to_one_thread(store) -> None:
+    from threadpoolctl import threadpool_info
+
+    add(store, "ada", "cells.md", CELLS)
+    course.Searcher(store, "ada").search("energy")
+    blas = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]
+    assert blas and all(pool["num_threads"] == 1 for pool in blas)
+
+
 def test_a_1000_page_pdf_is_added_in_well_under_30_seconds(store, tmp_path: Path) -> None:
     import time
 

@@ -279,6 +279,9 @@ def nearest(question_vector: object, matrix: object, count: int) -> list[int]:
     """Row indices of `matrix` (int8-scaled unit vectors) most similar to `question_vector`, best first."""
     import numpy as np
 
+    from tutor_cli import embedding
+
+    embedding.one_blas_thread()
     scores = np.asarray(matrix) @ np.asarray(question_vector)
     count = min(count, scores.shape[0])
     if count <= 0:
@@ -359,7 +362,8 @@ class Tuning:
 class Searcher:
     """Finds the passages for a question; keeps the vector matrix between questions of one process.
 
-    The matrix is read again only when the student's set of materials changed (ids and sizes).
+    The matrix is read again only when the student's set of materials changed (`material_shape`:
+    their number, ids, sizes and latest addition; one index lookup before each question).
     """
 
     def __init__(self, store: Any, student_id: str, tuning: Tuning | None = None) -> None:
@@ -381,9 +385,9 @@ class Searcher:
 
         from tutor_cli import embedding
 
-        materials = self.store.material_index(self.student_id)
-        signature = tuple(materials)
+        signature = self.store.material_shape(self.student_id)
         if signature != self._signature:
+            materials = self.store.material_index(self.student_id)
             blobs = self.store.material_vectors([material_id for material_id, _, _ in materials])
             whole = [
                 (material_id, count, dims)
@@ -391,8 +395,14 @@ class Searcher:
                 if dims > 0 and len(blobs.get(material_id, b"")) == dims * count  # a damaged one is skipped
             ]
             self._keys = [(material_id, seq) for material_id, count, _ in whole for seq in range(count)]
-            parts = [embedding.dequantize(blobs[material_id], dims) for material_id, _, dims in whole]
-            self._matrix = np.concatenate(parts) if parts else None
+            if len({dims for _, _, dims in whole}) == 1:  # one model: the bytes joined, converted once
+                joined = b"".join(blobs[material_id] for material_id, _, _ in whole)
+                self._matrix = embedding.dequantize(joined, whole[0][2])
+            else:
+                parts = [embedding.dequantize(blobs[material_id], dims) for material_id, _, dims in whole]
+                self._matrix = np.concatenate(parts) if parts else None
+            if self._matrix is not None:  # here, so the warm-up thread pays for it, not the first question
+                embedding.one_blas_thread()
             self._signature = signature
             self._term_counts = {}
         return self._keys, self._matrix

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 MAX_TOKENS = 512
 _lock = threading.Lock()
 _loaded: dict[str, StaticEmbedder] = {}
+_blas_limited = False
 
 
 def model_dir() -> Path:
@@ -90,6 +91,25 @@ def _quiet_load() -> Any:
         return embedder()
     except Exception:  # noqa: BLE001 - a failure shows (and is reported) when the model is really needed
         return None
+
+
+def one_blas_thread() -> None:
+    """Keep numpy's BLAS to one thread in this process (done once; the search calls it).
+
+    A question is scored by one matrix-vector product over every passage vector (50,000 x 256:
+    ~2 ms on one core). OpenBLAS splits it across all cores and then spins waiting for them: on a
+    laptop busy with anything else that made it 12 ms and more (bench/course.py). Nothing else
+    here uses BLAS threads. threadpoolctl does this for OpenBLAS, MKL and BLIS alike.
+    """
+    global _blas_limited
+    if _blas_limited:
+        return
+    with _lock:
+        if not _blas_limited:
+            from threadpoolctl import threadpool_limits
+
+            threadpool_limits(limits=1, user_api="blas")
+            _blas_limited = True
 
 
 def quantize(vectors: np.ndarray) -> bytes:

@@ -22,6 +22,7 @@ and delete-student, and adds no per-message foreign-key work when thousands of m
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -147,6 +148,12 @@ def postgres_create(conn: Any) -> None:
     conn.execute(f"GRANT INSERT (passages) ON messages TO {student}")
 
 
+def create_shape_index(conn: Any) -> None:
+    """Both backends: an index that answers `material_shape` without reading the materials' rows
+    (whose vector BLOBs make each row many pages long): 0.16 ms for 1,373 materials, not 2 ms."""
+    conn.execute("CREATE INDEX materials_shape ON materials (student_id, id, passages, dimensions, added_at)")
+
+
 _TERM = re.compile(r"^[^\W_]+$", re.UNICODE)
 
 
@@ -220,6 +227,19 @@ class CourseQueries(Backend):
             ).fetchall()
         return [(row[0], row[1], row[2]) for row in rows]
 
+    def material_shape(self, student_id: str) -> tuple:
+        """A summary of the student's searchable materials (how many, their ids, passages and
+        dimensions, the latest added) that changes whenever `material_index` would: a search asks
+        it before every question and reads the vectors again only when it changed."""
+        with self._reading() as conn:
+            row = self._run(
+                conn,
+                "SELECT count(*), coalesce(sum(id), 0), coalesce(sum(passages), 0), coalesce(sum(dimensions), 0),"
+                " coalesce(max(added_at), 0) FROM materials WHERE student_id IN (?, ?)",
+                _owners(student_id),
+            ).fetchone()
+        return tuple(row)
+
     def material_vectors(self, ids: Sequence[int]) -> dict[int, bytes]:
         """The int8 vector matrix (bytes, one row per passage in seq order) of each material named."""
         out: dict[int, bytes] = {}
@@ -255,20 +275,16 @@ class CourseQueries(Backend):
         with self._reading() as conn:
             if common is not None:
                 counts = {} if counts is None else counts
-                for term in terms:
-                    if term not in counts:
-                        counts[term] = self._term_count(conn, term, common + 1)
+                counts.update(self._term_counts(conn, [term for term in terms if term not in counts], common + 1))
                 rare = [term for term in terms if 0 < counts[term] <= common]
                 terms = rare or sorted((t for t in terms if counts[t]), key=counts.__getitem__)[:2]
                 if not terms:
                     return []
             if self.dialect == "sqlite":
-                query = " OR ".join(f'"{term}"' for term in terms)
-                rows = conn.execute(
-                    "SELECT p.material_id, p.seq FROM passages_fts f JOIN passages p ON p.id = f.rowid"
-                    " WHERE passages_fts MATCH ? AND p.student_id IN (?, ?) ORDER BY f.rank LIMIT ?",
-                    (query, *owners, limit),
-                ).fetchall()
+                rows = (
+                    _fts_fewer_ranked(conn, terms, owners, limit, counts, None if common is None else common + 1)
+                    or conn.execute(_FTS_RANKED, (_fts_query(terms), *owners, limit)).fetchall()
+                )
             else:
                 rows = self._run(
                     conn,
@@ -278,13 +294,21 @@ class CourseQueries(Backend):
                 ).fetchall()
         return [(row[0], row[1]) for row in rows]
 
-    def _term_count(self, conn: Any, term: str, cap: int) -> int:
-        """In how many passages `term` occurs, counting no further than `cap` (every owner's: an upper bound)."""
+    def _term_counts(self, conn: Any, terms: Sequence[str], cap: int) -> dict[str, int]:
+        """In how many passages each term occurs, counting no further than `cap` (every owner's: an
+        upper bound). PostgreSQL counts every term in one statement (one round trip to a class's
+        server, not one a word)."""
+        if not terms:
+            return {}
         if self.dialect == "sqlite":
-            sql = "SELECT count(*) FROM (SELECT 1 FROM passages_fts WHERE passages_fts MATCH ? LIMIT ?)"
-            return conn.execute(sql, (f'"{term}"', cap)).fetchone()[0]
-        sql = "SELECT count(*) FROM (SELECT 1 FROM passages WHERE words @@ to_tsquery('english', ?) LIMIT ?) t"
-        return self._run(conn, sql, (term, cap)).fetchone()[0]
+            return {term: _fts_hits(conn, term, cap) for term in terms}
+        rows = self._run(
+            conn,
+            "SELECT term, (SELECT count(*) FROM (SELECT 1 FROM passages"
+            " WHERE words @@ to_tsquery('english', term) LIMIT ?) t) FROM unnest(?::text[]) AS term",
+            (cap, list(terms)),
+        ).fetchall()
+        return {row[0]: row[1] for row in rows}
 
     def passages_by_key(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], StoredPassage]:
         """The passages named by (material id, seq) keys (those the reader may see)."""
@@ -337,6 +361,97 @@ class CourseQueries(Backend):
                 ).fetchall()
             out.update((row[0], decode_passages(row[1])) for row in rows)
         return out
+
+
+# --- SQLite: BM25 over fewer passages, with the same result -----------------------------------
+
+_FTS_RANKED = (
+    "SELECT p.material_id, p.seq FROM passages_fts f JOIN passages p ON p.id = f.rowid"
+    " WHERE passages_fts MATCH ? AND p.student_id IN (?, ?) ORDER BY f.rank LIMIT ?"
+)
+# FTS5's bm25 (k1 = 1.2, b = 0.75) adds for a word idf x tf (k1 + 1) / (tf + k1 (1 - b + b dl / avgdl)),
+# always less than idf x (k1 + 1), where idf = ln((N - n + 0.5) / (n + 0.5)), at least 1e-6, for a
+# word in n of the index's N rows. This holds for the table's rank as it is (bm25 without column
+# weights, or weights of at most 1): a rank given weights above 1 must multiply this by the largest,
+# and tests/test_course_speed.py compares both rankings on questions where the shortcut is taken.
+_BM25_CEILING = 1.2 + 1.0
+# Ranking costs FTS5 about 1 microsecond a matching passage; leaving out words of fewer matches than
+# this saves too little to pay for a try that may fail (bench/course.py: those tries mostly did).
+_FEWER_FROM = 3000
+
+
+def _fts_query(terms: Sequence[str]) -> str:
+    return " OR ".join(f'"{term}"' for term in terms)
+
+
+def _fts_hits(conn: Any, term: str, cap: int = -1) -> int:
+    """In how many rows of the index `term` occurs, counting no further than `cap` (-1: all)."""
+    sql = "SELECT count(*) FROM (SELECT 1 FROM passages_fts WHERE passages_fts MATCH ? LIMIT ?)"
+    return conn.execute(sql, (f'"{term}"', cap)).fetchone()[0]
+
+
+def _fts_fewer_ranked(
+    conn: Any,
+    terms: Sequence[str],
+    owners: Sequence[str],
+    limit: int,
+    counts: dict[str, int] | None,
+    cap: int | None = None,
+) -> list[tuple[int, int]] | None:
+    """The passages `_FTS_RANKED` finds, in its order, ranking only those holding a rarer word;
+    None when that cannot be shown to give the same result (the caller then ranks them all).
+
+    BM25 weighs a word by its rarity (idf), so a word in most passages adds almost nothing to
+    any score: a passage holding only such words scores below the sum of their ceilings (see
+    `_BM25_CEILING`). The passages holding a rarer word are ranked by the whole query's BM25
+    (the same scores, since FTS5 takes idf from the whole index); when the last of the best
+    `limit` of them scores above that ceiling, no passage left out could have been among them.
+    Ties keep FTS5's order (by rowid). The commonest words go while they hold at least as many
+    matches as all rarer ones (each halving the passages ranked, or better). `counts` holds what
+    is known of each word's matches (counted up to `cap`, when given).
+    """
+    if len(terms) < 2:
+        return None
+    rows = conn.execute("SELECT max(rowid) FROM passages_fts").fetchone()[0] or 0  # at least N
+    if rows < _FEWER_FROM:
+        return None
+    counts = {} if counts is None else counts
+    hits = {}  # exact: a count that reached `cap` is taken again in full (a common word: ~1 ms)
+    for term in terms:
+        if term in counts and (cap is None or counts[term] < cap):
+            hits[term] = counts[term]
+        else:
+            hits[term] = _fts_hits(conn, term)
+            if cap is None:
+                counts[term] = hits[term]
+    ceilings = {
+        term: max(math.log((rows - hits[term] + 0.5) / (hits[term] + 0.5)), 1e-6) * _BM25_CEILING for term in terms
+    }
+    order = sorted(terms, key=hits.__getitem__)
+    left_out: list[str] = []
+    while (
+        len(order) > 1
+        and hits[order[-1]] >= sum(hits[term] for term in order[:-1])
+        # ... and while what is left out weighs less than what is kept (else the try mostly fails)
+        and sum(ceilings[term] for term in [*left_out, order[-1]]) < sum(ceilings[term] for term in order[:-1])
+    ):
+        left_out.append(order.pop())
+    if sum(hits[term] for term in left_out) < _FEWER_FROM:
+        return None
+    ceiling = sum(ceilings[term] for term in left_out)
+    found = conn.execute(
+        "WITH rarer AS MATERIALIZED (SELECT rowid AS id FROM passages_fts WHERE passages_fts MATCH ?),"
+        " ranked AS MATERIALIZED (SELECT rowid AS id, rank AS score FROM passages_fts"
+        " WHERE passages_fts MATCH ? AND +rowid IN rarer ORDER BY score, id LIMIT ?)"
+        " SELECT p.material_id, p.seq, ranked.score FROM ranked JOIN passages p ON p.id = ranked.id"
+        " WHERE p.student_id IN (?, ?) ORDER BY ranked.score, ranked.id LIMIT ?",
+        # Other students' passages are in the index too: the best 4 x limit leave room for theirs.
+        (_fts_query(order), _fts_query(terms), 4 * limit, *owners, limit),
+    ).fetchall()
+    # bm25() is the score negated; the margin covers rounding in the ceiling's sum.
+    if len(found) < limit or -found[-1][2] <= ceiling * (1 + 1e-9) + 1e-12:
+        return None
+    return [(row[0], row[1]) for row in found]
 
 
 def encode_passages(passages: Sequence[tuple[str, str]]) -> str:

@@ -46,4 +46,5 @@ MIGRATIONS: list[Migration] = [
         "no_row_meets_a_private_card", practice.sqlite_name_readable_cards, practice.postgres_name_readable_cards
     ),
     Migration("course_materials", course.sqlite_create, course.postgres_create),
+    Migration("course_material_shape", course.create_shape_index, course.create_shape_index),
 ]
