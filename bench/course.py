@@ -8,7 +8,8 @@ out: the settings in tutor_cli/course.py were chosen on the other half only; bot
 
 Printed:
 - the share of questions whose answering passage is among those sent (at most 6,000 characters),
-  for plain BM25 over fixed-size passages and for the fused method, each half and overall;
+  for plain BM25 over fixed-size passages and for the fused method, each half and overall; and
+  the same on a second text, the sed FAQ (bench/sedfaq_questions.py, all held out);
 - adding 1,000 PDF pages (read with pypdf, cut, embedded, stored);
 - finding the passages for a question among 50,000 (embedding the question included), p50/p95,
   on SQLite and, with --postgres, on a throw-away PostgreSQL cluster (initdb on PATH);
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import glob
+import gzip
 import re
 import shutil
 import sys
@@ -78,18 +80,18 @@ def load(store, documents: list[Document], cut) -> int:
     return total
 
 
-def recall(store, tuning: course.Tuning) -> tuple[float, float, float, list[str]]:
+def recall(store, tuning: course.Tuning, questions=QUESTIONS) -> tuple[float, float, float, list[str]]:
     """(tuning half, held-out half, all) shares of questions answered by a sent passage, and the misses."""
     searcher = course.Searcher(store, STUDENT, tuning)
     hits = {False: [], True: []}
     misses = []
-    for question, phrase, held_out in QUESTIONS:
+    for question, phrase, held_out in questions:
         sent = searcher.search(question)
         ok = any(answers(passage.text, phrase) for passage in sent)
         hits[held_out].append(ok)
         if not ok:
             misses.append(question)
-    share = lambda values: sum(values) / len(values)  # noqa: E731
+    share = lambda values: sum(values) / len(values) if values else float("nan")  # noqa: E731
     return share(hits[False]), share(hits[True]), share(hits[False] + hits[True]), misses
 
 
@@ -141,6 +143,37 @@ def grid(documents: list[Document], folder: Path) -> None:
                 cells.append(f"w{word_weight}/m{meaning_weight}/k{k} {a:.0%}/{b:.0%}")
             print(f"  size {size:4} overlap {overlap:3}: " + "  ".join(cells))
             store.close()
+
+
+def second_text(folder: Path) -> None:
+    """The same methods on a second text, the sed FAQ (Debian's sed package), with questions written
+    before any method ran on it and never used to choose a setting (bench/sedfaq_questions.py)."""
+    from bench.sedfaq_questions import QUESTIONS as SED_QUESTIONS
+
+    source = Path("/usr/share/doc/sed/sedfaq.txt.gz")
+    if not source.exists():
+        print("Second text: the sed FAQ is not installed (apt-get install sed); skipped.")
+        return
+    path = folder / "sedfaq.txt"
+    path.write_bytes(gzip.decompress(source.read_bytes()))
+    documents = [read_document(path)]
+    print(
+        f"Second text: the sed FAQ, {len(documents[0].text):,} characters,"
+        f" {len(SED_QUESTIONS)} questions (all held out)"
+    )
+    words_only = course.Tuning(meaning_weight=0.0)
+    baseline = fresh_store(folder, "sed-baseline")
+    count = load(baseline, documents, lambda d: course.fixed_passages(d, size=BASELINE_SIZE))
+    base_all = recall(baseline, words_only, SED_QUESTIONS)[2]
+    print(f"  plain BM25, fixed {BASELINE_SIZE}-char passages ({count}): {base_all:.0%}")
+    ours = fresh_store(folder, "sed-fused")
+    count = load(ours, documents, course.passages_of)
+    for name, tuning in (("BM25 alone", words_only), ("embedding alone", course.Tuning(word_weight=0.0))):
+        print(f"  {name}, our passages ({count}): {recall(ours, tuning, SED_QUESTIONS)[2]:.0%}")
+    *_, overall, misses = recall(ours, course.Tuning(), SED_QUESTIONS)
+    print(f"  fused (RRF), our passages ({count}): {overall:.0%}  ({overall / base_all:.2f}x plain BM25)")
+    for question in misses:
+        print(f"    missed: {question}")
 
 
 def pdf_speed(documents: list[Document], folder: Path) -> None:
@@ -297,6 +330,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         quality(documents, folder, args.tune)
+        second_text(folder)
         pdf_speed(documents, folder)
         enter_to_request(documents, folder)
         search_speed(fresh_store(folder, "many"), "SQLite", documents)
