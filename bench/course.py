@@ -304,6 +304,66 @@ def enter_to_request(documents: list[Document], folder: Path) -> None:
     )
 
 
+def enter_to_request_terminal(documents: list[Document], folder: Path, questions: int = 15) -> None:
+    """Enter-to-request from the Enter key itself: `tutor chat` in a pseudo-terminal (as in the
+    tests), the question typed, then the time from sending Enter to the fake server receiving the
+    request that carries it; the same with the manual as materials and without."""
+    from tests.conftest import Terminal
+    from tests.fake_server import API_KEY, FakeServer, Reply
+    from tutor_cli.sessions import SessionManager
+
+    server = FakeServer().start()
+    results = {}
+    try:
+        for label, materials in (("without materials", False), ("with materials", True)):
+            home = folder / f"terminal-{materials}"
+            home.mkdir()
+            if materials:
+                with SessionManager(home / "tutor.db") as manager:
+                    load_as(manager.store, documents, "bench")
+            env = {
+                "TUTOR_HOME": str(home),
+                "TUTOR_STUDENT": "bench",
+                "TUTOR_PROFILE": "off",
+                "DEEPSEEK_API_KEY": API_KEY,
+                "DEEPSEEK_BASE_URL": server.base_url,
+            }
+            term = Terminal("chat", env=env, timeout=30)
+            term.expect(Terminal.PROMPT)
+            samples = []
+            for number, (question, _, _) in enumerate([("a warm-up question about undo", "", False)] + QUESTIONS):
+                if number > questions:
+                    break
+                server.reply(Reply(content=f"Answer {number}."))
+                term.child.send(question)
+                term.expect(question[-12:])
+                time.sleep(0.3)  # the typed line is drawn and the terminal is idle
+                start = time.perf_counter()
+                term.child.send("\r")
+                term.expect(f"Answer {number}.")
+                term.expect(Terminal.PROMPT)
+                sent = [r for r in server.chat_requests if question in str(r["body"]["messages"][-1]["content"])]
+                if number:  # the first question loads the model and the vectors
+                    samples.append((sent[-1]["received_at"] - start) * 1000)
+            term.child.sendline("/quit")
+            term.child.expect(pexpect_eof())
+            results[label] = (percentile(samples, 50), percentile(samples, 95))
+    finally:
+        server.stop()
+    (base50, base95), (with50, with95) = results["without materials"], results["with materials"]
+    print(
+        f"Enter to request (tutor chat in a terminal, from the Enter key): without materials p50 {base50:.1f} ms,"
+        f" p95 {base95:.1f} ms; with materials p50 {with50:.1f} ms, p95 {with95:.1f} ms;"
+        f" ratio of medians {with50 / base50:.2f}x"
+    )
+
+
+def pexpect_eof():
+    import pexpect
+
+    return pexpect.EOF
+
+
 def load_as(store, documents: list[Document], owner: str) -> None:
     model = embedding.embedder()
     for document in documents:
@@ -333,6 +393,7 @@ def main() -> None:
         second_text(folder)
         pdf_speed(documents, folder)
         enter_to_request(documents, folder)
+        enter_to_request_terminal(documents, folder)
         search_speed(fresh_store(folder, "many"), "SQLite", documents)
     if args.postgres:
         postgres_speed(documents)
