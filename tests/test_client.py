@@ -315,3 +315,59 @@ def test_a_context_overflow_carries_the_limit(client, fake_server) -> None:
     assert str(caught.value).startswith("The conversation is longer than the model's context (")
     counted = int(re.search(r"(\d+) in the messages", str(caught.value)).group(1))
     assert counted > 0 and caught.value.requested_messages == counted  # what the window calibrates with
+
+
+def test_connection_failures_are_one_full_sentence_each_worth_retrying(client, fake_server) -> None:
+    unreachable = ChatClient("http://127.0.0.1:9", API_KEY, retry_scale=0)
+    with pytest.raises(APIError) as refused:
+        collect(unreachable)
+    assert str(refused.value) == (
+        "Could not get an answer from http://127.0.0.1:9: the connection was refused. "
+        "Check DEEPSEEK_BASE_URL and your network."
+    )
+    fake_server.reply(*[Reply(drop_after=0)] * 4)
+    with pytest.raises(APIError) as dropped:
+        collect(client)
+    assert str(dropped.value) == (
+        f"Could not get an answer from {fake_server.base_url}: the connection failed or dropped. "
+        "Check DEEPSEEK_BASE_URL and your network."
+    )
+    assert refused.value.retryable is True and dropped.value.retryable is True
+
+
+def test_a_server_that_stops_sending_is_reported_as_timed_out(fake_server, monkeypatch) -> None:
+    from tutor_cli import client as client_module
+
+    monkeypatch.setattr(client_module, "READ_TIMEOUT", 0.3)  # instead of two minutes of silence
+    fake_server.reply(*[Reply(first_delay=1.0)] * 4)
+    with pytest.raises(APIError) as caught:
+        collect(ChatClient(fake_server.base_url, API_KEY, retry_scale=0))
+    assert str(caught.value) == (
+        f"Could not get an answer from {fake_server.base_url}: the connection timed out. "
+        "Check DEEPSEEK_BASE_URL and your network."
+    )
+    assert caught.value.retryable is True and len(fake_server.chat_requests) == 4
+
+
+def test_a_context_overflow_without_the_messages_count_still_carries_the_limit(client, fake_server) -> None:
+    fake_server.reply(status=400, error_message="This model's maximum context length is 65536 tokens.")
+    with pytest.raises(APIError) as caught:
+        collect(client)
+    assert (caught.value.limit, caught.value.requested_messages, caught.value.status) == (65536, None, 400)
+
+
+def test_warming_up_imports_and_builds_the_sdk_before_the_first_question() -> None:
+    """`tutor chat` warms the client up while the student types, so Enter sends at once."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from tutor_cli.client import ChatClient\n"
+        "client = ChatClient('http://127.0.0.1:9', 'sk-x')\n"
+        "assert 'openai' not in sys.modules\n"
+        "client.warm_up()\n"
+        "assert 'openai' in sys.modules\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
