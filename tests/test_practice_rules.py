@@ -321,6 +321,9 @@ def test_a_card_is_asked_of_the_latest_exchange() -> None:
         ('```json\n{"question": "in fence"}\n``` then {"question": "Q", "answer": "A"}', NewCard("Q", "A")),
         ('```\n[{"question": "Q", "answer": "A"}]\n```', NewCard("Q", "A")),
         ('{"card": {"question": "Q", "answer": "A"}}', NewCard("Q", "A")),
+        ('{{"question": "Q", "answer": "A"}}', NewCard("Q", "A")),  # template-style double braces
+        ('{oops} {"question": "Q", "answer": "A"} {"note": 1}', NewCard("Q", "A")),
+        ('{"note": 1} {"question": "Q", "answer": "A"} {"note": 2}', NewCard("Q", "A")),
         ('["question", "answer"]', None),
         ('{"question": "Q", "answer": 4}', None),
         ('{"question": 1, "answer": "A"}', None),
@@ -363,6 +366,9 @@ def test_the_latest_answered_question_and_its_answer(store) -> None:
     assert practice.latest_exchange(store, "ada", "s") == ("q2", "a2")
     say(store, ("assistant", "a3"))
     assert practice.latest_exchange(store, "ada", "s") == ("q3, not answered yet", "a3")
+    # A question whose answer failed stays stored; the one asked again is the one answered.
+    say(store, ("user", "q4, the answer failed"), ("user", "q4 again"), ("assistant", "a4"))
+    assert practice.latest_exchange(store, "ada", "s") == ("q4 again", "a4")
 
 
 def test_the_exchange_is_found_behind_many_messages_and_only_in_its_session(store) -> None:
