@@ -36,13 +36,14 @@ class Reply:
     drop_after: int | None = None  # close the connection after this many content characters
     status: int = 200
     error_message: str = ""
+    error_body: str | None = None  # sent as text/plain instead of the JSON error (a proxy's own page)
     headers: dict[str, str] = field(default_factory=dict)  # extra headers on an error (Retry-After, ...)
     usage: bool = True
     cache_hit_tokens: int = 0  # prompt tokens the usage reports as served from the context cache
     finish: bool = True  # send finish_reason / [DONE]
     # After the 200 and before any text, llama.cpp's server reports a failure as an `error:` field
     # (not `data:`), then ends the stream with `data: [DONE]`: this object is sent so.
-    stream_error: dict[str, Any] | None = None
+    stream_error: dict[str, Any] | str | None = None
 
 
 @dataclass
@@ -165,6 +166,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.fake.requests.append(request)
         queue = self.fake.profile_replies if _is_profile_update(request) else self.fake.replies
         reply = queue.popleft() if queue else Reply()
+        if reply.status != 200 and reply.error_body is not None:
+            self._text(reply.status, reply.error_body)
+            return
         if reply.status != 200:
             self._error(reply.status, reply.error_message or f"status {reply.status}", reply.headers)
             return
@@ -255,6 +259,14 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _text(self, status: int, text: str) -> None:
+        data = text.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)

@@ -371,3 +371,54 @@ def test_warming_up_imports_and_builds_the_sdk_before_the_first_question() -> No
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("body", ["Bad Request: malformed JSON", '{"error": {"code": 400}}', '{"detail": "no"}'])
+def test_a_refusal_without_a_message_field_is_one_sentence_with_its_status(client, fake_server, body) -> None:
+    """A proxy's own page, or JSON without the `message` field: the status is what can be said."""
+    fake_server.reply(Reply(status=400, error_body=body))
+    with pytest.raises(APIError) as caught:
+        collect(client)
+    assert str(caught.value) == "The request was refused (400): Error code: 400."
+
+
+MIDWAY = "The server reported an error in the middle of the answer: "
+TOO_LONG = "The question and the conversation are longer than the model's context window "
+
+
+@pytest.mark.parametrize(
+    ("sent", "shown"),
+    [
+        ({"error": {"message": "the model crashed", "type": "server_error"}}, MIDWAY + "the model crashed."),
+        ("the worker died", MIDWAY + "the worker died."),
+        ({"type": "server_error", "message": "context switch failed"}, MIDWAY + "context switch failed."),
+    ],
+)
+def test_an_error_inside_a_stream_is_the_servers_words_whatever_its_shape(fake_server, sent, shown) -> None:
+    fake_server.reply(Reply(stream_error=sent))
+    with pytest.raises(APIError) as caught:
+        collect(ChatClient(fake_server.base_url, API_KEY, retry_scale=0))
+    assert str(caught.value) == shown and not hasattr(caught.value, "limit")
+
+
+@pytest.mark.parametrize(
+    ("sent", "limit", "counted"),
+    [
+        (
+            {"type": "exceed_context_size_error", "message": "prompt too long", "n_ctx": 4096, "n_prompt_tokens": 9},
+            4096,
+            9,
+        ),
+        ({"type": "exceed_context_size_error", "message": "prompt too long", "n_ctx": 1}, 1, None),
+        ({"type": "exceed_context_size_error", "message": "prompt too long", "n_ctx": 0}, None, None),
+        ({"type": "invalid_request_error", "message": "Prompt Exceeds The Maximum Context Length"}, None, None),
+        ({"type": "invalid_request_error", "message": "no room: context window of 8k is full"}, None, None),
+    ],
+)
+def test_a_context_error_inside_a_stream_is_told_by_its_type_or_its_words(fake_server, sent, limit, counted) -> None:
+    fake_server.reply(Reply(stream_error=sent))
+    with pytest.raises(APIError) as caught:
+        collect(ChatClient(fake_server.base_url, API_KEY, retry_scale=0))
+    assert str(caught.value) == f"{TOO_LONG}({sent['message']})." and caught.value.status == 400
+    assert getattr(caught.value, "limit", None) == limit
+    assert getattr(caught.value, "requested_messages", None) == counted
