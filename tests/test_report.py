@@ -246,6 +246,18 @@ def test_markdown_links_math_and_the_plain_path() -> None:
         assert html.unescape(str(markdown_html(text))) == html.unescape(reference.render(text)), text
 
 
+def test_code_blocks_are_highlighted_in_one_box_and_unknown_languages_shown_plain() -> None:
+    from tutor_cli.views.report import markdown_html
+
+    python = str(markdown_html("```python\nx = 1  # one\n```"))
+    assert python.count("<pre") == 1 and python.count("<code") == 1 and "<div" not in python
+    assert '<span class="c1"># one</span>' in python  # highlighted by Pygments
+    for language in ("no-such-language", ""):
+        plain = str(markdown_html(f"```{language}\nif a < b: print(a)\n```"))
+        assert ">if a &lt; b: print(a)\n</code></pre>" in plain
+        assert plain.count("<pre") == 1
+
+
 def test_a_teacher_writes_the_class_report_and_a_student_cannot(run_tutor, school, tmp_path: Path) -> None:  # noqa: F811
     names, urls = school
     out = tmp_path / "report"
