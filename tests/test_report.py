@@ -258,6 +258,17 @@ def test_code_blocks_are_highlighted_in_one_box_and_unknown_languages_shown_plai
         assert plain.count("<pre") == 1
 
 
+def test_every_id_gets_a_file_name_of_its_own() -> None:
+    """Ids differing only in case, in characters a file name cannot hold, or in undecodable bytes
+    (a session id typed on a terminal that is not UTF-8 arrives with lone surrogates)."""
+    from tutor_cli.views.report import _slug
+
+    ids = ["Ada", "ada", "ad/a", "ad:a", "ad\udce9", "ad\udce8", "../etc", ""]
+    names = [_slug(text) for text in ids]
+    assert len(set(names)) == len(ids) and len({name.lower() for name in names}) == len(ids)
+    assert all(re.fullmatch(r"[A-Za-z0-9_-]+", name) for name in names)
+
+
 def test_a_teacher_writes_the_class_report_and_a_student_cannot(run_tutor, school, tmp_path: Path) -> None:  # noqa: F811
     names, urls = school
     out = tmp_path / "report"
