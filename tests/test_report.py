@@ -258,6 +258,21 @@ def test_code_blocks_are_highlighted_in_one_box_and_unknown_languages_shown_plai
         assert plain.count("<pre") == 1
 
 
+def test_web_mail_and_anchor_links_stay_links() -> None:
+    from tutor_cli.views.report import markdown_html
+
+    for link in (
+        "http://plain.example/a",
+        "HTTPS://loud.example",
+        "mailto:teacher@school.example",
+        "#top",
+        "notes.html",
+    ):
+        rendered = str(markdown_html(f"[go]({link})"))
+        assert rendered.count("<a ") == 1, link
+    assert "<a " not in str(markdown_html("[go](file:///etc/passwd) [x](vbscript:run)"))
+
+
 def test_every_id_gets_a_file_name_of_its_own() -> None:
     """Ids differing only in case, in characters a file name cannot hold, or in undecodable bytes
     (a session id typed on a terminal that is not UTF-8 arrives with lone surrogates)."""
