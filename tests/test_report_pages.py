@@ -1,0 +1,93 @@
+"""What the report's pages say, written in-process from a real SQLite store (no browser, no
+subprocess: fast enough for a mutation run): the transcript with who said what and when, a withheld
+draft marked, the estimated cost, and the activity chart's bars (README, "For teachers")."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from tutor_cli import SessionManager
+from tutor_cli.pricing import PriceTable
+from tutor_cli.views.report import CHART_DAYS, Written, activity_chart, write_site
+
+DAY = 86_400
+
+
+def at(moment: str) -> float:
+    return datetime.fromisoformat(moment.replace("Z", "+00:00")).timestamp()
+
+
+def page(folder: Path, pattern: str) -> str:
+    (found,) = folder.glob(pattern)
+    return found.read_text(encoding="utf-8")
+
+
+def test_a_session_page_shows_who_said_what_and_when_and_marks_a_withheld_draft(home, monkeypatch) -> None:
+    with SessionManager(home / "tutor.db") as manager:
+        store = manager.store
+        monkeypatch.setenv("TUTOR_NOW", "2026-11-25T09:05:00Z")
+        store.create_session("ada", "algebra", "You are a tutor.")
+        store.add_message("ada", "algebra", "user", "What is 2+2?")
+        monkeypatch.setenv("TUTOR_NOW", "2026-11-25T09:06:00Z")
+        store.add_message("ada", "algebra", "assistant", "It is 4.", withheld=True)
+        monkeypatch.setenv("TUTOR_NOW", "2026-11-25T21:47:00Z")
+        store.add_message("ada", "algebra", "assistant", "Try counting on your fingers.")
+        written = write_site(store, PriceTable(), home / "report")
+    assert written == Written(home / "report" / "index.html", 3)  # the index, ada's page, the session
+    transcript = page(home / "report", "sessions/*/*.html")
+    headers = re.findall(r'<article class="message ([a-z ]+)" id="m\d+">\s*<header>(.*?)</header>', transcript, re.S)
+    said = [(kind, re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", header)).strip()) for kind, header in headers]
+    assert said == [
+        ("user", "Student 2026-11-25 09:05"),
+        ("assistant withheld", "Tutor 2026-11-25 09:06 (withheld: it stated the answer, so the student never saw it)"),
+        ("assistant", "Tutor 2026-11-25 21:47"),
+    ]
+
+
+def bars(svg: str) -> list[tuple[float, float, float, float, str]]:
+    return [
+        (float(x), float(y), float(w), float(h), title)
+        for x, y, w, h, title in re.findall(
+            r'<rect class="bar" x="([\d.-]+)" y="([\d.-]+)" width="([\d.-]+)" height="([\d.-]+)"><title>(.*?)</title>',
+            svg,
+        )
+    ]
+
+
+def test_the_activity_chart_has_a_bar_a_day_for_eight_weeks_in_proportion() -> None:
+    last = int(at("2026-11-25T00:00:00Z") // DAY)
+    per_day = {last: 1200, last - 1: 300, last - 7: 600, last - CHART_DAYS + 1: 1, last - CHART_DAYS: 999}
+    chart = activity_chart(per_day, last)
+    assert (chart.first, chart.last, chart.total) == ("2026-10-01", "2026-11-25", 2101)  # the 57th day back is out
+    svg = str(chart.svg)
+    width, height = (float(n) for n in re.search(r'viewBox="0 0 ([\d.]+) ([\d.]+)"', svg).groups())
+    drawn = bars(svg)
+    assert len(drawn) == CHART_DAYS == 56
+    assert drawn[0][4] == "2026-10-01: 1 messages" and drawn[-1][4] == "2026-11-25: 1,200 messages"
+    assert drawn[-8][4] == "2026-11-18: 600 messages" and drawn[-2][4] == "2026-11-24: 300 messages"
+    tallest = drawn[-1][3]
+    axis = drawn[0][1] + drawn[0][3]
+    for (x, y, w, h, title), following in zip(drawn, drawn[1:] + [None], strict=True):
+        count = int(title.split(": ")[1].split()[0].replace(",", ""))
+        assert h == pytest.approx(tallest * count / 1200, abs=0.1)  # in proportion, the busiest day tallest
+        assert y + h == pytest.approx(axis, abs=0.1) and y >= 0 and axis < height  # standing on one axis
+        assert x > 0 and x + w < width and w > 0
+        if following is not None:
+            assert following[0] > x + w and following[0] - x == pytest.approx(drawn[1][0] - drawn[0][0], abs=0.11)
+    # The scale names the peak at the busiest bar's top, and 0 at the axis.
+    peak_y = float(re.search(r'<text x="[\d.]+" y="([\d.]+)" text-anchor="end">1,200</text>', svg).group(1))
+    zero_y = float(re.search(r'<text x="[\d.]+" y="([\d.]+)" text-anchor="end">0</text>', svg).group(1))
+    assert tallest > height / 2 and drawn[-1][1] <= peak_y <= drawn[-1][1] + 5 and zero_y == pytest.approx(axis)
+    weekly = re.findall(r'<text x="[\d.]+" y="[\d.]+">(\d\d-\d\d)</text>', svg)
+    assert weekly == ["10-01", "10-08", "10-15", "10-22", "10-29", "11-05", "11-12", "11-19"]
+
+
+def test_an_empty_chart_draws_no_bar_taller_than_nothing() -> None:
+    chart = activity_chart({}, int(at("2026-11-25T00:00:00Z") // DAY), days=14)
+    drawn = bars(str(chart.svg))
+    assert chart.total == 0 and len(drawn) == 14 and all(h == 0 for _, _, _, h, _ in drawn)
+    assert drawn[0][4] == "2026-11-12: 0 messages"
