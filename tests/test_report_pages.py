@@ -83,8 +83,27 @@ def test_the_activity_chart_has_a_bar_a_day_for_eight_weeks_in_proportion() -> N
     zero_y = float(re.search(r'<text x="[\d.]+" y="([\d.]+)" text-anchor="end">0</text>', svg).group(1))
     assert tallest > height / 2 and drawn[-1][1] <= peak_y <= drawn[-1][1] + 5
     assert zero_y == pytest.approx(axis, abs=0.2)
-    weekly = re.findall(r'<text x="[\d.]+" y="[\d.]+">(\d\d-\d\d)</text>', svg)
-    assert weekly == ["10-01", "10-08", "10-15", "10-22", "10-29", "11-05", "11-12", "11-19"]
+    zero_x = float(re.search(r'<text x="([\d.]+)" y="[\d.]+" text-anchor="end">0</text>', svg).group(1))
+    assert zero_x < drawn[0][0]  # the scale stands left of the first bar
+    weekly = re.findall(r'<text x="([\d.]+)" y="([\d.]+)">(\d\d-\d\d)</text>', svg)
+    assert [label for _, _, label in weekly] == ["10-01", "10-08", "10-15", "10-22", "10-29", "11-05", "11-12", "11-19"]
+    assert all(axis < float(y) <= height for _, y, _ in weekly)  # under the axis, inside the picture
+    assert [float(x) for x, _, _ in weekly] == [bar[0] for bar in drawn[::7]]  # under their bars
+
+
+def test_the_chart_counts_utc_days_whatever_the_machines_zone(monkeypatch) -> None:
+    import time
+
+    monkeypatch.setenv("TZ", "America/Los_Angeles")
+    time.tzset()
+    try:
+        last = int(at("2026-11-25T00:00:00Z") // DAY)
+        chart = activity_chart({last: 3}, last, days=7)
+        assert (chart.first, chart.last) == ("2026-11-19", "2026-11-25")
+        assert bars(str(chart.svg))[-1][4] == "2026-11-25: 3 messages"
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
 
 
 def test_an_empty_chart_draws_no_bar_taller_than_nothing() -> None:
