@@ -93,6 +93,13 @@ def test_a_bad_file_names_the_line_and_the_problem(tmp_path, text: str, said: st
     assert message.startswith("FILE, line ") and said in message and message.endswith("; nothing was imported.")
 
 
+def test_a_header_without_the_columns_says_how_to_write_one(tmp_path) -> None:
+    assert refusal(tmp_path, "question,reply\nq,a\n") == (
+        "FILE, line 1: the header must name the columns question and answer (answer missing; read as CSV), "
+        "separated by commas, semicolons or tabs; nothing was imported."
+    )
+
+
 def test_files_with_no_cards_or_that_cannot_be_read(tmp_path) -> None:
     empty = "FILE is empty: a deck file starts with a header such as question,answer,topic."
     assert refusal(tmp_path, "") == empty
