@@ -47,6 +47,8 @@ CARDS = [NewCard("Q1", "two\nlines", "algebra"), NewCard("Q2", "A2"), NewCard("Q
 def test_a_deck_file_gives_its_cards_trimmed_with_blank_lines_skipped(tmp_path) -> None:
     assert deck(tmp_path, MULTILINE) == CARDS
     assert deck(tmp_path, "\ufeffQuestion , ANSWER\nq,a\n") == [NewCard("q", "a")]  # a BOM, any case
+    # A row may leave off its last fields (spreadsheets drop empty trailing cells): the topic is optional.
+    assert deck(tmp_path, "question,answer,topic\nq,a\nr,b,t\n") == [NewCard("q", "a"), NewCard("r", "b", "t")]
 
 
 @pytest.mark.parametrize("ending", ["\r\n", "\r"], ids=["windows", "old-mac"])
