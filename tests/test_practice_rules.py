@@ -110,6 +110,9 @@ def test_files_with_no_cards_or_that_cannot_be_read(tmp_path) -> None:
     assert refusal(tmp_path, "question,answer\nq,a\nq2,\xe9t\xe9\n".encode("latin-1")) == (
         "FILE, line 3: not UTF-8 text; save the file as UTF-8 and import it again."
     )
+    assert refusal(tmp_path, b"\nquestion,answer\n\xff\n") == (  # the first line counts even when empty
+        "FILE, line 3: not UTF-8 text; save the file as UTF-8 and import it again."
+    )
     (tmp_path / "folder.csv").mkdir()
     with pytest.raises(DeckFileError, match=r"folder\.csv is a folder, not a deck file\.$"):
         practice.read_deck_file(tmp_path / "folder.csv")
