@@ -410,6 +410,11 @@ def test_an_error_inside_a_stream_is_the_servers_words_whatever_its_shape(fake_s
             9,
         ),
         ({"type": "exceed_context_size_error", "message": "prompt too long", "n_ctx": 1}, 1, None),
+        (
+            {"type": "exceed_context_size_error", "message": "prompt too long", "n_ctx": 8, "n_prompt_tokens": "9"},
+            8,
+            None,
+        ),
         ({"type": "exceed_context_size_error", "message": "prompt too long", "n_ctx": 0}, None, None),
         ({"type": "invalid_request_error", "message": "Prompt Exceeds The Maximum Context Length"}, None, None),
         ({"type": "invalid_request_error", "message": "no room: context window of 8k is full"}, None, None),
@@ -422,3 +427,32 @@ def test_a_context_error_inside_a_stream_is_told_by_its_type_or_its_words(fake_s
     assert str(caught.value) == f"{TOO_LONG}({sent['message']})." and caught.value.status == 400
     assert getattr(caught.value, "limit", None) == limit
     assert getattr(caught.value, "requested_messages", None) == counted
+
+
+def test_cache_hits_are_read_in_deepseeks_fields_and_in_openais() -> None:
+    from tutor_cli.client import usage_dict
+
+    deepseek = {
+        "prompt_tokens": 100,
+        "completion_tokens": 20,
+        "prompt_cache_hit_tokens": 60,
+        "prompt_cache_miss_tokens": 40,
+    }
+    openai_style = {
+        "prompt_tokens": 100,
+        "completion_tokens": 20,
+        "prompt_tokens_details": {"cached_tokens": 60},
+        "completion_tokens_details": {"reasoning_tokens": 5},
+    }
+    assert usage_dict(deepseek) == {
+        "prompt_tokens": 100,
+        "completion_tokens": 20,
+        "cache_hit_tokens": 60,
+        "cache_miss_tokens": 40,
+    }
+    assert usage_dict(openai_style) == {
+        "prompt_tokens": 100,
+        "completion_tokens": 20,
+        "reasoning_tokens": 5,
+        "cache_hit_tokens": 60,
+    }
