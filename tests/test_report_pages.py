@@ -111,3 +111,40 @@ def test_an_empty_chart_draws_no_bar_taller_than_nothing() -> None:
     drawn = bars(str(chart.svg))
     assert chart.total == 0 and len(drawn) == 14 and all(h == 0 for _, _, _, h, _ in drawn)
     assert drawn[0][4] == "2026-11-12: 0 messages"
+
+
+def test_a_single_students_report_holds_nothing_of_another_student(home, monkeypatch) -> None:
+    from tutor_cli import desk, practice
+    from tutor_cli.errors import TutorError
+
+    with SessionManager(home / "tutor.db") as manager:
+        store = manager.store
+        desk.add_watch(store, "cheat")
+        monkeypatch.setenv("TUTOR_NOW", "2026-10-01T08:00:00Z")  # the chart's first day
+        store.create_session("ada", "algebra", "You are a tutor.")
+        store.add_message("ada", "algebra", "user", "Where do I start?")
+        monkeypatch.setenv("TUTOR_NOW", "2026-11-23T09:00:00Z")
+        practice.import_deck(store, "ada", "d", [practice.NewCard("q", "a")], 0)
+        practice.rate(
+            store, practice.scheduler(fixed_clock=True), "ada", store.next_card("ada", 0), 3, at("2026-11-23T09:00:00Z")
+        )
+        store.create_session("bob", "secret", "You are a tutor.")
+        store.add_message("bob", "secret", "user", "How do I cheat on the test?")
+        monkeypatch.setenv("TUTOR_NOW", "2026-11-25T09:00:00Z")
+        whole = write_site(store, PriceTable(), home / "class")
+        one = write_site(store, PriceTable(), home / "not" / "yet" / "there", "ada")
+        with pytest.raises(TutorError) as refused:
+            write_site(store, PriceTable(), home / "tutor.db" / "report")
+    assert (whole.pages, one.pages) == (5, 3)
+    index = page(home / "class", "index.html")
+    assert "<tr><td>bob</td>" in index and "<td>cheat</td>" in index  # bob's flagged message is listed
+    assert "Messages per day, 2026-10-01 to 2026-11-25 (UTC): 2 in all." in index
+    assert "Written by tutor on 2026-11-25 09:00 (UTC)." in index
+    alone = home / "not" / "yet" / "there"
+    assert "<title>Report for ada</title>" in page(alone, "index.html")
+    for written in alone.rglob("*.html"):
+        text = written.read_text(encoding="utf-8")
+        assert "bob" not in text and "cheat" not in text, written
+    assert "1 cards reviewed in all, 1 in the last 7 days" in page(alone, "students/ada-*.html")
+    assert "pre code .k " in (alone / "style.css").read_text(encoding="utf-8")  # highlighting styled where it is used
+    assert str(refused.value) == f"Cannot write the report into {home / 'tutor.db' / 'report'} (Not a directory)."
