@@ -29,6 +29,7 @@ class Reply:
 
     content: str | None = None
     reasoning: str = ""
+    reasoning_field: str = "reasoning_content"  # DeepSeek's; llama.cpp and vLLM send `reasoning`
     chunk_size: int = 8
     delay: float = 0.0  # seconds between chunks
     first_delay: float = 0.0  # seconds before the first chunk
@@ -314,7 +315,7 @@ class _Handler(BaseHTTPRequestHandler):
             thinking_on = (body.get("thinking") or {}).get("type") == "enabled"
             reasoning = reply.reasoning or ("Let me think about this." if thinking_on else "")
             for start in range(0, len(reasoning), reply.chunk_size):
-                self._event(delta(reasoning_content=reasoning[start : start + reply.chunk_size], content=None))
+                self._event(delta(**{reply.reasoning_field: reasoning[start : start + reply.chunk_size]}, content=None))
                 time.sleep(reply.delay)
             for start in range(0, len(content), reply.chunk_size):
                 if reply.drop_after is not None and start >= reply.drop_after:

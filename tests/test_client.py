@@ -456,3 +456,10 @@ def test_cache_hits_are_read_in_deepseeks_fields_and_in_openais() -> None:
         "reasoning_tokens": 5,
         "cache_hit_tokens": 60,
     }
+
+
+def test_reasoning_in_the_field_local_servers_use_is_reasoning_too(client, fake_server) -> None:
+    fake_server.reply(reasoning="Two and two make four.", reasoning_field="reasoning", content="4")
+    pieces, answer = collect(client, thinking=True)
+    assert {kind for kind, _ in pieces} == {"reasoning", "content"}
+    assert answer.reasoning == "Two and two make four." and answer.content == "4"
