@@ -463,3 +463,14 @@ def test_reasoning_in_the_field_local_servers_use_is_reasoning_too(client, fake_
     pieces, answer = collect(client, thinking=True)
     assert {kind for kind, _ in pieces} == {"reasoning", "content"}
     assert answer.reasoning == "Two and two make four." and answer.content == "4"
+
+
+def test_an_event_split_over_several_lines_is_one_event() -> None:
+    """Server-sent events may carry one JSON document over several `data:` (or llama.cpp's `error:`) lines."""
+    from tutor_cli.client import _server_sent_events
+
+    lines = ['data: {"choices": [],', 'data:  "model": "m"}', "", "data: [DONE]", ""]
+    assert list(_server_sent_events(iter(lines))) == [{"choices": [], "model": "m"}]
+    failing = ['error: {"message":', 'error: "the model crashed"}', ""]
+    with pytest.raises(APIError, match=r"the middle of the answer: the model crashed\.$"):
+        list(_server_sent_events(iter(failing)))
