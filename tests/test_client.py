@@ -474,3 +474,23 @@ def test_an_event_split_over_several_lines_is_one_event() -> None:
     failing = ['error: {"message":', 'error: "the model crashed"}', ""]
     with pytest.raises(APIError, match=r"the middle of the answer: the model crashed\.$"):
         list(_server_sent_events(iter(failing)))
+
+
+def test_the_third_retry_waits_longest_within_its_jitter(fake_server, monkeypatch) -> None:
+    """Pauses of 0.4, 0.8 and 1.6 s (times the scale), each spread by ±25% so clients do not retry in step."""
+    import random
+
+    for draw, spread in ((0.0, 0.75), (0.9999999, 1.25)):
+        monkeypatch.setattr(random, "random", lambda draw=draw: draw)
+        pauses: list[float] = []
+        client = ChatClient(fake_server.base_url, API_KEY, retry_scale=1.0, sleep=pauses.append)
+        fake_server.reply(*[Reply(drop_after=0)] * 3, Reply(content="fourth"))
+        assert collect(client)[1].content == "fourth"
+        assert pauses == pytest.approx([0.4 * spread, 0.8 * spread, 1.6 * spread], abs=1e-6)
+
+
+def test_a_drop_after_text_says_what_was_kept(client, fake_server) -> None:
+    fake_server.reply(content="abcdefghij" * 10, chunk_size=10, drop_after=30)
+    with pytest.raises(StreamDroppedError) as dropped:
+        collect(client)
+    assert str(dropped.value) == "The connection dropped in the middle of the answer; what arrived is kept."
