@@ -494,3 +494,11 @@ def test_a_drop_after_text_says_what_was_kept(client, fake_server) -> None:
     with pytest.raises(StreamDroppedError) as dropped:
         collect(client)
     assert str(dropped.value) == "The connection dropped in the middle of the answer; what arrived is kept."
+
+
+def test_a_retry_after_of_exactly_two_seconds_is_still_waited_out(client, fake_server) -> None:
+    """README: a wait of up to 2 seconds is honoured; only a longer one is reported at once."""
+    fake_server.reply(Reply(status=429, headers={"retry-after-ms": "2000"}), Reply(content="on time"))
+    started = time.perf_counter()
+    assert collect(client)[1].content == "on time"
+    assert time.perf_counter() - started >= 1.9 and len(fake_server.chat_requests) == 2
