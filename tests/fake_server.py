@@ -29,6 +29,7 @@ class Reply:
 
     content: str | None = None
     reasoning: str = ""
+    reasoning_field: str = "reasoning_content"  # DeepSeek's; llama.cpp and vLLM send `reasoning`
     chunk_size: int = 8
     delay: float = 0.0  # seconds between chunks
     first_delay: float = 0.0  # seconds before the first chunk
@@ -36,13 +37,14 @@ class Reply:
     drop_after: int | None = None  # close the connection after this many content characters
     status: int = 200
     error_message: str = ""
+    error_body: str | None = None  # sent as text/plain instead of the JSON error (a proxy's own page)
     headers: dict[str, str] = field(default_factory=dict)  # extra headers on an error (Retry-After, ...)
     usage: bool = True
     cache_hit_tokens: int = 0  # prompt tokens the usage reports as served from the context cache
     finish: bool = True  # send finish_reason / [DONE]
     # After the 200 and before any text, llama.cpp's server reports a failure as an `error:` field
     # (not `data:`), then ends the stream with `data: [DONE]`: this object is sent so.
-    stream_error: dict[str, Any] | None = None
+    stream_error: dict[str, Any] | str | None = None
 
 
 @dataclass
@@ -165,6 +167,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.fake.requests.append(request)
         queue = self.fake.profile_replies if _is_profile_update(request) else self.fake.replies
         reply = queue.popleft() if queue else Reply()
+        if reply.status != 200 and reply.error_body is not None:
+            self._text(reply.status, reply.error_body)
+            return
         if reply.status != 200:
             self._error(reply.status, reply.error_message or f"status {reply.status}", reply.headers)
             return
@@ -259,6 +264,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def _text(self, status: int, text: str) -> None:
+        data = text.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
     def _error(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
         self._json(status, {"error": {"message": message, "type": "invalid_request_error", "code": None}}, headers)
 
@@ -302,7 +315,7 @@ class _Handler(BaseHTTPRequestHandler):
             thinking_on = (body.get("thinking") or {}).get("type") == "enabled"
             reasoning = reply.reasoning or ("Let me think about this." if thinking_on else "")
             for start in range(0, len(reasoning), reply.chunk_size):
-                self._event(delta(reasoning_content=reasoning[start : start + reply.chunk_size], content=None))
+                self._event(delta(**{reply.reasoning_field: reasoning[start : start + reply.chunk_size]}, content=None))
                 time.sleep(reply.delay)
             for start in range(0, len(content), reply.chunk_size):
                 if reply.drop_after is not None and start >= reply.drop_after:

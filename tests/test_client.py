@@ -315,3 +315,190 @@ def test_a_context_overflow_carries_the_limit(client, fake_server) -> None:
     assert str(caught.value).startswith("The conversation is longer than the model's context (")
     counted = int(re.search(r"(\d+) in the messages", str(caught.value)).group(1))
     assert counted > 0 and caught.value.requested_messages == counted  # what the window calibrates with
+
+
+def test_connection_failures_are_one_full_sentence_each_worth_retrying(client, fake_server) -> None:
+    unreachable = ChatClient("http://127.0.0.1:9", API_KEY, retry_scale=0)
+    with pytest.raises(APIError) as refused:
+        collect(unreachable)
+    assert str(refused.value) == (
+        "Could not get an answer from http://127.0.0.1:9: the connection was refused. "
+        "Check DEEPSEEK_BASE_URL and your network."
+    )
+    fake_server.reply(*[Reply(drop_after=0)] * 4)
+    with pytest.raises(APIError) as dropped:
+        collect(client)
+    assert str(dropped.value) == (
+        f"Could not get an answer from {fake_server.base_url}: the connection failed or dropped. "
+        "Check DEEPSEEK_BASE_URL and your network."
+    )
+    assert refused.value.retryable is True and dropped.value.retryable is True
+
+
+def test_a_server_that_stops_sending_is_reported_as_timed_out(fake_server, monkeypatch) -> None:
+    from tutor_cli import client as client_module
+
+    monkeypatch.setattr(client_module, "READ_TIMEOUT", 0.3)  # instead of two minutes of silence
+    fake_server.reply(*[Reply(first_delay=1.0)] * 4)
+    with pytest.raises(APIError) as caught:
+        collect(ChatClient(fake_server.base_url, API_KEY, retry_scale=0))
+    assert str(caught.value) == (
+        f"Could not get an answer from {fake_server.base_url}: the connection timed out. "
+        "Check DEEPSEEK_BASE_URL and your network."
+    )
+    assert caught.value.retryable is True and len(fake_server.chat_requests) == 4
+
+
+def test_a_context_overflow_without_the_messages_count_still_carries_the_limit(client, fake_server) -> None:
+    fake_server.reply(status=400, error_message="This model's maximum context length is 65536 tokens.")
+    with pytest.raises(APIError) as caught:
+        collect(client)
+    assert (caught.value.limit, caught.value.requested_messages, caught.value.status) == (65536, None, 400)
+
+
+def test_warming_up_imports_and_builds_the_sdk_before_the_first_question() -> None:
+    """`tutor chat` warms the client up while the student types, so Enter sends at once."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from tutor_cli.client import ChatClient\n"
+        "client = ChatClient('http://127.0.0.1:9', 'sk-x')\n"
+        "assert 'openai' not in sys.modules\n"
+        "client.warm_up()\n"
+        "assert 'openai' in sys.modules\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("body", ["Bad Request: malformed JSON", '{"error": {"code": 400}}', '{"detail": "no"}'])
+def test_a_refusal_without_a_message_field_is_one_sentence_with_its_status(client, fake_server, body) -> None:
+    """A proxy's own page, or JSON without the `message` field: the status is what can be said."""
+    fake_server.reply(Reply(status=400, error_body=body))
+    with pytest.raises(APIError) as caught:
+        collect(client)
+    assert str(caught.value) == "The request was refused (400): Error code: 400."
+
+
+MIDWAY = "The server reported an error in the middle of the answer: "
+TOO_LONG = "The question and the conversation are longer than the model's context window "
+
+
+@pytest.mark.parametrize(
+    ("sent", "shown"),
+    [
+        ({"error": {"message": "the model crashed", "type": "server_error"}}, MIDWAY + "the model crashed."),
+        ("the worker died", MIDWAY + "the worker died."),
+        ({"type": "server_error", "message": "context switch failed"}, MIDWAY + "context switch failed."),
+    ],
+)
+def test_an_error_inside_a_stream_is_the_servers_words_whatever_its_shape(fake_server, sent, shown) -> None:
+    fake_server.reply(Reply(stream_error=sent))
+    with pytest.raises(APIError) as caught:
+        collect(ChatClient(fake_server.base_url, API_KEY, retry_scale=0))
+    assert str(caught.value) == shown and not hasattr(caught.value, "limit")
+
+
+@pytest.mark.parametrize(
+    ("sent", "limit", "counted"),
+    [
+        (
+            {"type": "exceed_context_size_error", "message": "prompt too long", "n_ctx": 4096, "n_prompt_tokens": 9},
+            4096,
+            9,
+        ),
+        ({"type": "exceed_context_size_error", "message": "prompt too long", "n_ctx": 1}, 1, None),
+        (
+            {"type": "exceed_context_size_error", "message": "prompt too long", "n_ctx": 8, "n_prompt_tokens": "9"},
+            8,
+            None,
+        ),
+        ({"type": "exceed_context_size_error", "message": "prompt too long", "n_ctx": 0}, None, None),
+        ({"type": "invalid_request_error", "message": "Prompt Exceeds The Maximum Context Length"}, None, None),
+        ({"type": "invalid_request_error", "message": "no room: context window of 8k is full"}, None, None),
+    ],
+)
+def test_a_context_error_inside_a_stream_is_told_by_its_type_or_its_words(fake_server, sent, limit, counted) -> None:
+    fake_server.reply(Reply(stream_error=sent))
+    with pytest.raises(APIError) as caught:
+        collect(ChatClient(fake_server.base_url, API_KEY, retry_scale=0))
+    assert str(caught.value) == f"{TOO_LONG}({sent['message']})." and caught.value.status == 400
+    assert getattr(caught.value, "limit", None) == limit
+    assert getattr(caught.value, "requested_messages", None) == counted
+
+
+def test_cache_hits_are_read_in_deepseeks_fields_and_in_openais() -> None:
+    from tutor_cli.client import usage_dict
+
+    deepseek = {
+        "prompt_tokens": 100,
+        "completion_tokens": 20,
+        "prompt_cache_hit_tokens": 60,
+        "prompt_cache_miss_tokens": 40,
+    }
+    openai_style = {
+        "prompt_tokens": 100,
+        "completion_tokens": 20,
+        "prompt_tokens_details": {"cached_tokens": 60},
+        "completion_tokens_details": {"reasoning_tokens": 5},
+    }
+    assert usage_dict(deepseek) == {
+        "prompt_tokens": 100,
+        "completion_tokens": 20,
+        "cache_hit_tokens": 60,
+        "cache_miss_tokens": 40,
+    }
+    assert usage_dict(openai_style) == {
+        "prompt_tokens": 100,
+        "completion_tokens": 20,
+        "reasoning_tokens": 5,
+        "cache_hit_tokens": 60,
+    }
+
+
+def test_reasoning_in_the_field_local_servers_use_is_reasoning_too(client, fake_server) -> None:
+    fake_server.reply(reasoning="Two and two make four.", reasoning_field="reasoning", content="4")
+    pieces, answer = collect(client, thinking=True)
+    assert {kind for kind, _ in pieces} == {"reasoning", "content"}
+    assert answer.reasoning == "Two and two make four." and answer.content == "4"
+
+
+def test_an_event_split_over_several_lines_is_one_event() -> None:
+    """Server-sent events may carry one JSON document over several `data:` (or llama.cpp's `error:`) lines."""
+    from tutor_cli.client import _server_sent_events
+
+    lines = ['data: {"choices": [],', 'data:  "model": "m"}', "", "data: [DONE]", ""]
+    assert list(_server_sent_events(iter(lines))) == [{"choices": [], "model": "m"}]
+    failing = ['error: {"message":', 'error: "the model crashed"}', ""]
+    with pytest.raises(APIError, match=r"the middle of the answer: the model crashed\.$"):
+        list(_server_sent_events(iter(failing)))
+
+
+def test_the_third_retry_waits_longest_within_its_jitter(fake_server, monkeypatch) -> None:
+    """Pauses of 0.4, 0.8 and 1.6 s (times the scale), each spread by ±25% so clients do not retry in step."""
+    import random
+
+    for draw, spread in ((0.0, 0.75), (0.9999999, 1.25)):
+        monkeypatch.setattr(random, "random", lambda draw=draw: draw)
+        pauses: list[float] = []
+        client = ChatClient(fake_server.base_url, API_KEY, retry_scale=1.0, sleep=pauses.append)
+        fake_server.reply(*[Reply(drop_after=0)] * 3, Reply(content="fourth"))
+        assert collect(client)[1].content == "fourth"
+        assert pauses == pytest.approx([0.4 * spread, 0.8 * spread, 1.6 * spread], abs=1e-6)
+
+
+def test_a_drop_after_text_says_what_was_kept(client, fake_server) -> None:
+    fake_server.reply(content="abcdefghij" * 10, chunk_size=10, drop_after=30)
+    with pytest.raises(StreamDroppedError) as dropped:
+        collect(client)
+    assert str(dropped.value) == "The connection dropped in the middle of the answer; what arrived is kept."
+
+
+def test_a_retry_after_of_exactly_two_seconds_is_still_waited_out(client, fake_server) -> None:
+    """README: a wait of up to 2 seconds is honoured; only a longer one is reported at once."""
+    fake_server.reply(Reply(status=429, headers={"retry-after-ms": "2000"}), Reply(content="on time"))
+    started = time.perf_counter()
+    assert collect(client)[1].content == "on time"
+    assert time.perf_counter() - started >= 1.9 and len(fake_server.chat_requests) == 2

@@ -26,13 +26,24 @@ def test_a_base_url_without_v1_is_named_with_the_fix(v1_server) -> None:
     client = ChatClient(v1_server.base_url, API_KEY, retry_scale=0)
     with pytest.raises(APIError) as caught:
         list(client.stream(HISTORY, "deepseek-flash"))
-    shown = str(caught.value)
-    assert "404" in shown and v1_server.base_url in shown
-    assert "/v1" in shown and "DEEPSEEK_BASE_URL" in shown
-    assert shown.endswith(".")
+    base = v1_server.base_url
+    fix = (
+        "local servers (llama.cpp, vLLM, Ollama) serve it under /v1: "
+        f"put /v1 at the end of DEEPSEEK_BASE_URL ({base}/v1)."
+    )
+    assert str(caught.value) == f"The server at {base} has no /chat/completions (404); {fix}"
+    assert caught.value.status == 404
     with pytest.raises(APIError) as listed:
         client.list_models()
-    assert "/v1" in str(listed.value) and v1_server.base_url in str(listed.value)
+    assert str(listed.value) == f"The server at {base} has no /models (404); {fix}"
+    # A base URL that already ends in /v1 (or /v1/) is not told to add it again.
+    for given in (f"{base}/nothing/v1", f"{base}/nothing/v1/"):
+        with pytest.raises(APIError) as elsewhere:
+            ChatClient(given, API_KEY, retry_scale=0).list_models()
+        assert str(elsewhere.value) == (
+            f"The server at {given} has no /models (404); "
+            "check DEEPSEEK_BASE_URL: it should name the server's OpenAI-compatible API."
+        )
 
 
 def test_the_same_server_with_v1_answers(v1_server) -> None:

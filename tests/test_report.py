@@ -246,6 +246,44 @@ def test_markdown_links_math_and_the_plain_path() -> None:
         assert html.unescape(str(markdown_html(text))) == html.unescape(reference.render(text)), text
 
 
+def test_code_blocks_are_highlighted_in_one_box_and_unknown_languages_shown_plain() -> None:
+    from tutor_cli.views.report import markdown_html
+
+    python = str(markdown_html("```python\nx = 1  # one\n```"))
+    assert python.count("<pre") == 1 and python.count("<code") == 1 and "<div" not in python
+    assert '<span class="c1"># one</span>' in python  # highlighted by Pygments
+    for language in ("no-such-language", ""):
+        plain = str(markdown_html(f"```{language}\nif a < b: print(a)\n```"))
+        assert ">if a &lt; b: print(a)\n</code></pre>" in plain
+        assert plain.count("<pre") == 1
+
+
+def test_web_mail_and_anchor_links_stay_links() -> None:
+    from tutor_cli.views.report import markdown_html
+
+    for link in (
+        "http://plain.example/a",
+        "HTTPS://loud.example",
+        "mailto:teacher@school.example",
+        "#top",
+        "notes.html",
+    ):
+        rendered = str(markdown_html(f"[go]({link})"))
+        assert rendered.count("<a ") == 1, link
+    assert "<a " not in str(markdown_html("[go](file:///etc/passwd) [x](vbscript:run)"))
+
+
+def test_every_id_gets_a_file_name_of_its_own() -> None:
+    """Ids differing only in case, in characters a file name cannot hold, or in undecodable bytes
+    (a session id typed on a terminal that is not UTF-8 arrives with lone surrogates)."""
+    from tutor_cli.views.report import _slug
+
+    ids = ["Ada", "ada", "ad/a", "ad:a", "ad\udce9", "ad\udce8", "../etc", ""]
+    names = [_slug(text) for text in ids]
+    assert len(set(names)) == len(ids) and len({name.lower() for name in names}) == len(ids)
+    assert all(re.fullmatch(r"[A-Za-z0-9_-]+", name) for name in names)
+
+
 def test_a_teacher_writes_the_class_report_and_a_student_cannot(run_tutor, school, tmp_path: Path) -> None:  # noqa: F811
     names, urls = school
     out = tmp_path / "report"

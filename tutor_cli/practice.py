@@ -77,7 +77,9 @@ def read_deck_file(path: Path) -> list[NewCard]:
 def parse_deck(text: str, path: Path) -> list[NewCard]:
     """The cards of a deck file's text (see `read_deck_file`)."""
     delimiter = deck_delimiter(text, path)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    # newline=None reads every line break (Windows \r\n, old Mac \r) as \n, inside quoted fields too:
+    # a deck saved with Windows line endings gives the same cards, so importing it again adds none.
+    reader = csv.reader(io.StringIO(text, newline=None), delimiter=delimiter, strict=True)
     kind = {",": "CSV", ";": "CSV with semicolons", "\t": "TSV"}[delimiter]
 
     def fail(line: int, reason: str) -> DeckFileError:

@@ -526,8 +526,3 @@ def _pygments_css() -> str:
     from pygments.formatters import HtmlFormatter
 
     return HtmlFormatter().get_style_defs("pre code")
-
-
-def pages(folder: Path) -> Iterable[Path]:
-    """Every HTML page of a written report."""
-    return sorted(folder.rglob("*.html"))
