@@ -341,3 +341,34 @@ def test_show_lists_the_passages_of_a_session_found_by_part_of_its_id(home: Path
         assert shown.returncode == 0, shown.stderr
         question = json.loads(shown.stdout)["messages"][0]
         assert question["passages"] == [{"label": "cells.md § Mitochondria", "text": "x"}]
+
+
+_T80 = "T" + "itle words " * 6 + "abcdefghijklm"  # 80 characters
+
+
+@pytest.mark.parametrize(
+    ("text", "labels"),
+    [
+        ("abc\n===\nbody\n", ["d.txt § abc"]),  # three characters: the shortest heading
+        ("ab\n===\nbody\n", ["d.txt l. 1"]),
+        (f"{_T80}\n===\nbody\n", [f"d.txt § {_T80}"]),  # eighty: the longest
+        (f"{_T80}x\n===\nbody\n", ["d.txt l. 1"]),
+        ("intro\n\n   2.1 Setup\n\nbody\n", ["d.txt l. 1", "d.txt § 2.1 Setup"]),  # indented three: a heading
+        ("intro\n\n    2.1 Setup\n\nbody\n", ["d.txt l. 1"]),  # indented four: an example
+        ("intro\n\n2.1 Setup,\n\nbody\n", ["d.txt l. 1"]),  # a sentence's comma or semicolon
+        ("intro\n\n2.1 Setup;\n\nbody\n", ["d.txt l. 1"]),
+        ("1.1 Start\nbody\n", ["d.txt § 1.1 Start"]),  # the first line of the file
+        ("Setup\n---\nbody\n", ["d.txt § Setup"]),  # an underline as long as three characters
+        ("Setup\n\n===\nTitle\nbody\n", ["d.txt l. 1", "d.txt § Title"]),  # a rule, then a title (Vim's manual)
+        ("Setup\n===\nbody\n", ["d.txt § Setup"]),  # the line below an underline is text
+        ("Top\n===\n\ntext\n\nMORE\n\nend\n", ["d.txt § Top", "d.txt § Top / MORE"]),  # four capitals
+        ("Top\n===\n\ntext\n\nMOR\n\nend\n", ["d.txt § Top"]),
+        ("Top\n===\n\ntext\n\nMORE\nend\n", ["d.txt § Top"]),  # capitals that run into text
+        ("Top\n===\n\ntext\n\nplain words\n\nend\n", ["d.txt § Top"]),  # a paragraph's first line
+        ("intro\n\nbody text\n2.1 Setup\nmore\n", ["d.txt l. 1"]),  # a numbered line inside a paragraph
+        ("intro\nlast\n", ["d.txt l. 1"]),
+    ],
+)
+def test_what_counts_as_a_heading_in_plain_text(text: str, labels: list[str]) -> None:
+    passages = course.passages_of(parse_document("d.txt", text.encode()))
+    assert sorted({p.label for p in passages}) == sorted(labels)
