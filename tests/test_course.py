@@ -367,6 +367,10 @@ _T80 = "T" + "itle words " * 6 + "abcdefghijklm"  # 80 characters
         ("Top\n===\n\ntext\n\nplain words\n\nend\n", ["d.txt § Top"]),  # a paragraph's first line
         ("intro\n\nbody text\n2.1 Setup\nmore\n", ["d.txt l. 1"]),  # a numbered line inside a paragraph
         ("intro\nlast\n", ["d.txt l. 1"]),
+        ("Top\n===\n\ntext\n\n    MORE\n\nend\n", ["d.txt § Top"]),  # indented capitals: an example
+        ("NOTES\n\nbody\nlast", ["d.txt § NOTES"]),  # the first line: nothing above it
+        ("intro\n\nSetup\n===", ["d.txt l. 1", "d.txt § Setup"]),  # the last lines, no newline at the end
+        ("intro\n\nNOTES", ["d.txt l. 1", "d.txt § NOTES"]),
     ],
 )
 def test_what_counts_as_a_heading_in_plain_text(text: str, labels: list[str]) -> None:
