@@ -168,16 +168,6 @@ def _clean_title(line: str) -> str:
     return re.sub(r"\s+", " ", title).strip()
 
 
-def fixed_passages(document: Document, *, size: int) -> list[Passage]:
-    """Plain fixed-size passages with no overlap and no regard for lines (the benchmark's baseline)."""
-    text = document.text
-    return [
-        Passage(label=f"{document.name} #{n + 1}", text=text[start : start + size], seq=n)
-        for n, start in enumerate(range(0, len(text), size))
-        if text[start : start + size].strip()
-    ]
-
-
 def _label(document: Document, section: Section, line: int) -> str:
     if section.page is not None or section.heading:
         label = document.label(section)
