@@ -60,6 +60,16 @@ def answers(text: str, phrases: str | tuple[str, ...]) -> bool:
     return any(normal(phrase) in normal(text) for phrase in phrases)
 
 
+def fixed_passages(document: Document, *, size: int) -> list[course.Passage]:
+    """Plain fixed-size passages with no overlap and no regard for lines (the benchmark's baseline)."""
+    text = document.text
+    return [
+        course.Passage(label=f"{document.name} #{n + 1}", text=text[start : start + size], seq=n)
+        for n, start in enumerate(range(0, len(text), size))
+        if text[start : start + size].strip()
+    ]
+
+
 def load(store, documents: list[Document], cut) -> int:
     """Store each document's passages (cut by `cut`) with their embeddings; the passage count."""
     model = embedding.embedder()
@@ -103,7 +113,7 @@ def quality(documents: list[Document], folder: Path, tune: bool) -> None:
     held = sum(held_out for *_, held_out in QUESTIONS)
     print(f"Quality: {len(QUESTIONS)} questions ({held} held out), at most 6,000 characters a question")
     baseline = fresh_store(folder, "baseline")
-    count = load(baseline, documents, lambda d: course.fixed_passages(d, size=BASELINE_SIZE))
+    count = load(baseline, documents, lambda d: fixed_passages(d, size=BASELINE_SIZE))
     words_only = course.Tuning(meaning_weight=0.0)
     tuning_half, held, overall, _ = recall(baseline, words_only)
     print(
@@ -163,7 +173,7 @@ def second_text(folder: Path) -> None:
     )
     words_only = course.Tuning(meaning_weight=0.0)
     baseline = fresh_store(folder, "sed-baseline")
-    count = load(baseline, documents, lambda d: course.fixed_passages(d, size=BASELINE_SIZE))
+    count = load(baseline, documents, lambda d: fixed_passages(d, size=BASELINE_SIZE))
     base_all = recall(baseline, words_only, SED_QUESTIONS)[2]
     print(f"  plain BM25, fixed {BASELINE_SIZE}-char passages ({count}): {base_all:.0%}")
     ours = fresh_store(folder, "sed-fused")

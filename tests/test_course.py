@@ -341,3 +341,69 @@ def test_show_lists_the_passages_of_a_session_found_by_part_of_its_id(home: Path
         assert shown.returncode == 0, shown.stderr
         question = json.loads(shown.stdout)["messages"][0]
         assert question["passages"] == [{"label": "cells.md § Mitochondria", "text": "x"}]
+
+
+_T80 = "T" + "itle words " * 6 + "abcdefghijklm"  # 80 characters
+
+
+@pytest.mark.parametrize(
+    ("text", "labels"),
+    [
+        ("abc\n===\nbody\n", ["d.txt § abc"]),  # three characters: the shortest heading
+        ("ab\n===\nbody\n", ["d.txt l. 1"]),
+        (f"{_T80}\n===\nbody\n", [f"d.txt § {_T80}"]),  # eighty: the longest
+        (f"{_T80}x\n===\nbody\n", ["d.txt l. 1"]),
+        ("intro\n\n   2.1 Setup\n\nbody\n", ["d.txt l. 1", "d.txt § 2.1 Setup"]),  # indented three: a heading
+        ("intro\n\n    2.1 Setup\n\nbody\n", ["d.txt l. 1"]),  # indented four: an example
+        ("intro\n\n2.1 Setup,\n\nbody\n", ["d.txt l. 1"]),  # a sentence's comma or semicolon
+        ("intro\n\n2.1 Setup;\n\nbody\n", ["d.txt l. 1"]),
+        ("1.1 Start\nbody\n", ["d.txt § 1.1 Start"]),  # the first line of the file
+        ("Setup\n---\nbody\n", ["d.txt § Setup"]),  # an underline as long as three characters
+        ("Setup\n\n===\nTitle\nbody\n", ["d.txt l. 1", "d.txt § Title"]),  # a rule, then a title (Vim's manual)
+        ("Setup\n===\nbody\n", ["d.txt § Setup"]),  # the line below an underline is text
+        ("Top\n===\n\ntext\n\nMORE\n\nend\n", ["d.txt § Top", "d.txt § Top / MORE"]),  # four capitals
+        ("Top\n===\n\ntext\n\nMOR\n\nend\n", ["d.txt § Top"]),
+        ("Top\n===\n\ntext\n\nMORE\nend\n", ["d.txt § Top"]),  # capitals that run into text
+        ("Top\n===\n\ntext\n\nplain words\n\nend\n", ["d.txt § Top"]),  # a paragraph's first line
+        ("intro\n\nbody text\n2.1 Setup\nmore\n", ["d.txt l. 1"]),  # a numbered line inside a paragraph
+        ("intro\nlast\n", ["d.txt l. 1"]),
+        ("Top\n===\n\ntext\n\n    MORE\n\nend\n", ["d.txt § Top"]),  # indented capitals: an example
+        ("NOTES\n\nbody\nlast", ["d.txt § NOTES"]),  # the first line: nothing above it
+        ("intro\n\nSetup\n===", ["d.txt l. 1", "d.txt § Setup"]),  # the last lines, no newline at the end
+        ("intro\n\nNOTES", ["d.txt l. 1", "d.txt § NOTES"]),
+    ],
+)
+def test_what_counts_as_a_heading_in_plain_text(text: str, labels: list[str]) -> None:
+    passages = course.passages_of(parse_document("d.txt", text.encode()))
+    assert sorted({p.label for p in passages}) == sorted(labels)
+
+
+def test_search_text_puts_the_students_words_before_an_attached_file() -> None:
+    question = "Here is my file:\n```\nprint(x)\n```\nWhy does it fail?"
+    assert course.search_text(question) == "Why does it fail?\nHere is my file:\n```\nprint(x)\n```\n"
+    assert course.search_text("plain question") == "plain question"
+    assert len(course.search_text("word " * 1000)) == 2000  # long questions are cut at 2,000 characters
+
+
+def test_query_terms_keep_words_of_two_letters_and_digits_and_at_most_24() -> None:
+    assert course.query_terms("is x a c2 7 vim") == ["c2", "7", "vim"]
+    many = " ".join(f"word{n}" for n in range(30))
+    assert course.query_terms(many) == [f"word{n}" for n in range(24)]
+
+
+def test_fuse_adds_weight_over_k_plus_rank() -> None:
+    # k = 0: A scores 1/1; x 1/1; B 1/2 + 1/3; y 1/2. One off in the rank and B would lead.
+    assert course.fuse([(["A", "B"], 1.0), (["x", "y", "B"], 1.0)], k=0) == ["A", "x", "B", "y"]
+    assert course.fuse([(["A", "B"], 1.0), (["B"], 0.6)], k=0) == ["B", "A"]  # 1/2 + 0.6 against 1: weights count
+
+
+def test_within_budget_fills_the_budget_exactly_and_stops_at_the_limit() -> None:
+    passages = [course.Passage(label=f"p{n}", text="x" * 100, seq=n) for n in range(5)]
+    assert len(course.within_budget(passages, budget=300, limit=8)) == 3  # 300 of 300 fits
+    assert len(course.within_budget(passages, budget=1000, limit=2)) == 2
+
+
+def test_the_note_before_the_passages_cites_the_first_label_as_its_example() -> None:
+    sent = course.with_passages("Why?", [("a.md § One", "first"), ("b.pdf p. 2", "second")])
+    assert sent.startswith(course.PASSAGES_NOTE.format(example="a.md § One"))
+    assert "[a.md § One]" in sent.split("\n\n")[0]

@@ -111,6 +111,7 @@ def test_unicode_text_round_trips(tmp_path: Path) -> None:
         ("image.png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), "is a binary file"),
         ("latin.txt", "café au lait".encode("latin-1"), "is not UTF-8 text"),
     ],
+    ids=["empty", "blank", "binary", "latin-1"],  # plain ids: mutmut passes them back to pytest
 )
 def test_unusable_files_are_one_sentence_naming_the_file(tmp_path: Path, name: str, data: bytes, reason: str) -> None:
     with pytest.raises(DocumentError) as caught:

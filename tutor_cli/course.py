@@ -150,27 +150,22 @@ def _heading_level(lines: list[str], index: int) -> int:
         return 1
     if before and not _RULE.match(before):
         return 0
-    if _RULE.match(before) or numbered:
-        return 1
+    if numbered or (_RULE.match(before) and not _underlines(lines, index - 1)):
+        return 1  # a line just below a rule ("====" then "*04.3* Title"), unless the rule underlined the line above
     letters = [char for char in line if char.isalpha()]
     if len(letters) >= 4 and all(char.isupper() for char in letters) and not after.strip():
         return 2
     return 0
 
 
+def _underlines(lines: list[str], index: int) -> bool:
+    """Whether the rule at `index` underlines the line above it (that line is then the heading)."""
+    return index > 0 and bool(lines[index - 1].strip()) and not _RULE.match(lines[index - 1])
+
+
 def _clean_title(line: str) -> str:
     title = _TAGS.sub("", " " + line).replace("*", " ")
     return re.sub(r"\s+", " ", title).strip()
-
-
-def fixed_passages(document: Document, *, size: int) -> list[Passage]:
-    """Plain fixed-size passages with no overlap and no regard for lines (the benchmark's baseline)."""
-    text = document.text
-    return [
-        Passage(label=f"{document.name} #{n + 1}", text=text[start : start + size], seq=n)
-        for n, start in enumerate(range(0, len(text), size))
-        if text[start : start + size].strip()
-    ]
 
 
 def _label(document: Document, section: Section, line: int) -> str:

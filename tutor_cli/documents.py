@@ -167,7 +167,8 @@ def _is_setext_text(lines: list[str], index: int, start: int) -> bool:
     text = lines[index - 1]
     if not text.strip() or _HEADING.match(text) or _SETEXT.match(text) or _FENCE.match(text):
         return False
-    return index - 1 == start or not lines[index - 2].strip() or bool(_FENCE.match(lines[index - 2]))
+    above = lines[index - 2]  # a paragraph starts after a blank line, a fence or an ATX heading
+    return index - 1 == start or not above.strip() or bool(_FENCE.match(above) or _HEADING.match(above))
 
 
 def _front_matter_end(lines: list[str]) -> int:
