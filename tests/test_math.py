@@ -337,6 +337,9 @@ def test_a_live_view_holds_back_only_what_may_still_become_a_formula(text: str, 
         ("\\[", "$$", "$$"),
         ("`$$` code", None, None),
         ("``$$`` $$", None, "$$"),
+        ("``a` $$ ``", None, None),  # a code span closes only with a run of the same length
+        ("`a`` $$ `", None, None),
+        ("\\`$$`", None, "$$"),  # an escaped backtick opens no code span
         ("\\$$", None, None),
         ("\\\\[", None, None),
         ("a\\", "$$", "$$"),

@@ -234,7 +234,7 @@ def _in_inline_code(text: str, start: int) -> bool:
 def opens_display(line: str, open_kind: str | None) -> str | None:
     """Track display math across lines: given the delimiter left open before `line` ("$$", "\\[" or
     None), return the one left open after it. Inline code and escaped characters are skipped."""
-    line = re.sub(r"`+[^`]*`+", "", line)
+    line = _without_inline_code(line)
     i = 0
     while i < len(line):
         if line[i] == "\\" and i + 1 < len(line):
@@ -251,3 +251,20 @@ def opens_display(line: str, open_kind: str | None) -> str | None:
             continue
         i += 1
     return open_kind
+
+
+def _without_inline_code(line: str) -> str:
+    """The line with its code spans taken out (each closed by a run of the same length)."""
+    kept, position, i = [], 0, 0
+    while (tick := line.find("`", i)) >= 0:
+        if _escaped(line, tick):
+            i = tick + 1
+            continue
+        end = _code_span_end(line, tick, len(line))
+        if end is None:  # an unclosed run is backticks
+            i = tick + _run_length(line, tick, len(line))
+            continue
+        kept.append(line[position:tick])
+        position = i = end
+    kept.append(line[position:])
+    return "".join(kept)
