@@ -16,6 +16,7 @@ from tutor_cli.checking import (
     NotYourTextError,
     model_judge,
     read,
+    read_verdict,
     readable_key,
     same_choice,
     same_math,
@@ -101,6 +102,56 @@ def test_decimals_count_within_a_relative_billionth_or_the_problems_tolerance() 
     assert not same_math("1/3", "0.333")
     assert same_math("1/3", "0.333", tolerance=0.01)
     assert not same_math("9.81", "9.7", tolerance=0.001)
+    assert same_math("pi", "3.14", tolerance=0.001)  # a value sympy computes, within 0.1%
+    assert not same_math("pi", "3.14")
+
+
+def test_values_sympy_computes_are_compared_by_value() -> None:
+    assert not same_math("sqrt(2)", "sqrt(3)")
+    assert not same_math(r"\sqrt{12}", "3sqrt(2)")
+    assert same_math(r"\sqrt{12}", "2sqrt(3)")
+
+
+def test_expressions_equal_only_once_simplified_match() -> None:
+    assert same_math("x + 1", "(x^2 - 1)/(x - 1)")
+    assert not same_math("x + 1", "(x^2 + 1)/(x - 1)")
+
+
+def test_decimals_inside_an_expression_count_within_the_tolerance() -> None:
+    assert same_math("x/3", "0.333x", tolerance=0.01)
+    assert not same_math("x/3", "0.333x")
+    assert same_math("100x/3", "33.3x", tolerance=0.01)  # relative: 0.1% of a large value
+    assert not same_math("x/3", "0.3329x", tolerance=0.001)  # 0.13% off
+
+
+def test_equations_are_the_same_up_to_a_factor_other_than_zero() -> None:
+    assert same_math("x + y = 3", "y + x = 3")
+    assert not same_math("x + y = 3", "x - y = 3")
+    assert not same_math("x + y = 3", "x + y = x + y")  # true of every x and y: it answers nothing
+
+
+@pytest.mark.parametrize(
+    ("reply", "verdict"),
+    [
+        ("RIGHT", True),
+        ("Correct.", True),
+        ("WRONG", False),
+        ("Not right.", False),
+        ("not correct", False),
+        ("I cannot tell.", None),  # neither: the exact match decides
+    ],
+)
+def test_the_judges_reply_is_right_wrong_or_neither(reply: str, verdict: bool | None) -> None:
+    assert read_verdict(reply) is verdict
+
+
+def test_warm_up_loads_the_algebra_before_the_first_answer() -> None:
+    code = (
+        "import sys; from tutor_cli import checking; checking.warm_up();"
+        " print('sympy.parsing.sympy_parser' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "True"
 
 
 @pytest.mark.parametrize(
@@ -162,12 +213,13 @@ def test_text_without_a_model_is_an_exact_match_ignoring_case_and_spaces() -> No
 def test_text_is_judged_by_the_model_with_the_key(fake_server) -> None:
     client = ChatClient(fake_server.base_url, "sk-test-key-0123456789", retry_scale=0)
     checker = Checker.for_student(None, "ada", judge=model_judge(client, "deepseek-flash"))
-    fake_server.reply(Reply(content="RIGHT"), Reply(content="WRONG"))
+    fake_server.reply(Reply(content="RIGHT", chunk_size=2), Reply(content="WRONG"))  # a verdict in pieces
     assert checker.check("text", "the plant makes sugar from light", "plants turn light into sugar", statement="Q?")
     assert not checker.check("text", "the plant makes sugar from light", "the plant makes sugar from light")
     sent = fake_server.chat_requests[0]["body"]["messages"]
     assert "the plant makes sugar from light" in sent[1]["content"]
     assert "plants turn light into sugar" in sent[1]["content"]
+    assert "Q?" in sent[1]["content"]  # the problem's statement too
 
 
 def test_text_falls_back_to_the_exact_match_when_no_model_is_reachable() -> None:
