@@ -124,6 +124,22 @@ def test_decimals_inside_an_expression_count_within_the_tolerance() -> None:
     assert not same_math("x/3", "0.3329x", tolerance=0.001)  # 0.13% off
 
 
+def test_brackets_subscripts_and_short_names_are_read_as_written() -> None:
+    assert same_math("(1, 5)", "(1, (2 + 3))")  # a bracket inside a tuple
+    assert same_math("2, 5", "root(sqrt(64), 3), 5")  # a comma inside a function's brackets
+    assert not same_math("2", "{2, 3")  # a set never closed is not read
+    assert same_math("x_1 = 2, x_2 = 3", "x_{2} = 3, x_{1} = 2")
+    assert same_math("xyz", "zyx")  # three letters are a product; four are a word
+    assert "cannot be read" in readable_key("math", "half")
+    assert same_math("sqrt(x)", r"\sqrt{x}")
+
+
+def test_latex_that_reads_two_ways_counts_only_when_both_agree() -> None:
+    assert same_math("2", r"\log_{2} 4^{1}")  # log of 4, or (log 4) to the first: 2 either way
+    assert not same_math("6", r"\log_{2} 8^2")  # 6 or 9: not yet, whichever was meant
+    assert not same_math("9", r"\log_{2} 8^2")
+
+
 def test_equations_are_the_same_up_to_a_factor_other_than_zero() -> None:
     assert same_math("x + y = 3", "y + x = 3")
     assert not same_math("x + y = 3", "x - y = 3")
@@ -174,6 +190,7 @@ def test_warm_up_loads_the_algebra_before_the_first_answer() -> None:
         r"\frac{7}{",
         "lambda: 1",
         "'7/4'",
+        "9^(999*999*9)",  # a power the text rule lets through, refused before it is computed
     ],
 )
 def test_what_cannot_be_read_is_not_yet_and_never_an_error(attempt: str) -> None:

@@ -106,6 +106,13 @@ def test_solution_after_defaults_to_two_and_may_be_never(tmp_path: Path) -> None
         ('[[problem]]\nid = "a"\nstatement = "s"\nanswer = "1"\nhints = "one"\n', "hints must be a list"),
         ('[[problem]]\nid = "a"\nstatement = "s"\nanswer = "1"\nanswers = "2"\n', "unknown key 'answers'"),
         ('title = "empty"\n', "no problems"),
+        ("problem = [1]\n", "a problem must be a [[problem]] table"),
+        ('[[problem]]\nid = true\nstatement = "s"\nanswer = "1"\n', "id must be a non-empty string"),
+        ('[[problem]]\nid = "a"\nstatement = "s"\nanswer = "1"\nskills = [1]\n', "skills must be a list"),
+        (
+            '[[problem]]\nid = "a"\nstatement = "s"\nanswer = "1"\nhint = "h"\n',
+            "unknown key 'hint' (a problem has answer, hints, id, kind, skills, solution, statement, tolerance)",
+        ),
     ],
 )
 def test_a_bad_file_is_one_sentence_naming_the_problem_or_line(tmp_path: Path, text: str, sentence: str) -> None:
@@ -373,3 +380,99 @@ def test_attempts_from_two_processes_at_once_are_all_counted(home, tmp_path: Pat
         status = manager.store.statuses("ada", record.id)[p1.id]
         assert (status.attempts, status.wrong) == (30, 30)
         assert len(manager.store.attempts_of("ada", p1.id)) == 30
+
+
+def test_a_solved_problem_stays_solved_first_try_whatever_comes_after(store, tmp_path: Path) -> None:
+    imported(store, tmp_path)
+    _, p1 = rules.find_problem(store, "ada", "linear", "p1")
+    checker = Checker.for_student(None, "ada")
+    first = rules.answer(store, checker, "ada", p1, "7/4", session_id="s1", now=5).status
+    assert (first.status, first.first_try, first.solved_at, first.session_id) == ("solved", True, 5, "s1")
+    for text, now in (("2", 6), ("7/4", 7)):  # a wrong answer, then the right one again
+        later = rules.answer(store, checker, "ada", p1, text, session_id="s1", now=now).status
+        assert (later.status, later.first_try, later.solved_at) == ("solved", True, 5)
+    assert later.attempts == 3 and later.wrong == 1
+
+
+def test_a_hint_or_a_wrong_answer_starts_the_work_and_changes_no_verdict() -> None:
+    assert rules.after_attempt(Status(), False, 1).status == "working"
+    assert rules.after_hint(Status()).status == "working"
+    assert rules.after_hint(Status("solved", attempts=1)) == Status("solved", attempts=1, hints=1)
+    assert rules.after_hint(Status("revealed")).status == "revealed"
+    assert rules.after_solution(Status(), 3) == Status("revealed", solution_opened_at=3)
+    opened = rules.after_solution(Status("working", wrong=2), 3)
+    assert rules.after_solution(opened, 9).solution_opened_at == 3  # opened once, at the first time
+    assert rules.after_solution(Status("solved"), 3).status == "solved"
+
+
+def test_the_rules_after_the_solution_opened() -> None:
+    revealed = Status("revealed", attempts=3, wrong=3, hints=2, solution_opened_at=1)
+    assert rules.attempts_left(revealed, 5) == 0 and rules.solution_sentence(revealed, None) is None
+    assert not rules.is_stuck(revealed) and not rules.is_guarded(revealed)
+    assert rules.is_guarded(Status("working", attempts=1, wrong=1))
+
+
+def test_the_sentence_says_how_many_wrong_attempts_are_left() -> None:
+    assert rules.solution_sentence(Status("working", attempts=1, wrong=1), 2) == (
+        "The solution opens after 1 more wrong attempt (or once you solve it); try /hint, or /answer when you have one."
+    )
+    assert rules.solution_sentence(Status(), 2).startswith("The solution opens after 2 more wrong attempts (or")
+    assert rules.solution_sentence(Status(), None) == (
+        "This set keeps its solutions shut until a problem is solved; try /hint, or /answer when you have one."
+    )
+
+
+def test_solution_after_zero_opens_the_solution_of_an_untouched_problem(store, tmp_path: Path) -> None:
+    imported(store, tmp_path, "solution_after = 0\n" + LINEAR.split("\n", 2)[2])
+    record, p1 = rules.find_problem(store, "ada", "linear", "p1")
+    status = rules.open_solution(store, "ada", record, p1, session_id="s2", now=4)
+    assert (status.status, status.solution_opened_at, status.session_id) == ("revealed", 4, "s2")
+
+
+def test_hints_come_from_the_file_until_it_has_no_more(store, tmp_path: Path) -> None:
+    imported(store, tmp_path)
+    _, p1 = rules.find_problem(store, "ada", "linear", "p1")
+    assert rules.next_file_hint(p1, Status(hints=2)) is None
+    status = rules.record_hint(store, "ada", p1, "Undo the $-3$ first.", "file", session_id="s3", now=2)
+    assert (status.hints, status.status, status.session_id) == (1, "working", "s3")
+
+
+def test_the_problems_tolerance_and_statement_reach_the_checking(store, tmp_path: Path, fake_server) -> None:
+    from tests.fake_server import Reply
+    from tutor_cli.checking import model_judge
+    from tutor_cli.client import ChatClient
+
+    text = (
+        '[[problem]]\nid = "g"\nstatement = "g on Earth, in m/s^2?"\nanswer = "9.81"\ntolerance = 0.01\n\n'
+        '[[problem]]\nid = "w"\nstatement = "What do plants make from light?"\nanswer = "sugar"\nkind = "text"\n'
+    )
+    imported(store, tmp_path, text)
+    _, g = rules.find_problem(store, "ada", "linear", "g")
+    assert rules.answer(store, Checker.for_student(None, "ada"), "ada", g, "9.8", session_id=None, now=1).right
+    _, w = rules.find_problem(store, "ada", "linear", "w")
+    client = ChatClient(fake_server.base_url, "sk-test-key-0123456789", retry_scale=0)
+    fake_server.reply(Reply(content="RIGHT"))
+    checker = Checker.for_student(None, "ada", judge=model_judge(client, "deepseek-flash"))
+    assert rules.answer(store, checker, "ada", w, "glucose", session_id=None, now=2).right
+    assert "What do plants make from light?" in fake_server.chat_requests[0]["body"]["messages"][1]["content"]
+
+
+def test_without_an_id_the_first_problem_neither_solved_nor_revealed(store, tmp_path: Path) -> None:
+    imported(store, tmp_path)
+    record, p1 = rules.find_problem(store, "ada", "linear", "p1")
+    checker = Checker.for_student(None, "ada")
+    for attempt in ("1", "2"):
+        rules.answer(store, checker, "ada", p1, attempt, session_id=None, now=1)
+    rules.open_solution(store, "ada", record, p1, session_id=None, now=2)  # p1 revealed
+    assert rules.find_problem(store, "ada", "linear", None)[1].key == "p2"
+    for key, attempt in (("p2", "b"), ("p3", "x = 2 or x = 3")):
+        rules.answer(
+            store, checker, "ada", rules.find_problem(store, "ada", "linear", key)[1], attempt, session_id=None, now=3
+        )
+    assert rules.find_problem(store, "ada", "linear", None)[1].key == "p1"  # all done: the first again
+
+
+def test_tried_counts_an_attempt_or_an_opened_solution() -> None:
+    assert not rules.tried(Status()) and not rules.tried(Status("working", hints=1))
+    assert rules.tried(Status("working", attempts=1, wrong=1))
+    assert rules.tried(Status("revealed", solution_opened_at=1)) and rules.tried(Status("solved", attempts=0))
