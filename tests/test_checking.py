@@ -102,6 +102,7 @@ def test_decimals_count_within_a_relative_billionth_or_the_problems_tolerance() 
     assert not same_math("1/3", "0.333")
     assert same_math("1/3", "0.333", tolerance=0.01)
     assert not same_math("9.81", "9.7", tolerance=0.001)
+    assert same_math("100", "100.5", tolerance=0.01)  # relative: 1% of 100
     assert same_math("pi", "3.14", tolerance=0.001)  # a value sympy computes, within 0.1%
     assert not same_math("pi", "3.14")
 
@@ -140,8 +141,19 @@ def test_latex_that_reads_two_ways_counts_only_when_both_agree() -> None:
     assert not same_math("9", r"\log_{2} 8^2")
 
 
+def test_names_sides_and_the_last_value_of_a_chain() -> None:
+    assert same_math("{2, 3}", "2,3")
+    assert same_math("7/4", "x = 3 = 7/4") and not same_math("3", "x = 3 = 7/4")  # the last value is the answer
+    assert not same_math("x = 7/4", "7/4 = y")  # a name on the right is still a name
+    for key in ("x = banana", "banana = x"):
+        assert "cannot be read" in readable_key("math", key)
+
+
 def test_equations_are_the_same_up_to_a_factor_other_than_zero() -> None:
     assert same_math("x + y = 3", "y + x = 3")
+    assert same_math("x + y = 3", "x + y - 3 = 0")
+    assert not same_math("x^2 + y^2 = 1", "x^2 + y^2 = 4")
+    assert not same_math("x + y = 3", "x + y - 3")  # an expression is no equation
     assert not same_math("x + y = 3", "x - y = 3")
     assert not same_math("x + y = 3", "x + y = x + y")  # true of every x and y: it answers nothing
 
@@ -191,6 +203,8 @@ def test_warm_up_loads_the_algebra_before_the_first_answer() -> None:
         "lambda: 1",
         "'7/4'",
         "9^(999*999*9)",  # a power the text rule lets through, refused before it is computed
+        "1/0",
+        "x + 1 = banana",
     ],
 )
 def test_what_cannot_be_read_is_not_yet_and_never_an_error(attempt: str) -> None:
