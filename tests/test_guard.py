@@ -41,6 +41,7 @@ LEAKS = [
     ("math", "y = 2x + 2", "So $y = 2x + 2$.\n"),  # a named symbolic key: its right side's form
     ("math", "{X + 1, 2X}", "So $y = 2X$.\n"),  # a symbolic set key: each element's own form
     ("math", "x + y + 1", "So $f = 1 + x + y$.\n"),  # the same sum in another order
+    ("math", "2x + 2", "So $y = x \\cdot 2 + 2$.\n"),  # a product in another order
     ("math", "7/4", "So $\\boxed{x = \\frac{7}{4}}$.\n"),  # a statement inside a box
     ("math", "7/4", "Hence \\boxed{\\frac{7}{4} = x} in plain text.\n"),
     ("math", "7/4", "Divide by 4: $\\frac{4x}{4}, \\text{so } x = \\frac{7}{4}$.\n"),  # after a step
