@@ -15,6 +15,7 @@ from tests.test_rights import counts_of, rows_naming
 from tutor_cli import SessionManager
 from tutor_cli import problems as rules
 from tutor_cli.checking import Checker
+from tutor_cli.errors import ConfigError
 from tutor_cli.problems import ProblemFileError, ProblemNotFoundError, SolutionShutError
 from tutor_cli.store.records import Status
 from tutor_cli.views import problems as problem_views
@@ -509,3 +510,40 @@ def test_tried_counts_an_attempt_or_an_opened_solution() -> None:
     assert not rules.tried(Status()) and not rules.tried(Status("working", hints=1))
     assert rules.tried(Status("working", attempts=1, wrong=1))
     assert rules.tried(Status("revealed", solution_opened_at=1)) and rules.tried(Status("solved", attempts=0))
+
+
+def test_a_set_name_is_1_to_100_printable_characters() -> None:
+    assert rules.check_set_name("  week 3\xa0é ") == "week 3\xa0é"  # spaces inside, letters of any script
+    assert rules.check_set_name("w" * 100) == "w" * 100
+    for bad in ("", "   ", "w" * 101, "week\t3", "week\x7f3", "we\x85ek", "we\x9fek"):
+        with pytest.raises(ConfigError) as raised:
+            rules.check_set_name(bad)
+        assert str(raised.value) == (
+            f"A set name must be 1 to 100 printable characters, not {bad.strip()!r}; choose another with --set."
+        )
+
+
+def test_next_goes_round_the_set_to_a_problem_still_open(store, tmp_path: Path) -> None:
+    imported(store, tmp_path)
+    record = store.problem_set("ada", "linear")
+    p1, p2, p3 = store.problems_of(record.id)
+    statuses = {p2.id: Status("solved", attempts=1)}
+    assert rules.next_open([p1, p2, p3], statuses, p1) == p3  # the solved one is passed over
+    assert rules.next_open([p1, p2, p3], statuses, p3) == p1  # round to the start
+    statuses[p1.id] = Status("revealed", solution_opened_at=1)
+    assert rules.next_open([p1, p2, p3], statuses, p1) == p3
+    assert rules.next_open([p1, p2, p3], statuses, p3) is None  # nothing else open
+    assert rules.next_open([p1, p2, p3], {}, p2) == p3
+    assert rules.next_open([p2, p3], {}, p1) == p2  # one no longer in the list: from the start
+
+
+def test_work_without_a_set_opens_the_first_set_with_work_left(store, tmp_path: Path) -> None:
+    one = '[[problem]]\nid = "q"\nstatement = "1 + 1?"\nanswer = "2"\n'
+    for name in ("b-set", "a-set"):
+        rules.import_set(store, "ada", name, rules.parse_problem_file(one, tmp_path / f"{name}.toml"), 1.0)
+    assert rules.first_open_set(store, "ada") == "a-set"
+    checker = Checker.for_student(None, "ada")
+    for name in ("a-set", "b-set"):
+        _, problem = rules.find_problem(store, "ada", name, "q")
+        rules.answer(store, checker, "ada", problem, "2", session_id=None, now=2)
+        assert rules.first_open_set(store, "ada") == (None if name == "b-set" else "b-set")
