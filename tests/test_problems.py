@@ -534,15 +534,20 @@ def test_next_goes_round_the_set_to_a_problem_still_open(store, tmp_path: Path) 
     assert rules.next_open([p1, p2, p3], statuses, p1) == p3
     assert rules.next_open([p1, p2, p3], statuses, p3) is None  # nothing else open
     assert rules.next_open([p1, p2, p3], {}, p2) == p3
-    assert rules.next_open([p2, p3], {}, p1) == p2  # one no longer in the list: from the start
+    assert rules.next_open([p2, p3], {p2.id: Status("solved")}, p1) == p3  # one no longer in the list: from the start
+    assert rules.next_open([p1, p2, p3], {p2.id: Status("solved"), p3.id: Status("solved")}, p1) is None  # not itself
 
 
 def test_work_without_a_set_opens_the_first_set_with_work_left(store, tmp_path: Path) -> None:
     one = '[[problem]]\nid = "q"\nstatement = "1 + 1?"\nanswer = "2"\n'
     for name in ("b-set", "a-set"):
         rules.import_set(store, "ada", name, rules.parse_problem_file(one, tmp_path / f"{name}.toml"), 1.0)
-    assert rules.first_open_set(store, "ada") == "a-set"
+    rules.import_set(store, "bob", "0-set", rules.parse_problem_file(one, tmp_path / "0-set.toml"), 1.0)
+    assert rules.first_open_set(store, "ada") == "a-set"  # not bob's
     checker = Checker.for_student(None, "ada")
+    _, problem = rules.find_problem(store, "ada", "a-set", "q")
+    rules.answer(store, checker, "ada", problem, "3", session_id=None, now=2)
+    assert rules.first_open_set(store, "ada") == "a-set"  # worked on, not solved: still open
     for name in ("a-set", "b-set"):
         _, problem = rules.find_problem(store, "ada", name, "q")
         rules.answer(store, checker, "ada", problem, "2", session_id=None, now=2)
