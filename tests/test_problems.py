@@ -527,7 +527,7 @@ def test_next_goes_round_the_set_to_a_problem_still_open(store, tmp_path: Path) 
     imported(store, tmp_path)
     record = store.problem_set("ada", "linear")
     p1, p2, p3 = store.problems_of(record.id)
-    statuses = {p2.id: Status("solved", attempts=1)}
+    statuses = {p2.id: Status("solved", attempts=1), p3.id: Status("working", attempts=1, wrong=1)}
     assert rules.next_open([p1, p2, p3], statuses, p1) == p3  # the solved one is passed over
     assert rules.next_open([p1, p2, p3], statuses, p3) == p1  # round to the start
     statuses[p1.id] = Status("revealed", solution_opened_at=1)
