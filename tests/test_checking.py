@@ -39,6 +39,14 @@ from tutor_cli.store.base import Identity
         "7/4 = x",
         "1 3/4",  # a mixed number, as students write it
         "x = 1¾",
+        r"$$x = \frac{7}{4}$$",  # wrappers, sizes and spacing are read past
+        r"\(x = 7/4\)",
+        r"\[x = 7/4\]",
+        r"\boxed{\frac{7}{4}}",
+        r"\displaystyle \frac{7}{4}",
+        r"\Big(\frac{7}{4}\Big)",
+        r"x = \frac{7}{4} \text{ cm}",
+        "x~=~7/4",
     ],
 )
 def test_every_way_of_writing_seven_quarters_matches_the_key(attempt: str) -> None:
@@ -57,7 +65,17 @@ def test_other_values_and_unfinished_steps_are_not_yet(attempt: str) -> None:
 
 @pytest.mark.parametrize("key", ["{2, 3}", "x = 2 or x = 3", "2, 3"])
 @pytest.mark.parametrize(
-    "attempt", ["{3, 2}", "x = 3 or x = 2", "2, 3", r"\{2, 3\}", r"x = 3 \text{ or } x = 2", "3 and 2"]
+    "attempt",
+    [
+        "{3, 2}",
+        "x = 3 or x = 2",
+        "2, 3",
+        r"\{2, 3\}",
+        r"x = 3 \text{ or } x = 2",
+        "3 and 2",
+        r"x = 2 \lor x = 3",
+        r"x = 2 \quad\text{or}\quad x = 3",
+    ],
 )
 def test_a_set_key_accepts_its_elements_in_any_order(key: str, attempt: str) -> None:
     assert same_math(key, attempt)
