@@ -47,6 +47,7 @@ from tutor_cli.store.base import Identity
         r"\Big(\frac{7}{4}\Big)",
         r"x = \frac{7}{4} \text{ cm}",
         "x~=~7/4",
+        "x &= 7/4",  # a line of an aligned block
     ],
 )
 def test_every_way_of_writing_seven_quarters_matches_the_key(attempt: str) -> None:
@@ -92,6 +93,8 @@ def test_a_set_key_accepts_nothing_less_and_nothing_else(attempt: str) -> None:
         ("2x + 2", "2(x+1)"),
         ("2x+2", r"2\left(x+1\right)"),
         ("x^2 - 1", "(x-1)(x+1)"),
+        ("x^2", "x**2"),
+        ("2x", r"2 \cdot x"),
         ("0.5x", "x/2"),
         ("e^2", "exp(2)"),
         ("sqrt(2)", r"\sqrt{2}"),
