@@ -86,6 +86,11 @@ def test_solution_after_defaults_to_two_and_may_be_never(tmp_path: Path) -> None
     assert rules.read_problem_file(write(tmp_path, never)).solution_after is None
 
 
+PRINTABLE_ID = ": problem '{}' (line 1): the id must be 1 to 100 printable characters"
+TOLERANCE = ": problem 'a' (line 1): tolerance must be a number of 0 or more (relative: 0.01 is 1%), not {}"
+TOO_LONG = ": problem 'a' (line 1): the {} is longer than 20,000 characters"
+
+
 # The whole sentence after the file's path (the TOML parser's own words: only the line is ours).
 @pytest.mark.parametrize(
     ("text", "sentence"),
@@ -136,12 +141,45 @@ def test_solution_after_defaults_to_two_and_may_be_never(tmp_path: Path) -> None
         ('title = "empty"\n', ": no problems: each problem is a [[problem]] table with id, statement and answer"),
         ("problem = [1]\n", ": problem number 1: a problem must be a [[problem]] table"),
         (
+            '[[problem]]\nid = "a"\nstatement = "s"\nanswer = " "\n',
+            ": problem 'a' (line 1): answer must be a non-empty string",
+        ),
+        (
             '[[problem]]\nid = true\nstatement = "s"\nanswer = "1"\n',
             ": the problem at line 1: id must be a non-empty string",
         ),
         (
             '[[problem]]\nid = "a"\nstatement = "s"\nanswer = "1"\nskills = [1]\n',
             ": problem 'a' (line 1): skills must be a list of non-empty strings",
+        ),
+        ('[[problem]]\nid = "a\\tb"\nstatement = "s"\nanswer = "1"\n', PRINTABLE_ID.format("a\\tb")),
+        ('[[problem]]\nid = "' + "i" * 101 + '"\nstatement = "s"\nanswer = "1"\n', PRINTABLE_ID.format("i" * 101)),
+        (
+            '[[problem]]\nid = "a"\nstatement = "s"\nanswer = "1"\nsolution = " "\n',
+            ": problem 'a' (line 1): solution must be a non-empty string",
+        ),
+        (
+            '[[problem]]\nid = "a"\nstatement = "s"\nanswer = "1"\nsolution = 5\n',
+            ": problem 'a' (line 1): solution must be a non-empty string",
+        ),
+        ('[[problem]]\nid = "a"\nstatement = "s"\nanswer = "1"\ntolerance = -0.1\n', TOLERANCE.format("-0.1")),
+        ('[[problem]]\nid = "a"\nstatement = "s"\nanswer = "1"\ntolerance = true\n', TOLERANCE.format("True")),
+        (
+            '[[problem]]\nid = "a"\nstatement = "s"\nanswer = "x"\nkind = "text"\ntolerance = 0.1\n',
+            ": problem 'a' (line 1): tolerance applies to math answers only",
+        ),
+        (
+            'solution_after = true\n[[problem]]\nid = "a"\nstatement = "s"\nanswer = "1"\n',
+            ': solution_after must be a whole number of attempts (0 or more) or "never", not True',
+        ),
+        ('[[problem]]\nid = "a"\nstatement = "' + "s" * 20_001 + '"\nanswer = "1"\n', TOO_LONG.format("statement")),
+        (
+            '[[problem]]\nid = "a"\nstatement = "s"\nanswer = "1"\nsolution = "' + "s" * 20_001 + '"\n',
+            TOO_LONG.format("solution"),
+        ),
+        (
+            '[[problem]]\nid = "a"\nstatement = "s"\nanswer = "1"\nhints = ["' + "h" * 20_001 + '"]\n',
+            TOO_LONG.format("hint"),
         ),
     ],
 )
@@ -552,3 +590,27 @@ def test_work_without_a_set_opens_the_first_set_with_work_left(store, tmp_path: 
         _, problem = rules.find_problem(store, "ada", name, "q")
         rules.answer(store, checker, "ada", problem, "2", session_id=None, now=2)
         assert rules.first_open_set(store, "ada") == (None if name == "b-set" else "b-set")
+
+
+def test_the_limits_of_a_problem_are_inclusive(tmp_path: Path) -> None:
+    longest = "s" * 20_000
+    text = f'[[problem]]\nid = "{"p 1" + "i" * 97}"\nstatement = "{longest}"\nanswer = "1"\ntolerance = 0\n'
+    problem = rules.read_problem_file(write(tmp_path, text)).problems[0]
+    assert len(problem.key) == 100 and problem.tolerance == 0 and len(problem.statement) == 20_000
+
+
+def test_a_file_that_cannot_be_read_is_one_sentence(tmp_path: Path) -> None:
+    with pytest.raises(ProblemFileError) as raised:
+        rules.read_problem_file(tmp_path)
+    assert str(raised.value) == f"{tmp_path} is a folder, not a problem set file."
+    with pytest.raises(ProblemFileError) as raised:
+        rules.read_problem_file(tmp_path / "missing.toml")
+    assert str(raised.value) == f"Cannot read {tmp_path / 'missing.toml'} (No such file or directory)."
+    latin = tmp_path / "latin.toml"
+    latin.write_bytes(b'title = "x"\n\n# caf\xe9\n')
+    with pytest.raises(ProblemFileError) as raised:
+        rules.read_problem_file(latin)
+    assert str(raised.value) == f"{latin}, line 3: not UTF-8 text; save it as UTF-8; nothing was imported."
+    bom = tmp_path / "bom.toml"
+    bom.write_bytes(b'\xef\xbb\xbf[[problem]]\nid = "a"\nstatement = "s"\nanswer = "1"\n')
+    assert rules.read_problem_file(bom).problems[0].key == "a"  # a byte-order mark is read past
