@@ -614,3 +614,21 @@ def test_a_file_that_cannot_be_read_is_one_sentence(tmp_path: Path) -> None:
     bom = tmp_path / "bom.toml"
     bom.write_bytes(b'\xef\xbb\xbf[[problem]]\nid = "a"\nstatement = "s"\nanswer = "1"\n')
     assert rules.read_problem_file(bom).problems[0].key == "a"  # a byte-order mark is read past
+
+
+def test_the_class_table_narrows_to_one_set_and_marks_who_is_stuck(store, tmp_path: Path) -> None:
+    imported(store, tmp_path)
+    imported(store, tmp_path, name="other")
+    checker = Checker.for_student(None, "ada")
+    _, p1 = rules.find_problem(store, "ada", "linear", "p1")
+    for attempt in ("1", "2", "3"):
+        rules.answer(store, checker, "ada", p1, attempt, session_id=None, now=1)
+    _, other = rules.find_problem(store, "ada", "other", "p2")
+    rules.answer(store, checker, "ada", other, "b", session_id=None, now=2)
+    imported(store, tmp_path, owner="bob")  # bob's own "linear", solved: not ada's
+    _, bobs = rules.find_problem(store, "bob", "linear", "p1")
+    rules.answer(store, Checker.for_student(None, "bob"), "bob", bobs, "7/4", session_id=None, now=3)
+    rows = rules.class_progress(store, "linear")
+    assert [(row.student_id, row.problem, stuck) for row, stuck in rows] == [("ada", "p1", True), ("bob", "p1", False)]
+    assert len(rules.class_progress(store, None)) == 3
+    assert {record.name: solved for record, solved in rules.set_summaries(store, "ada")} == {"linear": 0, "other": 1}
