@@ -632,3 +632,17 @@ def test_the_class_table_narrows_to_one_set_and_marks_who_is_stuck(store, tmp_pa
     assert [(row.student_id, row.problem, stuck) for row, stuck in rows] == [("ada", "p1", True), ("bob", "p1", False)]
     assert len(rules.class_progress(store, None)) == 3
     assert {record.name: solved for record, solved in rules.set_summaries(store, "ada")} == {"linear": 0, "other": 1}
+
+
+def test_a_file_that_is_not_toml_names_the_line_and_the_parsers_reason(tmp_path: Path) -> None:
+    import tomllib
+
+    text = 'title = "x"\n[[problem]\nid = "a"\n'
+    with pytest.raises(tomllib.TOMLDecodeError) as parsed:
+        tomllib.loads(text)
+    reason = str(parsed.value).split(" (at line")[0]  # the parser's words, without its position
+    reason = reason[0].lower() + reason[1:]
+    path = write(tmp_path, text)
+    with pytest.raises(ProblemFileError) as raised:
+        rules.read_problem_file(path)
+    assert str(raised.value) == f"{path}, line 2: {reason}; nothing was imported."
