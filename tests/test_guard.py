@@ -37,6 +37,18 @@ LEAKS = [
     ("choice", "b", "The answer is B.\n"),
     ("choice", "b", "Correct option: b)\n"),
     ("text", "photosynthesis", "It is called Photosynthesis, of course.\n"),
+    ("choice", "b", "Look at them again.\nb)\n"),  # the letter alone on a later line of one piece
+    ("math", "y = 2x + 2", "So $y = 2x + 2$.\n"),  # a named symbolic key: its right side's form
+    ("math", "{X + 1, 2X}", "So $y = 2X$.\n"),  # a symbolic set key: each element's own form
+    ("math", "x + y + 1", "So $f = 1 + x + y$.\n"),  # the same sum in another order
+    ("math", "2x + 2", "So $y = x \\cdot 2 + 2$.\n"),  # a product in another order
+    ("math", "7/4", "So $\\boxed{x = \\frac{7}{4}}$.\n"),  # a statement inside a box
+    ("math", "7/4", "Hence \\boxed{\\frac{7}{4} = x} in plain text.\n"),
+    ("math", "7/4", "Divide by 4: $\\frac{4x}{4}, \\text{so } x = \\frac{7}{4}$.\n"),  # after a step
+    ("math", "7/4", "We get $\\frac{14}{8} = \\frac{7}{4} = x$.\n"),  # a chain ending in the name
+    ("math", "x = 2 or x = 3", "The roots are {3, 2}, as you can check.\n"),  # a set in prose
+    ("text", "light reactions", "These are the Light  Reactions.\n"),  # the key's words, any spacing
+    ("math", "7/4", "Look:\n\\[\n\\frac{7}{4}\n\\]\nCheck it.\n"),  # a \\[ display is held whole too
 ]
 
 PASSES = [
@@ -50,6 +62,10 @@ PASSES = [
     ("math", "2x + 2", "Is $2x + 1$ right? Check $x = 0$.\n"),
     ("choice", "a", "The answer is a number between 1 and 10.\n"),
     ("text", "photosynthesis", "Think about what plants do with light.\n"),
+    ("math", "7/4", "Fill in $x =$ yourself.\n"),  # a blank is no value
+    ("math", "7/4", "Put your result in \\boxed{ like this, then check it.\n"),  # an unclosed box: no error
+    ("math", "7", "So $7 = 4x$, and now divide.\n"),  # a step: its right side is no name
+    ("math", "x^2 + y^2 = r^2", "The radius squared is $r^2$ here.\n"),  # an equation key has no value
 ]
 
 
@@ -109,9 +125,27 @@ def test_a_formula_is_held_until_it_closes() -> None:
     assert guard.withheld
 
 
+def test_the_lines_before_a_held_formula_are_released() -> None:
+    guard = AnswerGuard("math", "7/4")
+    assert guard.feed("Look.\nAnd look:\n$$\n4x = 7\n") == "Look.\nAnd look:\n"
+    guard = AnswerGuard("math", "7/4")
+    assert guard.feed("\n$$\n4x = 7\n") == "\n"
+
+
+def test_a_formula_after_a_long_paragraph_is_still_held_until_it_closes() -> None:
+    guard = AnswerGuard("math", "7/4")
+    paragraph = "A long explanation of the method. " * 130 + "\n"  # over MAX_HELD characters in one line
+    assert guard.feed(paragraph + "$$\n") == paragraph
+    assert guard.feed("\\frac{7}{4}\n") == ""
+    assert guard.feed("$$\n") == "" and guard.withheld
+
+
 def test_a_formula_that_never_closes_is_checked_at_the_end() -> None:
     guard = AnswerGuard("math", "7/4")
     assert stream(guard, "Look:\n$$\nx = \\frac{7}{4}\n", 3) == "Look:\n"
+    assert guard.withheld
+    guard = AnswerGuard("math", "7/4")  # the value alone: only the open formula's check can see it
+    assert stream(guard, "Look:\n$$\n\\frac{7}{4}\n", 3) == "Look:\n"
     assert guard.withheld
 
 
@@ -148,3 +182,11 @@ def test_the_reasoning_passes_through_a_guard_of_its_own() -> None:
     shown = "".join(text for kind, text in view.calls if kind in ("content", "reasoning"))
     assert "7/4" not in shown and "Let me solve it." in shown and "What is your first step?" in shown
     assert not sink.withheld  # the answer itself stated nothing: it is stored as usual
+
+
+def test_the_problems_tolerance_counts_in_the_guard_as_in_the_checking() -> None:
+    guard = AnswerGuard("math", "100", tolerance=0.01)  # 1%: 100.5 is the answer, 102 is another number
+    assert guard.feed("Try $x = 102$.\n") == "Try $x = 102$.\n"
+    assert guard.feed("So $x = 100.5$.\n") == "" and guard.withheld
+    guard = AnswerGuard("math", "\\sqrt{2}", tolerance=0.0)  # exact: the same value still counts
+    assert guard.feed("So $x = \\sqrt{2}$.\n") == "" and guard.withheld

@@ -270,6 +270,11 @@ def test_a_closing_dollar_at_the_end_of_a_growing_stream_waits_for_the_next_char
         ("$$a `$$` b$$", []),
         ("\\(a `\\)` b\\)", []),
         ("$a\n\nb$ $c$", [(7, 10, "c", False)]),
+        # Nor by the tail of a longer run: "```" does not close "`" (CommonMark).
+        ("`a ``` $x$ ` $y$", [(13, 16, "y", False)]),
+        # A backtick fence's info string holds no backtick: such a line opens no code block.
+        ("```x` and $y$\nmore", [(10, 13, "y", False)]),
+        ("~~~x`\n$y$\n~~~\n", []),  # a tilde fence's may
     ],
 )
 def test_formulas_are_found_exactly_where_pandoc_finds_them(text: str, spans: list) -> None:
@@ -293,12 +298,16 @@ def test_formulas_are_found_exactly_where_pandoc_finds_them(text: str, spans: li
         ("$5$($", 4),
         ("```\ncode\n```\n$x", 13),  # right after a closed fence
         ("`a\nb \\(x", 5),  # a backtick on an earlier line makes no inline code here
+        ("`` ` `` $x", 8),  # inline code closes only with a run of the same length
+        ("\\` $x", 3),  # an escaped backtick opens no inline code
         ("Money $5 is shown", None),
         ("a $ b", None),
         ("text \\$x", None),
         ("\\$x", None),
         ("\\\\\\$x", None),
         ("`$x` and", None),
+        ("``$x`` and", None),
+        ("`a ``` $x", None),  # "```" does not close "`": still inline code
         ("$x$ and `$y", None),
         ("```\n$x\n", None),
         ("$x\n\nmore", None),
@@ -328,6 +337,9 @@ def test_a_live_view_holds_back_only_what_may_still_become_a_formula(text: str, 
         ("\\[", "$$", "$$"),
         ("`$$` code", None, None),
         ("``$$`` $$", None, "$$"),
+        ("``a` $$ ``", None, None),  # a code span closes only with a run of the same length
+        ("`a`` $$ `", None, None),
+        ("\\`$$`", None, "$$"),  # an escaped backtick opens no code span
         ("\\$$", None, None),
         ("\\\\[", None, None),
         ("a\\", "$$", "$$"),

@@ -15,6 +15,7 @@ from tests.test_rights import counts_of, rows_naming
 from tutor_cli import SessionManager
 from tutor_cli import problems as rules
 from tutor_cli.checking import Checker
+from tutor_cli.errors import ConfigError
 from tutor_cli.problems import ProblemFileError, ProblemNotFoundError, SolutionShutError
 from tutor_cli.store.records import Status
 from tutor_cli.views import problems as problem_views
@@ -85,35 +86,113 @@ def test_solution_after_defaults_to_two_and_may_be_never(tmp_path: Path) -> None
     assert rules.read_problem_file(write(tmp_path, never)).solution_after is None
 
 
+PRINTABLE_ID = ": problem '{}' (line 1): the id must be 1 to 100 printable characters"
+TOLERANCE = ": problem 'a' (line 1): tolerance must be a number of 0 or more (relative: 0.01 is 1%), not {}"
+TOO_LONG = ": problem 'a' (line 1): the {} is longer than 20,000 characters"
+
+
+# The whole sentence after the file's path (the TOML parser's own words: only the line is ours).
 @pytest.mark.parametrize(
     ("text", "sentence"),
     [
-        ('title = "x"\n[[problem]\nid = "a"\n', "linear.toml, line 2:"),
-        ('[[problem]]\nid = "a"\nstatement = "s"\n', "problem 'a' (line 1): no answer"),
-        ('[[problem]]\nstatement = "s"\nanswer = "1"\n', "the problem at line 1: no id"),
-        ('[[problem]]\nid = "a"\nanswer = "1"\n', "problem 'a' (line 1): no statement"),
+        ('title = "x"\n[[problem]\nid = "a"\n', ", line 2: "),
+        ('[[problem]]\nid = "a"\nstatement = "s"\n', ": problem 'a' (line 1): no answer"),
+        ('[[problem]]\nstatement = "s"\nanswer = "1"\n', ": the problem at line 1: no id"),
+        ('[[problem]]\nid = "a"\nanswer = "1"\n', ": problem 'a' (line 1): no statement"),
         (
             '[[problem]]\nid = "a"\nstatement = "s"\nanswer = "1"\n\n'
             '[[problem]]\nid = "a"\nstatement = "t"\nanswer = "2"\n',
-            "problem 'a' (line 6): the id 'a' is used twice",
+            ": problem 'a' (line 6): the id 'a' is used twice (problem number 1 has it too)",
         ),
-        ('[[problem]]\nid = "a"\nstatement = "s"\nanswer = "1"\nkind = "essay"\n', "unknown kind 'essay'"),
-        ('[[problem]]\nid = "a"\nstatement = "s"\nanswer = "seven quarters"\n', "cannot be read as mathematics"),
-        ('[[problem]]\nid = "a"\nstatement = "s"\nanswer = "bc"\nkind = "choice"\n', "one letter"),
-        ('[[problem]]\nid = "a"\nstatement = "s"\nanswer = "1/0"\n', "no answer can match it"),  # undefined
-        ('[[problem]]\nid = "a"\nstatement = "s"\nanswer = "x = 2 or x = 0/0"\n', "no answer can match it"),
-        ('solution_after = -1\n[[problem]]\nid = "a"\nstatement = "s"\nanswer = "1"\n', "solution_after must be"),
-        ('[[problem]]\nid = "a"\nstatement = "s"\nanswer = "1"\nhints = "one"\n', "hints must be a list"),
-        ('[[problem]]\nid = "a"\nstatement = "s"\nanswer = "1"\nanswers = "2"\n', "unknown key 'answers'"),
-        ('title = "empty"\n', "no problems"),
+        (
+            '[[problem]]\nid = "a"\nstatement = "s"\nanswer = "1"\nkind = "essay"\n',
+            ": problem 'a' (line 1): unknown kind 'essay' (math, choice or text)",
+        ),
+        (
+            '[[problem]]\nid = "a"\nstatement = "s"\nanswer = "seven quarters"\n',
+            ": problem 'a' (line 1): the answer cannot be read as mathematics"
+            " (write it as 7/4, x = 2 or x = 3, 2x + 2, or \\frac{7}{4})",
+        ),
+        (
+            '[[problem]]\nid = "a"\nstatement = "s"\nanswer = "bc"\nkind = "choice"\n',
+            ": problem 'a' (line 1): a choice key is one letter, such as b",
+        ),
+        (
+            '[[problem]]\nid = "a"\nstatement = "s"\nanswer = "1/0"\n',  # undefined
+            ": problem 'a' (line 1): the answer is undefined (such as 1/0), so no answer can match it",
+        ),
+        (
+            '[[problem]]\nid = "a"\nstatement = "s"\nanswer = "x = 2 or x = 0/0"\n',
+            ": problem 'a' (line 1): the answer is undefined (such as 1/0), so no answer can match it",
+        ),
+        (
+            'solution_after = -1\n[[problem]]\nid = "a"\nstatement = "s"\nanswer = "1"\n',
+            ': solution_after must be a whole number of attempts (0 or more) or "never", not -1',
+        ),
+        (
+            '[[problem]]\nid = "a"\nstatement = "s"\nanswer = "1"\nhints = "one"\n',
+            ": problem 'a' (line 1): hints must be a list of non-empty strings",
+        ),
+        (
+            '[[problem]]\nid = "a"\nstatement = "s"\nanswer = "1"\nanswers = "2"\n',
+            ": problem 'a' (line 1): unknown key 'answers'"
+            " (a problem has answer, hints, id, kind, skills, solution, statement, tolerance)",
+        ),
+        ('title = "empty"\n', ": no problems: each problem is a [[problem]] table with id, statement and answer"),
+        ("problem = [1]\n", ": problem number 1: a problem must be a [[problem]] table"),
+        (
+            '[[problem]]\nid = "a"\nstatement = "s"\nanswer = " "\n',
+            ": problem 'a' (line 1): answer must be a non-empty string",
+        ),
+        (
+            '[[problem]]\nid = true\nstatement = "s"\nanswer = "1"\n',
+            ": the problem at line 1: id must be a non-empty string",
+        ),
+        (
+            '[[problem]]\nid = "a"\nstatement = "s"\nanswer = "1"\nskills = [1]\n',
+            ": problem 'a' (line 1): skills must be a list of non-empty strings",
+        ),
+        ('[[problem]]\nid = "a\\tb"\nstatement = "s"\nanswer = "1"\n', PRINTABLE_ID.format("a\\tb")),
+        ('[[problem]]\nid = "' + "i" * 101 + '"\nstatement = "s"\nanswer = "1"\n', PRINTABLE_ID.format("i" * 101)),
+        (
+            '[[problem]]\nid = "a"\nstatement = "s"\nanswer = "1"\nsolution = " "\n',
+            ": problem 'a' (line 1): solution must be a non-empty string",
+        ),
+        (
+            '[[problem]]\nid = "a"\nstatement = "s"\nanswer = "1"\nsolution = 5\n',
+            ": problem 'a' (line 1): solution must be a non-empty string",
+        ),
+        ('[[problem]]\nid = "a"\nstatement = "s"\nanswer = "1"\ntolerance = -0.1\n', TOLERANCE.format("-0.1")),
+        ('[[problem]]\nid = "a"\nstatement = "s"\nanswer = "1"\ntolerance = true\n', TOLERANCE.format("True")),
+        (
+            '[[problem]]\nid = "a"\nstatement = "s"\nanswer = "x"\nkind = "text"\ntolerance = 0.1\n',
+            ": problem 'a' (line 1): tolerance applies to math answers only",
+        ),
+        (
+            'solution_after = true\n[[problem]]\nid = "a"\nstatement = "s"\nanswer = "1"\n',
+            ': solution_after must be a whole number of attempts (0 or more) or "never", not True',
+        ),
+        ('[[problem]]\nid = "a"\nstatement = "' + "s" * 20_001 + '"\nanswer = "1"\n', TOO_LONG.format("statement")),
+        (
+            '[[problem]]\nid = "a"\nstatement = "s"\nanswer = "1"\nsolution = "' + "s" * 20_001 + '"\n',
+            TOO_LONG.format("solution"),
+        ),
+        (
+            '[[problem]]\nid = "a"\nstatement = "s"\nanswer = "1"\nhints = ["' + "h" * 20_001 + '"]\n',
+            TOO_LONG.format("hint"),
+        ),
     ],
 )
 def test_a_bad_file_is_one_sentence_naming_the_problem_or_line(tmp_path: Path, text: str, sentence: str) -> None:
+    path = write(tmp_path, text)
     with pytest.raises(ProblemFileError) as raised:
-        rules.read_problem_file(write(tmp_path, text))
+        rules.read_problem_file(path)
     message = str(raised.value)
-    assert sentence in message, message
-    assert message.endswith("nothing was imported.") and "\n" not in message
+    assert message.endswith("; nothing was imported.") and "\n" not in message
+    if sentence.startswith(":"):
+        assert message == f"{path}{sentence}; nothing was imported."
+    else:
+        assert message.startswith(f"{path}{sentence}"), message
 
 
 def test_a_bad_file_imports_nothing_and_leaves_the_set_as_it_was(store, tmp_path: Path) -> None:
@@ -373,3 +452,197 @@ def test_attempts_from_two_processes_at_once_are_all_counted(home, tmp_path: Pat
         status = manager.store.statuses("ada", record.id)[p1.id]
         assert (status.attempts, status.wrong) == (30, 30)
         assert len(manager.store.attempts_of("ada", p1.id)) == 30
+
+
+def test_a_solved_problem_stays_solved_first_try_whatever_comes_after(store, tmp_path: Path) -> None:
+    imported(store, tmp_path)
+    _, p1 = rules.find_problem(store, "ada", "linear", "p1")
+    checker = Checker.for_student(None, "ada")
+    first = rules.answer(store, checker, "ada", p1, "7/4", session_id="s1", now=5).status
+    assert (first.status, first.first_try, first.solved_at, first.session_id) == ("solved", True, 5, "s1")
+    for text, now in (("2", 6), ("7/4", 7)):  # a wrong answer, then the right one again
+        later = rules.answer(store, checker, "ada", p1, text, session_id="s1", now=now).status
+        assert (later.status, later.first_try, later.solved_at) == ("solved", True, 5)
+    assert later.attempts == 3 and later.wrong == 1
+
+
+def test_a_hint_or_a_wrong_answer_starts_the_work_and_changes_no_verdict() -> None:
+    assert rules.after_attempt(Status(), False, 1).status == "working"
+    assert rules.after_hint(Status()).status == "working"
+    assert rules.after_hint(Status("solved", attempts=1)) == Status("solved", attempts=1, hints=1)
+    assert rules.after_hint(Status("revealed")).status == "revealed"
+    assert rules.after_solution(Status(), 3) == Status("revealed", solution_opened_at=3)
+    opened = rules.after_solution(Status("working", wrong=2), 3)
+    assert rules.after_solution(opened, 9).solution_opened_at == 3  # opened once, at the first time
+    assert rules.after_solution(Status("solved"), 3).status == "solved"
+
+
+def test_the_rules_after_the_solution_opened() -> None:
+    revealed = Status("revealed", attempts=3, wrong=3, hints=2, solution_opened_at=1)
+    assert rules.attempts_left(revealed, 5) == 0 and rules.solution_sentence(revealed, None) is None
+    assert not rules.is_stuck(revealed) and not rules.is_guarded(revealed)
+    assert rules.is_guarded(Status("working", attempts=1, wrong=1))
+
+
+def test_the_sentence_says_how_many_wrong_attempts_are_left() -> None:
+    assert rules.solution_sentence(Status("working", attempts=1, wrong=1), 2) == (
+        "The solution opens after 1 more wrong attempt (or once you solve it); try /hint, or /answer when you have one."
+    )
+    assert rules.solution_sentence(Status(), 2).startswith("The solution opens after 2 more wrong attempts (or")
+    assert rules.solution_sentence(Status(), None) == (
+        "This set keeps its solutions shut until a problem is solved; try /hint, or /answer when you have one."
+    )
+
+
+def test_solution_after_zero_opens_the_solution_of_an_untouched_problem(store, tmp_path: Path) -> None:
+    imported(store, tmp_path, "solution_after = 0\n" + LINEAR.split("\n", 2)[2])
+    record, p1 = rules.find_problem(store, "ada", "linear", "p1")
+    status = rules.open_solution(store, "ada", record, p1, session_id="s2", now=4)
+    assert (status.status, status.solution_opened_at, status.session_id) == ("revealed", 4, "s2")
+
+
+def test_hints_come_from_the_file_until_it_has_no_more(store, tmp_path: Path) -> None:
+    imported(store, tmp_path)
+    _, p1 = rules.find_problem(store, "ada", "linear", "p1")
+    assert rules.next_file_hint(p1, Status(hints=2)) is None
+    status = rules.record_hint(store, "ada", p1, "Undo the $-3$ first.", "file", session_id="s3", now=2)
+    assert (status.hints, status.status, status.session_id) == (1, "working", "s3")
+
+
+def test_the_problems_tolerance_and_statement_reach_the_checking(store, tmp_path: Path, fake_server) -> None:
+    from tests.fake_server import Reply
+    from tutor_cli.checking import model_judge
+    from tutor_cli.client import ChatClient
+
+    text = (
+        '[[problem]]\nid = "g"\nstatement = "g on Earth, in m/s^2?"\nanswer = "9.81"\ntolerance = 0.01\n\n'
+        '[[problem]]\nid = "w"\nstatement = "What do plants make from light?"\nanswer = "sugar"\nkind = "text"\n'
+    )
+    imported(store, tmp_path, text)
+    _, g = rules.find_problem(store, "ada", "linear", "g")
+    assert rules.answer(store, Checker.for_student(None, "ada"), "ada", g, "9.8", session_id=None, now=1).right
+    _, w = rules.find_problem(store, "ada", "linear", "w")
+    client = ChatClient(fake_server.base_url, "sk-test-key-0123456789", retry_scale=0)
+    fake_server.reply(Reply(content="RIGHT"))
+    checker = Checker.for_student(None, "ada", judge=model_judge(client, "deepseek-flash"))
+    assert rules.answer(store, checker, "ada", w, "glucose", session_id=None, now=2).right
+    assert "What do plants make from light?" in fake_server.chat_requests[0]["body"]["messages"][1]["content"]
+
+
+def test_without_an_id_the_first_problem_neither_solved_nor_revealed(store, tmp_path: Path) -> None:
+    imported(store, tmp_path)
+    record, p1 = rules.find_problem(store, "ada", "linear", "p1")
+    checker = Checker.for_student(None, "ada")
+    for attempt in ("1", "2"):
+        rules.answer(store, checker, "ada", p1, attempt, session_id=None, now=1)
+    rules.open_solution(store, "ada", record, p1, session_id=None, now=2)  # p1 revealed
+    assert rules.find_problem(store, "ada", "linear", None)[1].key == "p2"
+    for key, attempt in (("p2", "b"), ("p3", "x = 2 or x = 3")):
+        rules.answer(
+            store, checker, "ada", rules.find_problem(store, "ada", "linear", key)[1], attempt, session_id=None, now=3
+        )
+    assert rules.find_problem(store, "ada", "linear", None)[1].key == "p1"  # all done: the first again
+
+
+def test_tried_counts_an_attempt_or_an_opened_solution() -> None:
+    assert not rules.tried(Status()) and not rules.tried(Status("working", hints=1))
+    assert rules.tried(Status("working", attempts=1, wrong=1))
+    assert rules.tried(Status("revealed", solution_opened_at=1)) and rules.tried(Status("solved", attempts=0))
+
+
+def test_a_set_name_is_1_to_100_printable_characters() -> None:
+    assert rules.check_set_name("  week 3\xa0é ") == "week 3\xa0é"  # spaces inside, letters of any script
+    assert rules.check_set_name("w" * 100) == "w" * 100
+    for bad in ("", "   ", "w" * 101, "week\t3", "week\x7f3", "we\x85ek", "we\x9fek"):
+        with pytest.raises(ConfigError) as raised:
+            rules.check_set_name(bad)
+        assert str(raised.value) == (
+            f"A set name must be 1 to 100 printable characters, not {bad.strip()!r}; choose another with --set."
+        )
+
+
+def test_next_goes_round_the_set_to_a_problem_still_open(store, tmp_path: Path) -> None:
+    imported(store, tmp_path)
+    record = store.problem_set("ada", "linear")
+    p1, p2, p3 = store.problems_of(record.id)
+    statuses = {p2.id: Status("solved", attempts=1), p3.id: Status("working", attempts=1, wrong=1)}
+    assert rules.next_open([p1, p2, p3], statuses, p1) == p3  # the solved one is passed over
+    assert rules.next_open([p1, p2, p3], statuses, p3) == p1  # round to the start
+    statuses[p1.id] = Status("revealed", solution_opened_at=1)
+    assert rules.next_open([p1, p2, p3], statuses, p1) == p3
+    assert rules.next_open([p1, p2, p3], statuses, p3) is None  # nothing else open
+    assert rules.next_open([p1, p2, p3], {}, p2) == p3
+    assert rules.next_open([p2, p3], {p2.id: Status("solved")}, p1) == p3  # one no longer in the list: from the start
+    assert rules.next_open([p1, p2, p3], {p2.id: Status("solved"), p3.id: Status("solved")}, p1) is None  # not itself
+
+
+def test_work_without_a_set_opens_the_first_set_with_work_left(store, tmp_path: Path) -> None:
+    one = '[[problem]]\nid = "q"\nstatement = "1 + 1?"\nanswer = "2"\n'
+    for name in ("b-set", "a-set"):
+        rules.import_set(store, "ada", name, rules.parse_problem_file(one, tmp_path / f"{name}.toml"), 1.0)
+    rules.import_set(store, "bob", "0-set", rules.parse_problem_file(one, tmp_path / "0-set.toml"), 1.0)
+    assert rules.first_open_set(store, "ada") == "a-set"  # not bob's
+    checker = Checker.for_student(None, "ada")
+    _, problem = rules.find_problem(store, "ada", "a-set", "q")
+    rules.answer(store, checker, "ada", problem, "3", session_id=None, now=2)
+    assert rules.first_open_set(store, "ada") == "a-set"  # worked on, not solved: still open
+    for name in ("a-set", "b-set"):
+        _, problem = rules.find_problem(store, "ada", name, "q")
+        rules.answer(store, checker, "ada", problem, "2", session_id=None, now=2)
+        assert rules.first_open_set(store, "ada") == (None if name == "b-set" else "b-set")
+
+
+def test_the_limits_of_a_problem_are_inclusive(tmp_path: Path) -> None:
+    longest = "s" * 20_000
+    text = f'[[problem]]\nid = "{"p 1" + "i" * 97}"\nstatement = "{longest}"\nanswer = "1"\ntolerance = 0\n'
+    problem = rules.read_problem_file(write(tmp_path, text)).problems[0]
+    assert len(problem.key) == 100 and problem.tolerance == 0 and len(problem.statement) == 20_000
+
+
+def test_a_file_that_cannot_be_read_is_one_sentence(tmp_path: Path) -> None:
+    with pytest.raises(ProblemFileError) as raised:
+        rules.read_problem_file(tmp_path)
+    assert str(raised.value) == f"{tmp_path} is a folder, not a problem set file."
+    with pytest.raises(ProblemFileError) as raised:
+        rules.read_problem_file(tmp_path / "missing.toml")
+    assert str(raised.value) == f"Cannot read {tmp_path / 'missing.toml'} (No such file or directory)."
+    latin = tmp_path / "latin.toml"
+    latin.write_bytes(b'title = "x"\n\n# caf\xe9\n')
+    with pytest.raises(ProblemFileError) as raised:
+        rules.read_problem_file(latin)
+    assert str(raised.value) == f"{latin}, line 3: not UTF-8 text; save it as UTF-8; nothing was imported."
+    bom = tmp_path / "bom.toml"
+    bom.write_bytes(b'\xef\xbb\xbf[[problem]]\nid = "a"\nstatement = "s"\nanswer = "1"\n')
+    assert rules.read_problem_file(bom).problems[0].key == "a"  # a byte-order mark is read past
+
+
+def test_the_class_table_narrows_to_one_set_and_marks_who_is_stuck(store, tmp_path: Path) -> None:
+    imported(store, tmp_path)
+    imported(store, tmp_path, name="other")
+    checker = Checker.for_student(None, "ada")
+    _, p1 = rules.find_problem(store, "ada", "linear", "p1")
+    for attempt in ("1", "2", "3"):
+        rules.answer(store, checker, "ada", p1, attempt, session_id=None, now=1)
+    _, other = rules.find_problem(store, "ada", "other", "p2")
+    rules.answer(store, checker, "ada", other, "b", session_id=None, now=2)
+    imported(store, tmp_path, owner="bob")  # bob's own "linear", solved: not ada's
+    _, bobs = rules.find_problem(store, "bob", "linear", "p1")
+    rules.answer(store, Checker.for_student(None, "bob"), "bob", bobs, "7/4", session_id=None, now=3)
+    rows = rules.class_progress(store, "linear")
+    assert [(row.student_id, row.problem, stuck) for row, stuck in rows] == [("ada", "p1", True), ("bob", "p1", False)]
+    assert len(rules.class_progress(store, None)) == 3
+    assert {record.name: solved for record, solved in rules.set_summaries(store, "ada")} == {"linear": 0, "other": 1}
+
+
+def test_a_file_that_is_not_toml_names_the_line_and_the_parsers_reason(tmp_path: Path) -> None:
+    import tomllib
+
+    text = 'title = "x"\n[[problem]\nid = "a"\n'
+    with pytest.raises(tomllib.TOMLDecodeError) as parsed:
+        tomllib.loads(text)
+    reason = str(parsed.value).split(" (at line")[0]  # the parser's words, without its position
+    reason = reason[0].lower() + reason[1:]
+    path = write(tmp_path, text)
+    with pytest.raises(ProblemFileError) as raised:
+        rules.read_problem_file(path)
+    assert str(raised.value) == f"{path}, line 2: {reason}; nothing was imported."

@@ -39,7 +39,8 @@ def code_regions(text: str) -> list[tuple[int, int]]:
     for line in text.splitlines(keepends=True):
         match = _FENCE_LINE.match(line)
         if fence is None:
-            if match:
+            # A backtick fence's info string holds no backtick (CommonMark): "```x`" opens nothing.
+            if match and not (match.group(1)[0] == "`" and "`" in line[match.end() :]):
                 fence, fence_start = match.group(1), position
         elif (
             match
@@ -111,13 +112,8 @@ def _scan(text: str, i: int, hi: int, final: bool, spans: list[Span]) -> None:
     while i < hi:
         char = text[i]
         if char == "`":
-            run = len(text[i:hi]) - len(text[i:hi].lstrip("`"))
-            ticks = "`" * run
-            close = text.find(ticks, i + run, hi)
-            # a run of backticks matches only a run of exactly the same length
-            while close >= 0 and close + run < hi and text[close + run] == "`":
-                close = text.find(ticks, close + run + 1, hi)
-            i = close + run if close >= 0 else i + run
+            end = _code_span_end(text, i, hi)
+            i = end if end is not None else i + _run_length(text, i, hi)
             continue
         if char == "\\":
             if i + 1 < hi and text[i + 1] in "([" and not _escaped(text, i):
@@ -150,6 +146,29 @@ def _scan(text: str, i: int, hi: int, final: bool, spans: list[Span]) -> None:
             i = close + 1
             continue
         i += 1
+
+
+def _run_length(text: str, i: int, hi: int) -> int:
+    """How many backticks run from `i` (before `hi`)."""
+    end = i
+    while end < hi and text[end] == "`":
+        end += 1
+    return end - i
+
+
+def _code_span_end(text: str, i: int, hi: int) -> int | None:
+    """For the run of backticks at `i`: the index after the run that closes its inline code, or None.
+    Only a run of exactly the same length closes it, never part of a longer one (CommonMark)."""
+    run = _run_length(text, i, hi)
+    position = i + run
+    while True:
+        close = text.find("`", position, hi)
+        if close < 0:
+            return None
+        length = _run_length(text, close, hi)
+        if length == run:
+            return close + length
+        position = close + length
 
 
 def _inline_close(text: str, i: int, hi: int, final: bool) -> int | None:
@@ -185,19 +204,37 @@ def pending_start(text: str) -> int | None:
         start = match.start()
         if _escaped(text, start) or any(lo <= start < hi for lo, hi in regions):
             continue
-        line_start = text.rfind("\n", 0, start) + 1
-        if text.count("`", line_start, start) % 2:
-            continue  # inside inline code
+        if _in_inline_code(text, start):
+            continue
         if "\n\n" in text[start:].replace(" ", "").replace("\t", ""):
             continue  # a blank line followed: whatever it was, it is no formula
         return start
     return None
 
 
+def _in_inline_code(text: str, start: int) -> bool:
+    """Whether `start` lies in inline code on its line: in a code span, or after a run of backticks
+    that has not closed yet (in a growing text it may still close)."""
+    line_end = text.find("\n", start)
+    line_end = len(text) if line_end < 0 else line_end
+    position = text.rfind("\n", 0, start) + 1
+    while True:
+        tick = text.find("`", position, start)
+        if tick < 0:
+            return False
+        if _escaped(text, tick):  # `\`` is a backtick, as in the scan
+            position = tick + 1
+            continue
+        end = _code_span_end(text, tick, line_end)
+        if end is None or end > start:
+            return True
+        position = end
+
+
 def opens_display(line: str, open_kind: str | None) -> str | None:
     """Track display math across lines: given the delimiter left open before `line` ("$$", "\\[" or
     None), return the one left open after it. Inline code and escaped characters are skipped."""
-    line = re.sub(r"`+[^`]*`+", "", line)
+    line = _without_inline_code(line)
     i = 0
     while i < len(line):
         if line[i] == "\\" and i + 1 < len(line):
@@ -214,3 +251,20 @@ def opens_display(line: str, open_kind: str | None) -> str | None:
             continue
         i += 1
     return open_kind
+
+
+def _without_inline_code(line: str) -> str:
+    """The line with its code spans taken out (each closed by a run of the same length)."""
+    kept, position, i = [], 0, 0
+    while (tick := line.find("`", i)) >= 0:
+        if _escaped(line, tick):
+            i = tick + 1
+            continue
+        end = _code_span_end(line, tick, len(line))
+        if end is None:  # an unclosed run is backticks
+            i = tick + _run_length(line, tick, len(line))
+            continue
+        kept.append(line[position:tick])
+        position = i = end
+    kept.append(line[position:])
+    return "".join(kept)
