@@ -13,6 +13,7 @@ from pathlib import Path
 
 from tutor_cli.documents import Document, DocumentError, read_document
 from tutor_cli.errors import TutorError
+from tutor_cli.words import plural
 
 MAX_CHARACTERS = 200_000
 # UTF-8 needs at most 4 bytes a character: a text file larger than this is over the limit unread.
@@ -37,8 +38,8 @@ class Attachment:
     def describe(self) -> str:
         """`notes.py (12 lines)`, `notes.pdf (3 pages)`."""
         if self.pages is not None:
-            return f"{self.name} ({_count(self.pages, 'page')})"
-        return f"{self.name} ({_count(self.lines, 'line')})"
+            return f"{self.name} ({plural(self.pages, 'page')})"
+        return f"{self.name} ({plural(self.lines, 'line')})"
 
 
 def fence_for(text: str) -> str:
@@ -122,7 +123,3 @@ def split_argument(argument: str) -> tuple[str, str]:
 def with_attachments(attachments: list[Attachment], question: str) -> str:
     """The question as sent and stored: each attached file's block, then the question."""
     return "\n\n".join([*(attachment.block for attachment in attachments), question.strip()]).strip()
-
-
-def _count(number: int, word: str) -> str:
-    return f"{number:,} {word}{'s' if number != 1 else ''}"
