@@ -318,6 +318,8 @@ def enter_to_request_terminal(documents: list[Document], folder: Path, questions
     """Enter-to-request from the Enter key itself: `tutor chat` in a pseudo-terminal (as in the
     tests), the question typed, then the time from sending Enter to the fake server receiving the
     request that carries it; the same with the manual as materials and without."""
+    import pexpect
+
     from tests.conftest import Terminal
     from tests.fake_server import API_KEY, FakeServer, Reply
     from tutor_cli.sessions import SessionManager
@@ -356,7 +358,7 @@ def enter_to_request_terminal(documents: list[Document], folder: Path, questions
                 if number:  # the first question loads the model and the vectors
                     samples.append((sent[-1]["received_at"] - start) * 1000)
             term.child.sendline("/quit")
-            term.child.expect(pexpect_eof())
+            term.child.expect(pexpect.EOF)
             results[label] = (percentile(samples, 50), percentile(samples, 95))
     finally:
         server.stop()
@@ -366,12 +368,6 @@ def enter_to_request_terminal(documents: list[Document], folder: Path, questions
         f" p95 {base95:.1f} ms; with materials p50 {with50:.1f} ms, p95 {with95:.1f} ms;"
         f" ratio of medians {with50 / base50:.2f}x"
     )
-
-
-def pexpect_eof():
-    import pexpect
-
-    return pexpect.EOF
 
 
 def load_as(store, documents: list[Document], owner: str) -> None:
