@@ -33,8 +33,6 @@ class DocumentError(TutorError, ValueError):
     """A file that cannot be used as text; the message is one sentence naming it."""
 
     def __init__(self, name: str, reason: str) -> None:
-        self.name = name
-        self.reason = reason
         super().__init__(f"{name}: {reason}")
 
 
@@ -189,19 +187,17 @@ def _pdf_sections(name: str, data: bytes) -> tuple[Section, ...]:
     import io
 
     from pypdf import PdfReader
-    from pypdf.errors import FileNotDecryptedError, PdfReadError
+    from pypdf.errors import PdfReadError
 
     try:
         reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted and not reader.decrypt(""):
-            raise DocumentError(name, "is a password-protected PDF; save an unprotected copy and try again.")
-        pages = list(reader.pages)
-    except DocumentError:
-        raise
-    except FileNotDecryptedError:
-        raise DocumentError(name, "is a password-protected PDF; save an unprotected copy and try again.") from None
+        # A PDF locked only against editing opens with the empty password, as every viewer opens it.
+        locked = reader.is_encrypted and not reader.decrypt("")
+        pages = [] if locked else list(reader.pages)
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         raise DocumentError(name, f"cannot be read as a PDF ({_short(exc)}).") from None
+    if locked:
+        raise DocumentError(name, "is a password-protected PDF; save an unprotected copy and try again.")
     if not pages:
         raise DocumentError(name, "is a PDF with no pages.")
     sections: list[Section] = []

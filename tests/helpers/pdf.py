@@ -2,7 +2,8 @@
 
 `make_pdf(["page one text", "page two"])` returns the bytes of a PDF whose pages hold those
 texts (Helvetica, one line per text line); `None` for a page makes a page with no text layer,
-as a scanned page has.
+as a scanned page has. Pages listed in `unreadable` (0-based) have their text compressed with a
+filter no reader knows, so reading that page's text fails as a damaged page's does.
 """
 
 from __future__ import annotations
@@ -20,13 +21,13 @@ def _content(text: str) -> bytes:
     return "\n".join(commands).encode("latin-1", "replace")
 
 
-def make_pdf(pages: list[str | None]) -> bytes:
+def make_pdf(pages: list[str | None], *, unreadable: tuple[int, ...] = ()) -> bytes:
     """A PDF with one page per item: its text (latin-1 characters), or None for a page without text."""
     page_ids: list[int] = []
     # 1: catalog, 2: pages, 3: font; then for each page a page object and a content stream.
     next_id = 4
     bodies: dict[int, bytes] = {}
-    for text in pages:
+    for number, text in enumerate(pages):
         page_id, content_id = next_id, next_id + 1
         next_id += 2
         page_ids.append(page_id)
@@ -35,7 +36,8 @@ def make_pdf(pages: list[str | None]) -> bytes:
             f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
             f"/Resources << /Font << /F1 3 0 R >> >> /Contents {content_id} 0 R >>"
         ).encode()
-        bodies[content_id] = b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream"
+        unknown_filter = b" /Filter /NoSuchFilter" if number in unreadable else b""
+        bodies[content_id] = b"<< /Length %d%s >>\nstream\n" % (len(stream), unknown_filter) + stream + b"\nendstream"
     kids = " ".join(f"{page_id} 0 R" for page_id in page_ids)
     bodies[1] = b"<< /Type /Catalog /Pages 2 0 R >>"
     bodies[2] = f"<< /Type /Pages /Kids [{kids}] /Count {len(page_ids)} >>".encode()
