@@ -1,10 +1,12 @@
-"""What every command group shares: one factory for sub-apps, the option types, confirmations."""
+"""What every command group shares: one factory for sub-apps, the option types, how a listing prints,
+confirmations."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sized
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 from typer.core import TyperGroup
@@ -12,6 +14,9 @@ from typer.core import TyperGroup
 from tutor_cli.app import AppContext
 from tutor_cli.errors import ConfigError, ExitStatus
 from tutor_cli.screens.prompts import yes_or_no
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def examples(*lines: str) -> str:
@@ -80,6 +85,23 @@ ModelOption = Annotated[
     Optional[str],
     typer.Option("--model", "-m", help="Model name (default: $TUTOR_MODEL, else deepseek-flash).", show_default=False),
 ]
+
+
+def print_listing(
+    app: AppContext,
+    as_json: bool,
+    rows: Sized,
+    json_text: Callable[[], str],
+    empty: str,
+    table: Callable[[Console], None],
+) -> None:
+    """What every listing prints: its JSON document; else, with no rows, one sentence; else its table."""
+    if as_json:
+        app.write(json_text())
+    elif not rows:
+        typer.echo(empty)
+    else:
+        table(app.console())
 
 
 def confirm(app: AppContext, question: str) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -17,6 +16,7 @@ from tutor_cli.commands.common import (
     confirm_destruction,
     examples,
     group,
+    print_listing,
 )
 
 course_app = group("Course materials: notes, worksheets and chapters the tutor answers from.")
@@ -65,12 +65,14 @@ def course_list_command(
     app = app_context(ctx)
     with app.open_manager() as manager:
         materials = manager.store.list_materials(access.material_reader(manager.store, student, app.settings.student))
-    if format is ListFormat.json:
-        app.write(json.dumps(course_views.materials_json(materials), ensure_ascii=False, indent=2) + "\n")
-    elif not materials:
-        typer.echo("No course materials yet; add some with `tutor course add FILE`.")
-    else:
-        course_views.print_materials(app.console(), materials)
+    print_listing(
+        app,
+        format is ListFormat.json,
+        materials,
+        lambda: course_views.materials_json(materials),
+        "No course materials yet; add some with `tutor course add FILE`.",
+        lambda console: course_views.print_materials(console, materials),
+    )
 
 
 @course_app.command(

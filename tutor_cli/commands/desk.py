@@ -8,7 +8,15 @@ from typing import Annotated, Optional
 
 import typer
 
-from tutor_cli.commands.common import ListFormat, ListFormatOption, StudentOption, app_context, examples, group
+from tutor_cli.commands.common import (
+    ListFormat,
+    ListFormatOption,
+    StudentOption,
+    app_context,
+    examples,
+    group,
+    print_listing,
+)
 
 commands = group()
 class_app = group("The teacher's desk: the class at a glance, flagged messages, an HTML report.")
@@ -48,14 +56,17 @@ def class_overview_command(
     start = desk.parse_since(since)
     with app.open_manager() as manager:
         rows = desk.overview(manager.store, app.prices, start)
-    if format is TableFormat.json:
-        app.write(desk_views.overview_json(rows))
-    elif format is TableFormat.csv:
+    if format is TableFormat.csv:
         app.write(desk_views.overview_csv(rows))
-    elif not rows:
-        typer.echo("No student activity" + (" since then." if start is not None else " yet."))
-    else:
-        desk_views.print_overview(app.console(), rows, start)
+        return
+    print_listing(
+        app,
+        format is TableFormat.json,
+        rows,
+        lambda: desk_views.overview_json(rows),
+        "No student activity" + (" since then." if start is not None else " yet."),
+        lambda console: desk_views.print_overview(console, rows, start),
+    )
 
 
 @commands.command(
@@ -87,12 +98,14 @@ def search_command(
     with app.open_manager() as manager:
         student_id = access.search_scope(manager.store, student, app.settings.student, all_students=all_students)
         hits = desk.search(manager.store, terms, student_id, limit)
-    if format is ListFormat.json:
-        app.write(desk_views.hits_json(hits))
-    elif not hits:
-        typer.echo(f"No messages{f' of {student_id}' if student_id else ''} hold {' + '.join(terms)}.")
-    else:
-        desk_views.print_hits(app.console(), hits, f"Messages holding {' + '.join(terms)}, newest first")
+    print_listing(
+        app,
+        format is ListFormat.json,
+        hits,
+        lambda: desk_views.hits_json(hits),
+        f"No messages{f' of {student_id}' if student_id else ''} hold {' + '.join(terms)}.",
+        lambda console: desk_views.print_hits(console, hits, f"Messages holding {' + '.join(terms)}, newest first"),
+    )
 
 
 @class_app.command("flags", epilog=examples("tutor class flags", "tutor class flags --format json"))
@@ -108,12 +121,14 @@ def class_flags_command(
     app = app_context(ctx)
     with app.open_manager() as manager:
         hits = desk.flags(manager.store, limit)
-    if format is ListFormat.json:
-        app.write(desk_views.hits_json(hits, flags=True))
-    elif not hits:
-        typer.echo("No flagged messages.")
-    else:
-        desk_views.print_hits(app.console(), hits, "Flagged messages, newest first", flags=True)
+    print_listing(
+        app,
+        format is ListFormat.json,
+        hits,
+        lambda: desk_views.hits_json(hits, flags=True),
+        "No flagged messages.",
+        lambda console: desk_views.print_hits(console, hits, "Flagged messages, newest first", flags=True),
+    )
 
 
 @class_app.command(
@@ -175,9 +190,11 @@ def watch_list_command(ctx: typer.Context, format: ListFormatOption = ListFormat
     with app.open_manager() as manager:
         access.require_teaching_side(manager.store, "The watch list")
         phrases = manager.store.watch_phrases()
-    if format is ListFormat.json:
-        app.write(desk_views.watch_json(phrases))
-    elif not phrases:
-        typer.echo("The watch list is empty; add to it with `tutor admin watch add PHRASE`.")
-    else:
-        desk_views.print_watch_list(app.console(), phrases)
+    print_listing(
+        app,
+        format is ListFormat.json,
+        phrases,
+        lambda: desk_views.watch_json(phrases),
+        "The watch list is empty; add to it with `tutor admin watch add PHRASE`.",
+        lambda console: desk_views.print_watch_list(console, phrases),
+    )

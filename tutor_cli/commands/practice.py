@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Annotated, Optional
@@ -20,6 +19,7 @@ from tutor_cli.commands.common import (
     examples,
     give_up,
     group,
+    print_listing,
 )
 from tutor_cli.errors import ConfigError
 
@@ -77,14 +77,14 @@ def deck_list_command(
     app = app_context(ctx)
     with app.open_manager() as manager:
         decks = manager.store.list_decks(access.deck_reader(manager.store, student, app.settings.student))
-    if format is ListFormat.json:
-        app.write(json.dumps(practice_views.decks_json(decks), ensure_ascii=False, indent=2) + "\n")
-    elif not decks:
-        typer.echo("No decks yet; import one with `tutor deck import FILE`.")
-    else:
-        from tutor_cli.views.practice import print_decks
-
-        print_decks(app.console(), decks)
+    print_listing(
+        app,
+        format is ListFormat.json,
+        decks,
+        lambda: practice_views.decks_json(decks),
+        "No decks yet; import one with `tutor deck import FILE`.",
+        lambda console: practice_views.print_decks(console, decks),
+    )
 
 
 @deck_app.command("delete", epilog=examples("tutor deck delete algebra", "tutor deck delete week1 --class --yes"))
@@ -168,11 +168,11 @@ def progress_command(
     with app.open_manager() as manager:
         student_id = manager.resolve_student(student, app.settings.student, writing=False)
         rows = practice.progress(manager.store, practice.scheduler(fixed_clock=True), student_id, moment)
-    if format is ListFormat.json:
-        app.write(json.dumps(practice_views.progress_json(rows, moment), ensure_ascii=False, indent=2) + "\n")
-    elif not rows:
-        typer.echo(f"No decks yet for {student_id}; import one with `tutor deck import FILE`.")
-    else:
-        from tutor_cli.views.practice import print_progress
-
-        print_progress(app.console(), rows, student_id, moment)
+    print_listing(
+        app,
+        format is ListFormat.json,
+        rows,
+        lambda: practice_views.progress_json(rows, moment),
+        f"No decks yet for {student_id}; import one with `tutor deck import FILE`.",
+        lambda console: practice_views.print_progress(console, rows, student_id, moment),
+    )

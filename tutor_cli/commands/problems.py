@@ -19,6 +19,7 @@ from tutor_cli.commands.common import (
     confirm_destruction,
     examples,
     group,
+    print_listing,
 )
 from tutor_cli.commands.talk import ThinkingOption
 
@@ -90,12 +91,14 @@ def list_command(
         summaries = problems.set_summaries(
             manager.store, access.set_reader(manager.store, student, app.settings.student)
         )
-    if format is ListFormat.json:
-        app.write(views.sets_json(summaries))
-    elif not summaries:
-        typer.echo("No problem sets yet; import one with `tutor problems import FILE`.")
-    else:
-        views.print_sets(app.console(), summaries)
+    print_listing(
+        app,
+        format is ListFormat.json,
+        summaries,
+        lambda: views.sets_json(summaries),
+        "No problem sets yet; import one with `tutor problems import FILE`.",
+        lambda console: views.print_sets(console, summaries),
+    )
 
 
 @problems_app.command("delete", epilog=examples("tutor problems delete linear", "tutor problems delete week3 --class"))
@@ -135,12 +138,14 @@ def progress_command(
         student_id = access.acting_student(manager.store, student, app.settings.student, writing=False)
         rows = manager.store.problem_progress(student_id)
     skills = problems.skill_totals(rows)
-    if format is ListFormat.json:
-        app.write(views.progress_json(rows, skills))
-    elif not rows:
-        typer.echo(f"No problem sets yet for {student_id}; import one with `tutor problems import FILE`.")
-    else:
-        views.print_progress(app.console(), rows, skills, student_id)
+    print_listing(
+        app,
+        format is ListFormat.json,
+        rows,
+        lambda: views.progress_json(rows, skills),
+        f"No problem sets yet for {student_id}; import one with `tutor problems import FILE`.",
+        lambda console: views.print_progress(console, rows, skills, student_id),
+    )
 
 
 @commands.command(
@@ -266,11 +271,14 @@ def class_problems_command(
     with app.open_manager() as manager:
         access.require_teaching_side(manager.store, "`tutor class problems`")
         rows = problems.class_progress(manager.store, set_name)
-    if format is TableFormat.json:
-        app.write(views.class_json(rows))
-    elif format is TableFormat.csv:
+    if format is TableFormat.csv:
         app.write(views.class_csv(rows))
-    elif not rows:
-        typer.echo("No work on problems yet" + (f" in set {set_name}." if set_name else "."))
-    else:
-        views.print_class(app.console(), rows)
+        return
+    print_listing(
+        app,
+        format is TableFormat.json,
+        rows,
+        lambda: views.class_json(rows),
+        "No work on problems yet" + (f" in set {set_name}." if set_name else "."),
+        lambda console: views.print_class(console, rows),
+    )

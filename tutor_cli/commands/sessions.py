@@ -18,6 +18,7 @@ from tutor_cli.commands.common import (
     examples,
     give_up,
     group,
+    print_listing,
 )
 from tutor_cli.config import read_system_prompt
 
@@ -141,12 +142,14 @@ def sessions_command(
     with app.open_manager() as manager:
         student_id = None if all_students else manager.resolve_student(student, app.settings.student, writing=False)
         sessions = manager.sessions_with_totals(app.prices, student_id)
-    if format is ListFormat.json:
-        app.write(views.sessions_json(sessions) + "\n")
-    elif not sessions:
-        typer.echo(f"No sessions yet for {student_id or 'any student'}; start one with `tutor`.")
-    else:
-        views.print_sessions_table(app.console(), sessions, student_id)
+    print_listing(
+        app,
+        format is ListFormat.json,
+        sessions,
+        lambda: views.sessions_json(sessions),
+        f"No sessions yet for {student_id or 'any student'}; start one with `tutor`.",
+        lambda console: views.print_sessions_table(console, sessions, student_id),
+    )
 
 
 @commands.command("delete", epilog=examples("tutor delete algebra-1", "tutor delete algebra-1 --student ada --yes"))

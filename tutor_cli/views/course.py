@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from tutor_cli.views.text import local_time, neutralise
+from tutor_cli.views.text import json_document, local_time, neutralise
 from tutor_cli.words import iso_time
 
 if TYPE_CHECKING:
@@ -14,18 +14,20 @@ if TYPE_CHECKING:
     from tutor_cli.store.course import MaterialRecord
 
 
-def materials_json(materials: Sequence[MaterialRecord]) -> list[dict[str, Any]]:
-    return [
-        {
-            "name": m.name,
-            "passages": m.passages,
-            "class": m.is_class,
-            "added_at": iso_time(m.added_at),
-            "kind": m.kind,
-            "characters": m.chars,
-        }
-        for m in materials
-    ]
+def materials_json(materials: Sequence[MaterialRecord]) -> str:
+    return json_document(
+        [
+            {
+                "name": m.name,
+                "passages": m.passages,
+                "class": m.is_class,
+                "added_at": iso_time(m.added_at),
+                "kind": m.kind,
+                "characters": m.chars,
+            }
+            for m in materials
+        ]
+    )
 
 
 def print_materials(console: Console, materials: Sequence[MaterialRecord]) -> None:

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from tutor_cli.desk import MARK_CLOSE, MARK_OPEN, Hit, StudentRow
 from tutor_cli.store.records import WatchPhrase
-from tutor_cli.views.text import local_time, neutralise, short_count, short_time
+from tutor_cli.views.text import json_document, local_time, neutralise, short_count, short_time
 from tutor_cli.words import iso_time
 
 if TYPE_CHECKING:
@@ -56,7 +55,7 @@ def overview_record(row: StudentRow) -> dict[str, Any]:
 
 
 def overview_json(rows: Sequence[StudentRow]) -> str:
-    return json.dumps([overview_record(row) for row in rows], ensure_ascii=False, indent=2) + "\n"
+    return json_document([overview_record(row) for row in rows])
 
 
 def overview_csv(rows: Sequence[StudentRow]) -> str:
@@ -115,7 +114,7 @@ def hit_record(hit: Hit, *, flags: bool = False) -> dict[str, Any]:
 
 
 def hits_json(hits: Sequence[Hit], *, flags: bool = False) -> str:
-    return json.dumps([hit_record(hit, flags=flags) for hit in hits], ensure_ascii=False, indent=2) + "\n"
+    return json_document([hit_record(hit, flags=flags) for hit in hits])
 
 
 def _marked(snippet: str) -> Text:
@@ -174,7 +173,7 @@ SNIPPET_MIN = 30  # columns a search snippet keeps however narrow the terminal
 def watch_json(phrases: Sequence[WatchPhrase]) -> str:
     """The watch list as a JSON list of objects: `phrase`, `added_at` and `added_by`."""
     records = [{"phrase": p.phrase, "added_at": iso_time(p.added_at), "added_by": p.added_by or None} for p in phrases]
-    return json.dumps(records, ensure_ascii=False, indent=2) + "\n"
+    return json_document(records)
 
 
 def print_watch_list(console: Console, phrases: Sequence[WatchPhrase]) -> None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from tutor_cli.practice import activity_dates, recall_percent
-from tutor_cli.views.text import local_time, neutralise
+from tutor_cli.views.text import json_document, local_time, neutralise
 from tutor_cli.words import iso_time
 
 if TYPE_CHECKING:
@@ -71,24 +71,26 @@ def print_progress(console: Console, rows: list[DeckProgress], student_id: str, 
     )
 
 
-def progress_json(rows: list[DeckProgress], now: float) -> list[dict[str, Any]]:
+def progress_json(rows: list[DeckProgress], now: float) -> str:
     dates = activity_dates(now)
-    return [
-        {
-            "deck": row.deck,
-            "class": row.is_class,
-            "cards": row.cards,
-            "new": row.new,
-            "due": row.due,
-            "reviews_7d": row.reviews_7d,
-            "retrievability": None if row.retrievability is None else round(row.retrievability, 4),
-            "activity_14d": [{"date": d, "reviews": n} for d, n in zip(dates, row.activity, strict=True)],
-        }
-        for row in rows
-    ]
+    return json_document(
+        [
+            {
+                "deck": row.deck,
+                "class": row.is_class,
+                "cards": row.cards,
+                "new": row.new,
+                "due": row.due,
+                "reviews_7d": row.reviews_7d,
+                "retrievability": None if row.retrievability is None else round(row.retrievability, 4),
+                "activity_14d": [{"date": d, "reviews": n} for d, n in zip(dates, row.activity, strict=True)],
+            }
+            for row in rows
+        ]
+    )
 
 
-def decks_json(decks: list[DeckRecord]) -> list[dict[str, Any]]:
-    return [
-        {"deck": d.name, "cards": d.cards, "class": d.is_class, "created_at": iso_time(d.created_at)} for d in decks
-    ]
+def decks_json(decks: list[DeckRecord]) -> str:
+    return json_document(
+        [{"deck": d.name, "cards": d.cards, "class": d.is_class, "created_at": iso_time(d.created_at)} for d in decks]
+    )

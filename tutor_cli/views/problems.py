@@ -9,7 +9,7 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from tutor_cli.views.text import neutralise
+from tutor_cli.views.text import json_document, neutralise
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -58,7 +58,7 @@ def sets_json(summaries: Sequence[tuple[SetRecord, int]]) -> str:
         }
         for record, solved in summaries
     ]
-    return json.dumps(records, ensure_ascii=False, indent=2) + "\n"
+    return json_document(records)
 
 
 def print_sets(console: Console, summaries: Sequence[tuple[SetRecord, int]]) -> None:
@@ -107,7 +107,7 @@ def progress_document(rows: Sequence[ProgressRow], skills: Sequence[SkillTotal])
 
 
 def progress_json(rows: Sequence[ProgressRow], skills: Sequence[SkillTotal]) -> str:
-    return json.dumps(progress_document(rows, skills), ensure_ascii=False, indent=2) + "\n"
+    return json_document(progress_document(rows, skills))
 
 
 def print_progress(console: Console, rows: Sequence[ProgressRow], skills: Sequence[SkillTotal], student: str) -> None:
@@ -154,7 +154,7 @@ def class_record(row: ProgressRow, stuck: bool) -> dict[str, Any]:
 
 
 def class_json(rows: Sequence[tuple[ProgressRow, bool]]) -> str:
-    return json.dumps([class_record(row, stuck) for row, stuck in rows], ensure_ascii=False, indent=2) + "\n"
+    return json_document([class_record(row, stuck) for row, stuck in rows])
 
 
 def class_csv(rows: Sequence[tuple[ProgressRow, bool]]) -> str:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
-from tutor_cli.views.text import local_time, neutralise
+from tutor_cli.views.text import json_document, local_time, neutralise
 from tutor_cli.words import iso_time
 
 if TYPE_CHECKING:
@@ -21,7 +20,7 @@ def profile_json(student_id: str, record: ProfileRecord | None) -> str:
         "profile": record.text if record is not None else "",
         "updated_at": iso_time(record.updated_at) if record is not None and record.updated_at else None,
     }
-    return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+    return json_document(document)
 
 
 def profile_heading(student_id: str, record: ProfileRecord | None) -> str:

@@ -1,8 +1,9 @@
 """What every view shares: neutralising terminal control sequences, times and counts for
-people, the console, a notice line."""
+people, the form of a JSON document, the console, a notice line."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from typing import IO, TYPE_CHECKING
@@ -53,6 +54,11 @@ def short_count(number: int) -> str:
     if number < 1_000_000:
         return f"{number / 1000:.1f}k" if number < 100_000 else f"{number // 1000}k"
     return f"{number / 1_000_000:.2f}M" if number < 100_000_000 else f"{number // 1_000_000}M"
+
+
+def json_document(data: object) -> str:
+    """What every `--format json` prints: indented JSON, non-ASCII text as is, one final newline."""
+    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 
 def make_console(file: IO[str] | None = None, *, stderr: bool = False) -> Console:

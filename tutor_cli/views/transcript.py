@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from tutor_cli.pricing import PriceTable, UsageTotals, is_peak
 from tutor_cli.store.records import MessageRecord, SessionRecord
 from tutor_cli.views.answer import answer_renderables
-from tutor_cli.views.text import local_time, neutralise, short_count, short_time
+from tutor_cli.views.text import json_document, local_time, neutralise, short_count, short_time
 from tutor_cli.words import iso_time
 
 if TYPE_CHECKING:
@@ -219,7 +219,7 @@ def session_summary(session: SessionRecord, totals: UsageTotals) -> dict[str, An
 
 def sessions_json(sessions: Sequence[tuple[SessionRecord, UsageTotals]]) -> str:
     """A JSON list, most recently used first."""
-    return json.dumps([session_summary(*pair) for pair in sessions], ensure_ascii=False, indent=2)
+    return json_document([session_summary(*pair) for pair in sessions])
 
 
 def print_sessions_table(
