@@ -371,6 +371,11 @@ _T80 = "T" + "itle words " * 6 + "abcdefghijklm"  # 80 characters
         ("NOTES\n\nbody\nlast", ["d.txt § NOTES"]),  # the first line: nothing above it
         ("intro\n\nSetup\n===", ["d.txt l. 1", "d.txt § Setup"]),  # the last lines, no newline at the end
         ("intro\n\nNOTES", ["d.txt l. 1", "d.txt § NOTES"]),
+        ("=====\nTopic\n=====\nThe body starts\nand goes on\n", ["d.txt l. 1", "d.txt § Topic"]),  # over and under
+        ("=====\nTitle\nbody\nlast line", ["d.txt l. 1", "d.txt § Title"]),  # below a rule on the first line
+        ("Intro\n\n=====\n-----\nTitle\nbody\n", ["d.txt l. 1", "d.txt § Title"]),  # below a double rule
+        ("**Bold** heading\n================\nbody\n", ["d.txt § Bold heading"]),  # no emphasis marks
+        ("Intro\n\n*04.3*  Big  *tag*  title\n", ["d.txt l. 1", "d.txt § Big title"]),  # no Vim tags, one space
     ],
 )
 def test_what_counts_as_a_heading_in_plain_text(text: str, labels: list[str]) -> None:
@@ -407,3 +412,35 @@ def test_the_note_before_the_passages_cites_the_first_label_as_its_example() -> 
     sent = course.with_passages("Why?", [("a.md § One", "first"), ("b.pdf p. 2", "second")])
     assert sent.startswith(course.PASSAGES_NOTE.format(example="a.md § One"))
     assert "[a.md § One]" in sent.split("\n\n")[0]
+
+
+# --- the warm-up ------------------------------------------------------------------------------
+
+WARM_UP = """
+import sys, threading
+from tutor_cli import course
+from tutor_cli.store import SQLiteStore
+
+store = SQLiteStore(sys.argv[1])
+for student in ("bob", "ada"):  # bob has no materials; ada has one
+    course.Searcher(store, student).warm_up()
+    threads = [t for t in threading.enumerate() if t.name == "tutor-course-warm-up"]
+    for thread in threads:
+        thread.join(30)
+    print(student, [t.daemon for t in threads], "tokenizers" in sys.modules)
+"""
+
+
+def test_warm_up_loads_the_model_in_the_background_only_for_a_student_with_materials(tmp_path: Path) -> None:
+    """The chat warms up as it opens: a daemon thread (quitting never waits for it) that loads the
+    vectors and the model (tokenizers comes with it) when the student has materials, nothing otherwise."""
+    store = SQLiteStore(tmp_path / "tutor.db")
+    course.add_document(store, "ada", parse_document("cells.md", b"# Cells\n\nCells make ATP.\n"), 0.0)
+    store.close()
+    result = subprocess.run(
+        [sys.executable, "-c", WARM_UP, str(tmp_path / "tutor.db")], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    bob, ada = result.stdout.splitlines()
+    assert bob.endswith("False")  # no materials: the model is not loaded
+    assert ada == "ada [True] True"
