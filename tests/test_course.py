@@ -318,6 +318,13 @@ def test_cited_labels_are_found_whole_grouped_or_by_file_name() -> None:
     assert course.cited("no citation here", labels) == []
 
 
+def test_a_file_whose_name_holds_spaces_is_cited_by_its_name() -> None:
+    labels = ["Chapter 3.pdf p. 12", "Chapter 4.pdf p. 2", "my notes.txt l. 40", "cell biology.md § Osmosis"]
+    answer = "See [Chapter 3.pdf], [my notes.txt] and [cell biology.md]; not [Chapter] or [my]."
+    assert course.cited(answer, labels) == ["Chapter 3.pdf p. 12", "my notes.txt l. 40", "cell biology.md § Osmosis"]
+    assert course.cited("[Chapter]", labels) == []
+
+
 def test_a_question_with_an_attached_file_is_searched_by_its_own_words_first() -> None:
     attached = "```text\n" + "irrelevant words about tax law " * 200 + "\n```\n\nWhat do ribosomes make?"
     text = course.search_text(attached)

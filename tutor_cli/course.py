@@ -486,11 +486,20 @@ def cited(answer: str, labels: Sequence[str]) -> list[str]:
     cites = set(inside) | {part.strip() for text in inside for part in re.split(r";\s*", text)}
     files: dict[str, int] = {}
     for label in labels:
-        files[label.split(" ", 1)[0]] = files.get(label.split(" ", 1)[0], 0) + 1
+        files[_file_of(label)] = files.get(_file_of(label), 0) + 1
     found: list[str] = []
     for label in labels:
-        file = label.split(" ", 1)[0]
+        file = _file_of(label)
         hit = label in cites or (file in cites and files[file] == 1)
         if hit and label not in found:
             found.append(label)
     return found
+
+
+# What `Document.label` puts after a file's name: a page, a section, a line.
+_LOCATOR = re.compile(r" (?:p\. \d+|l\. \d+|§ .*)$")
+
+
+def _file_of(label: str) -> str:
+    """The file name a label starts with ("Chapter 3.pdf" of "Chapter 3.pdf p. 12"; names may hold spaces)."""
+    return _LOCATOR.sub("", label, count=1)
