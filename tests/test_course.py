@@ -129,6 +129,20 @@ def test_fusion_rewards_passages_both_rankings_agree_on() -> None:
     assert course.fuse([(["a", "b", "c"], 1.0), (["c", "d", "a"], 1.0)])[:2] == ["a", "c"]
 
 
+def test_nearest_gives_the_most_similar_rows_best_first() -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    matrix = rng.integers(-127, 128, (1000, 16), dtype=np.int8)
+    question = rng.standard_normal(16).astype(np.float32)
+    scores = matrix @ question
+    for count in (1, 2, 10, 50, 197, 1000, 1500):  # 1500: as many as there are
+        expected = sorted(range(1000), key=lambda row: -scores[row])[:count]
+        assert course.nearest(question, matrix, count) == expected, count
+    assert course.nearest(question, matrix, 0) == []
+    assert course.nearest(question, matrix[:0], 5) == []  # no rows: nothing, not an error
+
+
 def test_within_budget_skips_what_does_not_fit_and_never_cuts() -> None:
     passages = [course.Passage("x", "a" * 3000), course.Passage("y", "b" * 4000), course.Passage("z", "c" * 2500)]
     chosen = course.within_budget(passages, budget=6000)
