@@ -120,6 +120,35 @@ def test_a_line_longer_than_a_passage_is_cut_at_spaces() -> None:
     assert "word1999" in passages[-1].text
 
 
+def test_a_passage_ends_at_a_paragraph_break_in_its_second_half_and_the_next_repeats_the_overlap() -> None:
+    a, b, c = ("a" * 23 + ".", "b" * 23 + ".", "c" * 23 + ".")  # 25 characters with the newline
+    short = "s" * 15 + "."
+
+    def cut(lines: list[str], overlap: int) -> list[tuple[str, str]]:
+        document = parse_document("d.txt", "\n".join(lines).encode())
+        return [(p.label, p.text) for p in course.passages_of(document, size=100, overlap=overlap)]
+
+    # The break after 50 characters (half of 100) ends the passage: no paragraph is cut in two.
+    assert cut([a, a, "", b, b, "", c, c], 0) == [
+        ("d.txt l. 1", f"{a}\n{a}"),
+        ("d.txt l. 4", f"{b}\n{b}"),
+        ("d.txt l. 7", f"{c}\n{c}"),
+    ]
+    # A break just short of half (49 characters): the passage fills up, to exactly 100 characters.
+    assert cut([a, a[1:], "", b, b, "", c], 0) == [("d.txt l. 1", f"{a}\n{a[1:]}\n\n{b}\n{b}"), ("d.txt l. 7", c)]
+    # A break in the first half (after 34 characters) would leave a passage too short: the passage fills up.
+    assert cut([short, short, "", b, b, b, "", c], 0) == [
+        ("d.txt l. 1", f"{short}\n{short}\n\n{b}\n{b}"),
+        ("d.txt l. 6", f"{b}\n\n{c}"),
+    ]
+    # An overlap of 30 characters: the next passage starts two lines (50 characters) back.
+    assert cut([short, short, "", b, b, b, "", c], 30) == [
+        ("d.txt l. 1", f"{short}\n{short}\n\n{b}\n{b}"),
+        ("d.txt l. 4", f"{b}\n{b}\n{b}"),
+        ("d.txt l. 5", f"{b}\n{b}\n\n{c}"),
+    ]
+
+
 def test_query_terms_drop_filler_and_keep_code() -> None:
     assert course.query_terms("Why does `echo 017` print 15 and not 17?") == ["echo", "017", "print", "15", "17"]
     assert course.query_terms("How do I do it?") == []
