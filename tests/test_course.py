@@ -494,3 +494,84 @@ def test_warm_up_loads_the_model_in_the_background_only_for_a_student_with_mater
     bob, ada = result.stdout.splitlines()
     assert bob.endswith("False")  # no materials: the model is not loaded
     assert ada == "ada [True] True"
+
+
+# --- labels, long lines, and what a search returns -------------------------------------------
+
+
+def labels_of(text: str, name: str) -> list[str]:
+    return [p.label for p in course.passages_of(parse_document(name, text.encode()))]
+
+
+def test_labels_name_the_file_alone_before_the_first_heading_and_carry_no_control_characters() -> None:
+    assert labels_of("Intro text.\n\n# Cells\n\nBody.\n", "cells.md") == ["cells.md", "cells.md § Cells"]
+    assert labels_of("# Cells\n\nBody.\n", "ce\x1b[2Jlls\x07.md") == ["ce[2Jlls.md § Cells"]  # a file name's too
+    (label,) = labels_of("# " + "Long heading " * 30 + "\n\nBody.\n", "cells.md")
+    assert len(label) == 200 and label.startswith("cells.md § Long heading")  # shown and sent: bounded
+
+
+def test_a_long_line_is_cut_at_a_space_past_half_a_passage_or_else_at_the_size() -> None:
+    def pieces(line: str) -> list[str]:
+        return [p.text for p in course.passages_of(parse_document("d.txt", line.encode()), size=100, overlap=0)]
+
+    words = " ".join(f"Xylem{n}" for n in range(300))
+    assert all(len(piece) <= 100 for piece in pieces(words)) and " ".join(pieces(words)) == words  # whole words
+    assert pieces("x" * 250) == ["x" * 100, "x" * 100, "x" * 50]  # no space at all
+    assert pieces("a" * 40 + " " + "b" * 200) == ["a" * 40 + " " + "b" * 59, "b" * 100, "b" * 41]  # none past half
+    assert pieces("a" * 50 + " " + "b" * 100) == ["a" * 50 + " " + "b" * 49, "b" * 51]  # exactly half: not past it
+    assert pieces("word " * 19 + "last") == ["word " * 19 + "last"]  # 99 characters: one line, one passage
+    assert pieces("word " * 19 + "lasts") == ["word " * 19 + "lasts"]  # 100: still whole
+
+
+def test_a_search_returns_the_passages_as_they_were_cut_within_its_tuning(store) -> None:
+    document = parse_document("plants.md", ("# Photosynthesis\n\n" + PLANTS + "\n# Roots\n\nRoots drink.\n").encode())
+    course.add_document(store, "ada", document, 0.0)
+    cut = {p.label + str(p.seq): p for p in course.passages_of(document)}
+    found = course.Searcher(store, "ada").search("photosynthesis")
+    assert found and all(p == cut[p.label + str(p.seq)] for p in found)  # label, text, seq and heading
+    # Words only: every passage of the section is found by its heading's word, even those without it.
+    by_words = course.Searcher(store, "ada", course.Tuning(meaning_weight=0)).search("photosynthesis")
+    section = [p for p in cut.values() if p.heading == "Photosynthesis"]
+    assert len(section) >= 3 and any("hotosynthesis" not in p.text for p in section)
+    assert sorted(p.seq for p in by_words) == [p.seq for p in section]
+    assert section[-1].index_text().startswith("Photosynthesis\n")  # the embedding sees the heading too
+    assert course.Passage("l", "Roots\nRoots drink.", heading="Roots").index_text() == "Roots\nRoots drink."
+    assert len(course.Searcher(store, "ada", course.Tuning(limit=2)).search("photosynthesis")) == 2
+    small = course.Searcher(store, "ada", course.Tuning(budget=900)).search("photosynthesis")
+    assert small and sum(len(p.text) for p in small) <= 900
+
+
+PLANTS = "\n\n".join(
+    f"Leaves catch light with chlorophyll, step {n}: water and carbon dioxide become sugar and oxygen." * 3
+    for n in range(6)
+)
+
+
+def test_materials_without_usable_vectors_are_found_by_words_and_the_rest_by_meaning_too(store) -> None:
+    add(store, "ada", "cells.md", CELLS)
+    store.add_material(
+        "ada", "plain.txt", "text", [(0, "plain.txt l. 1", None, "Chlorophyll catches light.")], b"", 0, 0
+    )
+    store.add_material("ada", "cut.txt", "text", [(0, "cut.txt l. 1", None, "Xylem carries water.")], b"\1" * 9, 256, 0)
+    assert course.Searcher(store, "ada").search("chlorophyll")[0].label == "plain.txt l. 1"  # no vectors
+    assert course.Searcher(store, "ada").search("xylem")[0].label == "cut.txt l. 1"  # vectors cut short
+    by_meaning = course.Searcher(store, "ada", course.Tuning(word_weight=0)).search("energy")
+    assert {p.label for p in by_meaning} == {
+        p.label for p in course.passages_of(parse_document("cells.md", CELLS.encode()))
+    }
+    # Vectors of another model (another size) cannot be compared with these: words alone, no failure.
+    store.add_material("ada", "old.txt", "text", [(0, "old.txt l. 1", None, "Phloem carries sugar.")], b"\1" * 8, 8, 0)
+    assert course.Searcher(store, "ada").search("phloem")[0].label == "old.txt l. 1"
+
+
+def test_among_more_than_10000_passages_a_word_in_over_5_percent_of_them_is_not_searched_for(store) -> None:
+    def text(n: int) -> str:  # "cell" in a fifth of the passages; "ribosome" in 40, half of them with "cell"
+        words = ["ribosome"] * (n % 250 == 0) + ["cell"] * (n % 5 == 0 and n % 500 != 0) + ["filler"] * 5
+        return " ".join(words + [f"w{n}"])
+
+    count = course.COMMON_FROM + 1
+    passages = [(n, f"big.txt l. {n + 1}", None, text(n)) for n in range(count)]
+    store.add_material("ada", "big.txt", "text", passages, b"\1" * count, 1, 0)
+    searcher = course.Searcher(store, "ada", course.Tuning(meaning_weight=0))
+    found = searcher.search("cell ribosome")
+    assert found and found == searcher.search("ribosome")  # the rare word alone decides

@@ -376,8 +376,6 @@ class Searcher:
             return self._read_vectors()
 
     def _read_vectors(self) -> tuple[list[tuple[int, int]], Any]:
-        import numpy as np
-
         from tutor_cli import embedding
 
         signature = self.store.material_shape(self.student_id)
@@ -393,11 +391,9 @@ class Searcher:
             if len({dims for _, _, dims in whole}) == 1:  # one model: the bytes joined, converted once
                 joined = b"".join(blobs[material_id] for material_id, _, _ in whole)
                 self._matrix = embedding.dequantize(joined, whole[0][2])
-            else:
-                parts = [embedding.dequantize(blobs[material_id], dims) for material_id, _, dims in whole]
-                self._matrix = np.concatenate(parts) if parts else None
-            if self._matrix is not None:  # here, so the warm-up thread pays for it, not the first question
-                embedding.one_blas_thread()
+                embedding.one_blas_thread()  # here, so the warm-up thread pays for it, not the first question
+            else:  # no vectors, or vectors of two models (of other sizes, not comparable): words alone
+                self._matrix = None
             self._signature = signature
             self._term_counts = {}
         return self._keys, self._matrix
@@ -502,4 +498,4 @@ _LOCATOR = re.compile(r" (?:p\. \d+|l\. \d+|§ .*)$")
 
 def _file_of(label: str) -> str:
     """The file name a label starts with ("Chapter 3.pdf" of "Chapter 3.pdf p. 12"; names may hold spaces)."""
-    return _LOCATOR.sub("", label, count=1)
+    return _LOCATOR.sub("", label)
