@@ -149,6 +149,32 @@ def test_a_passage_ends_at_a_paragraph_break_in_its_second_half_and_the_next_rep
     ]
 
 
+def test_the_next_passage_repeats_the_fewest_whole_lines_that_make_the_overlap() -> None:
+    def starts(lines: list[str], overlap: int) -> list[str]:
+        document = parse_document("d.txt", "\n".join(lines).encode())
+        return [p.label for p in course.passages_of(document, size=100, overlap=overlap)]
+
+    line = "f" * 24  # 25 characters with its newline; four fill a passage of 100
+    assert starts([line] * 6, 25) == ["d.txt l. 1", "d.txt l. 4"]  # one line makes 25
+    assert starts([line] * 6, 26) == ["d.txt l. 1", "d.txt l. 3"]  # 26 takes two
+    # An overlap longer than a passage: each passage still starts a line further on.
+    assert starts(["g" * 39] * 4, 200) == ["d.txt l. 1", "d.txt l. 2", "d.txt l. 3"]
+
+
+def test_a_passage_without_a_paragraph_break_fills_up_and_keeps_its_lines_as_written() -> None:
+    def texts(text: str) -> list[str]:
+        return [p.text for p in course.passages_of(parse_document("d.txt", text.encode()), size=100, overlap=0)]
+
+    assert texts("x" * 59 + "\n" + "y" * 19 + "\n" + "z" * 59) == ["x" * 59 + "\n" + "y" * 19, "z" * 59]
+    assert texts("    indented code\nmore") == ["    indented code\nmore"]  # indentation kept
+    assert texts("word " * 19 + "last\n") == ["word " * 19 + "last"]  # a full passage, then the last newline
+    intro = course.passages_of(parse_document("d.txt", b"Intro one.\nIntro two.\n\nSetup\n-----\nConfigure it.\n"))
+    assert [(p.text, p.heading) for p in intro] == [
+        ("Intro one.\nIntro two.", None),  # before any heading: no heading
+        ("Setup\n-----\nConfigure it.", "Setup"),
+    ]
+
+
 def test_query_terms_drop_filler_and_keep_code() -> None:
     assert course.query_terms("Why does `echo 017` print 15 and not 17?") == ["echo", "017", "print", "15", "17"]
     assert course.query_terms("How do I do it?") == []
@@ -562,16 +588,3 @@ def test_materials_without_usable_vectors_are_found_by_words_and_the_rest_by_mea
     # Vectors of another model (another size) cannot be compared with these: words alone, no failure.
     store.add_material("ada", "old.txt", "text", [(0, "old.txt l. 1", None, "Phloem carries sugar.")], b"\1" * 8, 8, 0)
     assert course.Searcher(store, "ada").search("phloem")[0].label == "old.txt l. 1"
-
-
-def test_among_more_than_10000_passages_a_word_in_over_5_percent_of_them_is_not_searched_for(store) -> None:
-    def text(n: int) -> str:  # "cell" in a fifth of the passages; "ribosome" in 40, half of them with "cell"
-        words = ["ribosome"] * (n % 250 == 0) + ["cell"] * (n % 5 == 0 and n % 500 != 0) + ["filler"] * 5
-        return " ".join(words + [f"w{n}"])
-
-    count = course.COMMON_FROM + 1
-    passages = [(n, f"big.txt l. {n + 1}", None, text(n)) for n in range(count)]
-    store.add_material("ada", "big.txt", "text", passages, b"\1" * count, 1, 0)
-    searcher = course.Searcher(store, "ada", course.Tuning(meaning_weight=0))
-    found = searcher.search("cell ribosome")
-    assert found and found == searcher.search("ribosome")  # the rare word alone decides
