@@ -141,6 +141,8 @@ def test_a_passage_ends_at_a_paragraph_break_in_its_second_half_and_the_next_rep
         ("d.txt l. 1", f"{short}\n{short}\n\n{b}\n{b}"),
         ("d.txt l. 6", f"{b}\n\n{c}"),
     ]
+    # The half is counted from where each passage starts (a break 17 characters into the second one).
+    assert cut([a, a, a, a, short, "", b, b, b, b], 0)[1] == ("d.txt l. 5", f"{short}\n\n{b}\n{b}\n{b}")
     # An overlap of 30 characters: the next passage starts two lines (50 characters) back.
     assert cut([short, short, "", b, b, b, "", c], 30) == [
         ("d.txt l. 1", f"{short}\n{short}\n\n{b}\n{b}"),
