@@ -296,6 +296,21 @@ def test_the_searcher_sees_a_material_replaced_or_removed_after_its_first_questi
     assert [p.label for p in searcher.search("Which part of the cell digests waste?")] == ["old.md § Old"]
 
 
+def test_the_searcher_reads_the_vectors_again_only_when_the_materials_changed(store) -> None:
+    add(store, "ada", "cells.md", CELLS)
+    statements: list[str] = []
+    store._conn.set_trace_callback(statements.append)  # the SQL the real store runs
+    searcher = course.Searcher(store, "ada")
+
+    def reads() -> int:
+        searcher.search("What do ribosomes build?")
+        return sum("SELECT id, vectors FROM materials" in sql for sql in statements)
+
+    assert (reads(), reads()) == (1, 1)  # the second question reuses them
+    add(store, "ada", "plants.md", "# Plants\n\nChlorophyll catches light.\n")
+    assert reads() == 2
+
+
 def test_a_search_keeps_blas_to_one_thread(store) -> None:
     from threadpoolctl import threadpool_info
 
@@ -490,38 +505,6 @@ def test_the_note_before_the_passages_cites_the_first_label_as_its_example() -> 
     sent = course.with_passages("Why?", [("a.md § One", "first"), ("b.pdf p. 2", "second")])
     assert sent.startswith(course.PASSAGES_NOTE.format(example="a.md § One"))
     assert "[a.md § One]" in sent.split("\n\n")[0]
-
-
-# --- the warm-up ------------------------------------------------------------------------------
-
-WARM_UP = """
-import sys, threading
-from tutor_cli import course
-from tutor_cli.store import SQLiteStore
-
-store = SQLiteStore(sys.argv[1])
-for student in ("bob", "ada"):  # bob has no materials; ada has one
-    course.Searcher(store, student).warm_up()
-    threads = [t for t in threading.enumerate() if t.name == "tutor-course-warm-up"]
-    for thread in threads:
-        thread.join(30)
-    print(student, [t.daemon for t in threads], "tokenizers" in sys.modules)
-"""
-
-
-def test_warm_up_loads_the_model_in_the_background_only_for_a_student_with_materials(tmp_path: Path) -> None:
-    """The chat warms up as it opens: a daemon thread (quitting never waits for it) that loads the
-    vectors and the model (tokenizers comes with it) when the student has materials, nothing otherwise."""
-    store = SQLiteStore(tmp_path / "tutor.db")
-    course.add_document(store, "ada", parse_document("cells.md", b"# Cells\n\nCells make ATP.\n"), 0.0)
-    store.close()
-    result = subprocess.run(
-        [sys.executable, "-c", WARM_UP, str(tmp_path / "tutor.db")], capture_output=True, text=True, timeout=60
-    )
-    assert result.returncode == 0, result.stderr
-    bob, ada = result.stdout.splitlines()
-    assert bob.endswith("False")  # no materials: the model is not loaded
-    assert ada == "ada [True] True"
 
 
 # --- labels, long lines, and what a search returns -------------------------------------------
