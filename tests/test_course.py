@@ -177,6 +177,17 @@ def test_a_passage_without_a_paragraph_break_fills_up_and_keeps_its_lines_as_wri
     ]
 
 
+def test_two_files_of_one_name_in_one_command_are_refused(tmp_path: Path) -> None:
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "notes.md").write_text("# Notes\n\nText.\n")
+    (tmp_path / "cells.md").write_text(CELLS)
+    with pytest.raises(course.TutorError, match=r"^notes\.md is given twice; materials are known by their file name"):
+        course.read_files([tmp_path / "a" / "notes.md", tmp_path / "cells.md", tmp_path / "b" / "notes.md"])
+    read = course.read_files([tmp_path / "a" / "notes.md", tmp_path / "cells.md"])
+    assert [document.name for document in read] == ["notes.md", "cells.md"]
+
+
 def test_query_terms_drop_filler_and_keep_code() -> None:
     assert course.query_terms("Why does `echo 017` print 15 and not 17?") == ["echo", "017", "print", "15", "17"]
     assert course.query_terms("How do I do it?") == []
@@ -528,6 +539,7 @@ def test_a_long_line_is_cut_at_a_space_past_half_a_passage_or_else_at_the_size()
     words = " ".join(f"Xylem{n}" for n in range(300))
     assert all(len(piece) <= 100 for piece in pieces(words)) and " ".join(pieces(words)) == words  # whole words
     assert pieces("x" * 250) == ["x" * 100, "x" * 100, "x" * 50]  # no space at all
+    assert pieces("a" * 60 + " \t" + "b" * 60) == ["a" * 60, "\t" + "b" * 60]  # only the space cut at goes
     assert pieces("a" * 40 + " " + "b" * 200) == ["a" * 40 + " " + "b" * 59, "b" * 100, "b" * 41]  # none past half
     assert pieces("a" * 50 + " " + "b" * 100) == ["a" * 50 + " " + "b" * 49, "b" * 51]  # exactly half: not past it
     assert pieces("word " * 19 + "last") == ["word " * 19 + "last"]  # 99 characters: one line, one passage
