@@ -120,6 +120,74 @@ def test_a_line_longer_than_a_passage_is_cut_at_spaces() -> None:
     assert "word1999" in passages[-1].text
 
 
+def test_a_passage_ends_at_a_paragraph_break_in_its_second_half_and_the_next_repeats_the_overlap() -> None:
+    a, b, c = ("a" * 23 + ".", "b" * 23 + ".", "c" * 23 + ".")  # 25 characters with the newline
+    short = "s" * 15 + "."
+
+    def cut(lines: list[str], overlap: int) -> list[tuple[str, str]]:
+        document = parse_document("d.txt", "\n".join(lines).encode())
+        return [(p.label, p.text) for p in course.passages_of(document, size=100, overlap=overlap)]
+
+    # The break after 50 characters (half of 100) ends the passage: no paragraph is cut in two.
+    assert cut([a, a, "", b, b, "", c, c], 0) == [
+        ("d.txt l. 1", f"{a}\n{a}"),
+        ("d.txt l. 4", f"{b}\n{b}"),
+        ("d.txt l. 7", f"{c}\n{c}"),
+    ]
+    # A break just short of half (49 characters): the passage fills up, to exactly 100 characters.
+    assert cut([a, a[1:], "", b, b, "", c], 0) == [("d.txt l. 1", f"{a}\n{a[1:]}\n\n{b}\n{b}"), ("d.txt l. 7", c)]
+    # A break in the first half (after 34 characters) would leave a passage too short: the passage fills up.
+    assert cut([short, short, "", b, b, b, "", c], 0) == [
+        ("d.txt l. 1", f"{short}\n{short}\n\n{b}\n{b}"),
+        ("d.txt l. 6", f"{b}\n\n{c}"),
+    ]
+    # The half is counted from where each passage starts (a break 17 characters into the second one).
+    assert cut([a, a, a, a, short, "", b, b, b, b], 0)[1] == ("d.txt l. 5", f"{short}\n\n{b}\n{b}\n{b}")
+    # An overlap of 30 characters: the next passage starts two lines (50 characters) back.
+    assert cut([short, short, "", b, b, b, "", c], 30) == [
+        ("d.txt l. 1", f"{short}\n{short}\n\n{b}\n{b}"),
+        ("d.txt l. 4", f"{b}\n{b}\n{b}"),
+        ("d.txt l. 5", f"{b}\n{b}\n\n{c}"),
+    ]
+
+
+def test_the_next_passage_repeats_the_fewest_whole_lines_that_make_the_overlap() -> None:
+    def starts(lines: list[str], overlap: int) -> list[str]:
+        document = parse_document("d.txt", "\n".join(lines).encode())
+        return [p.label for p in course.passages_of(document, size=100, overlap=overlap)]
+
+    line = "f" * 24  # 25 characters with its newline; four fill a passage of 100
+    assert starts([line] * 6, 25) == ["d.txt l. 1", "d.txt l. 4"]  # one line makes 25
+    assert starts([line] * 6, 26) == ["d.txt l. 1", "d.txt l. 3"]  # 26 takes two
+    # An overlap longer than a passage: each passage still starts a line further on.
+    assert starts(["g" * 39] * 4, 200) == ["d.txt l. 1", "d.txt l. 2", "d.txt l. 3"]
+
+
+def test_a_passage_without_a_paragraph_break_fills_up_and_keeps_its_lines_as_written() -> None:
+    def texts(text: str) -> list[str]:
+        return [p.text for p in course.passages_of(parse_document("d.txt", text.encode()), size=100, overlap=0)]
+
+    assert texts("x" * 59 + "\n" + "y" * 19 + "\n" + "z" * 59) == ["x" * 59 + "\n" + "y" * 19, "z" * 59]
+    assert texts("    indented code\nmore") == ["    indented code\nmore"]  # indentation kept
+    assert texts("word " * 19 + "last\n") == ["word " * 19 + "last"]  # a full passage, then the last newline
+    intro = course.passages_of(parse_document("d.txt", b"Intro one.\nIntro two.\n\nSetup\n-----\nConfigure it.\n"))
+    assert [(p.text, p.heading) for p in intro] == [
+        ("Intro one.\nIntro two.", None),  # before any heading: no heading
+        ("Setup\n-----\nConfigure it.", "Setup"),
+    ]
+
+
+def test_two_files_of_one_name_in_one_command_are_refused(tmp_path: Path) -> None:
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "notes.md").write_text("# Notes\n\nText.\n")
+    (tmp_path / "cells.md").write_text(CELLS)
+    with pytest.raises(course.TutorError, match=r"^notes\.md is given twice; materials are known by their file name"):
+        course.read_files([tmp_path / "a" / "notes.md", tmp_path / "cells.md", tmp_path / "b" / "notes.md"])
+    read = course.read_files([tmp_path / "a" / "notes.md", tmp_path / "cells.md"])
+    assert [document.name for document in read] == ["notes.md", "cells.md"]
+
+
 def test_query_terms_drop_filler_and_keep_code() -> None:
     assert course.query_terms("Why does `echo 017` print 15 and not 17?") == ["echo", "017", "print", "15", "17"]
     assert course.query_terms("How do I do it?") == []
@@ -127,6 +195,20 @@ def test_query_terms_drop_filler_and_keep_code() -> None:
 
 def test_fusion_rewards_passages_both_rankings_agree_on() -> None:
     assert course.fuse([(["a", "b", "c"], 1.0), (["c", "d", "a"], 1.0)])[:2] == ["a", "c"]
+
+
+def test_nearest_gives_the_most_similar_rows_best_first() -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    matrix = rng.integers(-127, 128, (1000, 16), dtype=np.int8)
+    question = rng.standard_normal(16).astype(np.float32)
+    scores = matrix @ question
+    for count in (1, 2, 10, 50, 197, 1000, 1500):  # 1500: as many as there are
+        expected = sorted(range(1000), key=lambda row: -scores[row])[:count]
+        assert course.nearest(question, matrix, count) == expected, count
+    assert course.nearest(question, matrix, 0) == []
+    assert course.nearest(question, matrix[:0], 5) == []  # no rows: nothing, not an error
 
 
 def test_within_budget_skips_what_does_not_fit_and_never_cuts() -> None:
@@ -225,6 +307,21 @@ def test_the_searcher_sees_a_material_replaced_or_removed_after_its_first_questi
     assert [p.label for p in searcher.search("Which part of the cell digests waste?")] == ["old.md § Old"]
 
 
+def test_the_searcher_reads_the_vectors_again_only_when_the_materials_changed(store) -> None:
+    add(store, "ada", "cells.md", CELLS)
+    statements: list[str] = []
+    store._conn.set_trace_callback(statements.append)  # the SQL the real store runs
+    searcher = course.Searcher(store, "ada")
+
+    def reads() -> int:
+        searcher.search("What do ribosomes build?")
+        return sum("SELECT id, vectors FROM materials" in sql for sql in statements)
+
+    assert (reads(), reads()) == (1, 1)  # the second question reuses them
+    add(store, "ada", "plants.md", "# Plants\n\nChlorophyll catches light.\n")
+    assert reads() == 2
+
+
 def test_a_search_keeps_blas_to_one_thread(store) -> None:
     from threadpoolctl import threadpool_info
 
@@ -318,6 +415,13 @@ def test_cited_labels_are_found_whole_grouped_or_by_file_name() -> None:
     assert course.cited("no citation here", labels) == []
 
 
+def test_a_file_whose_name_holds_spaces_is_cited_by_its_name() -> None:
+    labels = ["Chapter 3.pdf p. 12", "Chapter 4.pdf p. 2", "my notes.txt l. 40", "cell biology.md § Osmosis"]
+    answer = "See [Chapter 3.pdf], [my notes.txt] and [cell biology.md]; not [Chapter] or [my]."
+    assert course.cited(answer, labels) == ["Chapter 3.pdf p. 12", "my notes.txt l. 40", "cell biology.md § Osmosis"]
+    assert course.cited("[Chapter]", labels) == []
+
+
 def test_a_question_with_an_attached_file_is_searched_by_its_own_words_first() -> None:
     attached = "```text\n" + "irrelevant words about tax law " * 200 + "\n```\n\nWhat do ribosomes make?"
     text = course.search_text(attached)
@@ -371,6 +475,11 @@ _T80 = "T" + "itle words " * 6 + "abcdefghijklm"  # 80 characters
         ("NOTES\n\nbody\nlast", ["d.txt § NOTES"]),  # the first line: nothing above it
         ("intro\n\nSetup\n===", ["d.txt l. 1", "d.txt § Setup"]),  # the last lines, no newline at the end
         ("intro\n\nNOTES", ["d.txt l. 1", "d.txt § NOTES"]),
+        ("=====\nTopic\n=====\nThe body starts\nand goes on\n", ["d.txt l. 1", "d.txt § Topic"]),  # over and under
+        ("=====\nTitle\nbody\nlast line", ["d.txt l. 1", "d.txt § Title"]),  # below a rule on the first line
+        ("Intro\n\n=====\n-----\nTitle\nbody\n", ["d.txt l. 1", "d.txt § Title"]),  # below a double rule
+        ("**Bold** heading\n================\nbody\n", ["d.txt § Bold heading"]),  # no emphasis marks
+        ("Intro\n\n*04.3*  Big  *tag*  title\n", ["d.txt l. 1", "d.txt § Big title"]),  # no Vim tags, one space
     ],
 )
 def test_what_counts_as_a_heading_in_plain_text(text: str, labels: list[str]) -> None:
@@ -407,3 +516,72 @@ def test_the_note_before_the_passages_cites_the_first_label_as_its_example() -> 
     sent = course.with_passages("Why?", [("a.md § One", "first"), ("b.pdf p. 2", "second")])
     assert sent.startswith(course.PASSAGES_NOTE.format(example="a.md § One"))
     assert "[a.md § One]" in sent.split("\n\n")[0]
+
+
+# --- labels, long lines, and what a search returns -------------------------------------------
+
+
+def labels_of(text: str, name: str) -> list[str]:
+    return [p.label for p in course.passages_of(parse_document(name, text.encode()))]
+
+
+def test_labels_name_the_file_alone_before_the_first_heading_and_carry_no_control_characters() -> None:
+    assert labels_of("Intro text.\n\n# Cells\n\nBody.\n", "cells.md") == ["cells.md", "cells.md § Cells"]
+    assert labels_of("# Cells\n\nBody.\n", "ce\x1b[2Jlls\x07.md") == ["ce[2Jlls.md § Cells"]  # a file name's too
+    (label,) = labels_of("# " + "Long heading " * 30 + "\n\nBody.\n", "cells.md")
+    assert len(label) == 200 and label.startswith("cells.md § Long heading")  # shown and sent: bounded
+
+
+def test_a_long_line_is_cut_at_a_space_past_half_a_passage_or_else_at_the_size() -> None:
+    def pieces(line: str) -> list[str]:
+        return [p.text for p in course.passages_of(parse_document("d.txt", line.encode()), size=100, overlap=0)]
+
+    words = " ".join(f"Xylem{n}" for n in range(300))
+    assert all(len(piece) <= 100 for piece in pieces(words)) and " ".join(pieces(words)) == words  # whole words
+    assert pieces("x" * 250) == ["x" * 100, "x" * 100, "x" * 50]  # no space at all
+    assert pieces("a" * 60 + " \t" + "b" * 60) == ["a" * 60, "\t" + "b" * 60]  # only the space cut at goes
+    assert pieces("a" * 40 + " " + "b" * 200) == ["a" * 40 + " " + "b" * 59, "b" * 100, "b" * 41]  # none past half
+    assert pieces("a" * 50 + " " + "b" * 100) == ["a" * 50 + " " + "b" * 49, "b" * 51]  # exactly half: not past it
+    assert pieces("word " * 19 + "last") == ["word " * 19 + "last"]  # 99 characters: one line, one passage
+    assert pieces("word " * 19 + "lasts") == ["word " * 19 + "lasts"]  # 100: still whole
+
+
+def test_a_search_returns_the_passages_as_they_were_cut_within_its_tuning(store) -> None:
+    document = parse_document("plants.md", ("# Photosynthesis\n\n" + PLANTS + "\n# Roots\n\nRoots drink.\n").encode())
+    course.add_document(store, "ada", document, 0.0)
+    cut = {p.label + str(p.seq): p for p in course.passages_of(document)}
+    found = course.Searcher(store, "ada").search("photosynthesis")
+    assert found and all(p == cut[p.label + str(p.seq)] for p in found)  # label, text, seq and heading
+    # Words only: every passage of the section is found by its heading's word, even those without it.
+    by_words = course.Searcher(store, "ada", course.Tuning(meaning_weight=0)).search("photosynthesis")
+    section = [p for p in cut.values() if p.heading == "Photosynthesis"]
+    assert len(section) >= 3 and any("hotosynthesis" not in p.text for p in section)
+    assert sorted(p.seq for p in by_words) == [p.seq for p in section]
+    assert section[-1].index_text().startswith("Photosynthesis\n")  # the embedding sees the heading too
+    assert course.Passage("l", "Roots\nRoots drink.", heading="Roots").index_text() == "Roots\nRoots drink."
+    assert len(course.Searcher(store, "ada", course.Tuning(limit=2)).search("photosynthesis")) == 2
+    small = course.Searcher(store, "ada", course.Tuning(budget=900)).search("photosynthesis")
+    assert small and sum(len(p.text) for p in small) <= 900
+
+
+PLANTS = "\n\n".join(
+    f"Leaves catch light with chlorophyll, step {n}: water and carbon dioxide become sugar and oxygen." * 3
+    for n in range(6)
+)
+
+
+def test_materials_without_usable_vectors_are_found_by_words_and_the_rest_by_meaning_too(store) -> None:
+    add(store, "ada", "cells.md", CELLS)
+    store.add_material(
+        "ada", "plain.txt", "text", [(0, "plain.txt l. 1", None, "Chlorophyll catches light.")], b"", 0, 0
+    )
+    store.add_material("ada", "cut.txt", "text", [(0, "cut.txt l. 1", None, "Xylem carries water.")], b"\1" * 9, 256, 0)
+    assert course.Searcher(store, "ada").search("chlorophyll")[0].label == "plain.txt l. 1"  # no vectors
+    assert course.Searcher(store, "ada").search("xylem")[0].label == "cut.txt l. 1"  # vectors cut short
+    by_meaning = course.Searcher(store, "ada", course.Tuning(word_weight=0)).search("energy")
+    assert {p.label for p in by_meaning} == {
+        p.label for p in course.passages_of(parse_document("cells.md", CELLS.encode()))
+    }
+    # Vectors of another model (another size) cannot be compared with these: words alone, no failure.
+    store.add_material("ada", "old.txt", "text", [(0, "old.txt l. 1", None, "Phloem carries sugar.")], b"\1" * 8, 8, 0)
+    assert course.Searcher(store, "ada").search("phloem")[0].label == "old.txt l. 1"

@@ -4,13 +4,17 @@ fake server, reading what was really sent."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 from tests.conftest import assert_no_traceback
 from tests.fake_server import FakeServer, Reply
 from tests.helpers.pdf import make_pdf
-from tutor_cli import SessionManager
+from tutor_cli import SessionManager, course
 from tutor_cli.course import with_passages
+from tutor_cli.documents import parse_document
+from tutor_cli.store import SQLiteStore
 
 CELLS = """# Cells
 
@@ -147,3 +151,35 @@ def test_resumed_chat_sources_shows_the_stored_passages(terminal, fake_server, r
     assert term.finish() == 0
     with SessionManager(home / "tutor.db") as manager:
         assert manager.store.last_question_passages("ada", "bio")[0][0].startswith("cells.md")
+
+
+# --- the warm-up ------------------------------------------------------------------------------
+
+WARM_UP = """
+import sys, threading
+from tutor_cli import course
+from tutor_cli.store import SQLiteStore
+
+store = SQLiteStore(sys.argv[1])
+for student in ("bob", "ada"):  # bob has no materials; ada has one
+    course.Searcher(store, student).warm_up()
+    threads = [t for t in threading.enumerate() if t.name == "tutor-course-warm-up"]
+    for thread in threads:
+        thread.join(30)
+    print(student, [t.daemon for t in threads], "tokenizers" in sys.modules)
+"""
+
+
+def test_warm_up_loads_the_model_in_the_background_only_for_a_student_with_materials(tmp_path: Path) -> None:
+    """The chat warms up as it opens: a daemon thread (quitting never waits for it) that loads the
+    vectors and the model (tokenizers comes with it) when the student has materials, nothing otherwise."""
+    store = SQLiteStore(tmp_path / "tutor.db")
+    course.add_document(store, "ada", parse_document("cells.md", b"# Cells\n\nCells make ATP.\n"), 0.0)
+    store.close()
+    result = subprocess.run(
+        [sys.executable, "-c", WARM_UP, str(tmp_path / "tutor.db")], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    bob, ada = result.stdout.splitlines()
+    assert bob.endswith("False")  # no materials: the model is not loaded
+    assert ada == "ada [True] True"

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tutor_cli import course
 from tutor_cli.store import SQLiteStore
 from tutor_cli.store import course as store_course
 
@@ -106,3 +107,19 @@ def test_common_words_are_counted_once_and_left_out_on_both_backends(word_store)
     assert counts["text"] == 0 and counts["energy"] == 3
     two = word_store.word_search("ada", ["energy", "cell"], 50, common=2, counts=counts)
     assert two == word_store.word_search("ada", ["energy"], 50) and len(two) == 30
+
+
+def test_among_more_than_10000_passages_a_word_in_over_5_percent_of_them_is_not_searched_for(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "tutor.db")
+
+    def text(n: int) -> str:  # "cell" in a fifth of the passages; "ribosome" in 40, half of them with "cell"
+        words = ["ribosome"] * (n % 250 == 0) + ["cell"] * (n % 5 == 0 and n % 500 != 0) + ["filler"] * 5
+        return " ".join(words + [f"w{n}"])
+
+    count = course.COMMON_FROM + 1
+    passages = [(n, f"big.txt l. {n + 1}", None, text(n)) for n in range(count)]
+    store.add_material("ada", "big.txt", "text", passages, b"\1" * count, 1, 0)
+    searcher = course.Searcher(store, "ada", course.Tuning(meaning_weight=0))
+    found = searcher.search("cell ribosome")
+    assert found and found == searcher.search("ribosome")  # the rare word alone decides
+    store.close()

@@ -376,8 +376,6 @@ class Searcher:
             return self._read_vectors()
 
     def _read_vectors(self) -> tuple[list[tuple[int, int]], Any]:
-        import numpy as np
-
         from tutor_cli import embedding
 
         signature = self.store.material_shape(self.student_id)
@@ -393,11 +391,9 @@ class Searcher:
             if len({dims for _, _, dims in whole}) == 1:  # one model: the bytes joined, converted once
                 joined = b"".join(blobs[material_id] for material_id, _, _ in whole)
                 self._matrix = embedding.dequantize(joined, whole[0][2])
-            else:
-                parts = [embedding.dequantize(blobs[material_id], dims) for material_id, _, dims in whole]
-                self._matrix = np.concatenate(parts) if parts else None
-            if self._matrix is not None:  # here, so the warm-up thread pays for it, not the first question
-                embedding.one_blas_thread()
+                embedding.one_blas_thread()  # here, so the warm-up thread pays for it, not the first question
+            else:  # no vectors, or vectors of two models (of other sizes, not comparable): words alone
+                self._matrix = None
             self._signature = signature
             self._term_counts = {}
         return self._keys, self._matrix
@@ -486,11 +482,20 @@ def cited(answer: str, labels: Sequence[str]) -> list[str]:
     cites = set(inside) | {part.strip() for text in inside for part in re.split(r";\s*", text)}
     files: dict[str, int] = {}
     for label in labels:
-        files[label.split(" ", 1)[0]] = files.get(label.split(" ", 1)[0], 0) + 1
+        files[_file_of(label)] = files.get(_file_of(label), 0) + 1
     found: list[str] = []
     for label in labels:
-        file = label.split(" ", 1)[0]
+        file = _file_of(label)
         hit = label in cites or (file in cites and files[file] == 1)
         if hit and label not in found:
             found.append(label)
     return found
+
+
+# What `Document.label` puts after a file's name: a page, a section, a line.
+_LOCATOR = re.compile(r" (?:p\. \d+|l\. \d+|§ .*)$")
+
+
+def _file_of(label: str) -> str:
+    """The file name a label starts with ("Chapter 3.pdf" of "Chapter 3.pdf p. 12"; names may hold spaces)."""
+    return _LOCATOR.sub("", label)
