@@ -139,6 +139,35 @@ def test_opening_a_problem_starts_a_session_the_status_row_names(manager, tmp_pa
     assert bench.statuses()[bench.problems[2].id].session_id == first  # each problem keeps its own
 
 
+def test_next_goes_round_the_set_to_a_problem_still_open(manager, tmp_path: Path) -> None:
+    bench = bench_on(manager, tmp_path, "p2")
+    assert bench.next_problem().key == "p3"
+    bench.answer(Checker.for_student(None, "ada"), "a")  # p2 being worked on
+    bench.open(bench.problems[2])
+    bench.answer(Checker.for_student(None, "ada"), "x = 2 or x = 3")
+    assert bench.next_problem().key == "p1"  # round the set from p3
+    bench.open(bench.problems[0])
+    assert bench.answer(Checker.for_student(None, "ada"), "7/4").right
+    assert bench.next_problem().key == "p2"  # past p3, solved
+    bench.open(bench.problems[1])
+    assert bench.answer(Checker.for_student(None, "ada"), "b").right
+    assert bench.next_problem() is None  # all solved
+
+
+def test_attempts_and_hints_name_the_session_of_their_visit(manager, tmp_path: Path, home: Path) -> None:
+    import sqlite3
+
+    bench = bench_on(manager, tmp_path)
+    first = bench.session_id
+    bench.answer(Checker.for_student(None, "ada"), "2")
+    second = bench.open(bench.problem)
+    bench.hint(None, MODEL, None)
+    with sqlite3.connect(home / "tutor.db") as db:
+        attempts = db.execute("SELECT session_id FROM problem_attempts").fetchall()
+        hints = db.execute("SELECT session_id FROM problem_hints").fetchall()
+    assert attempts == [(first,)] and hints == [(second,)]
+
+
 # --- what goes with the next question -----------------------------------------------------------
 
 
@@ -177,7 +206,7 @@ def test_hints_come_from_the_file_in_order_then_from_the_model(
     with pytest.raises(APIError, match="^The set's hints are used up and no model is configured to write more.$"):
         bench.hint(None, MODEL, None)
     fake_server.reply(Reply(content="  What number times 4 gives 7?\n"))
-    assert bench.hint(client, MODEL, None) == ("What number times 4 gives 7?", "model")
+    assert bench.hint(client, MODEL, True) == ("What number times 4 gives 7?", "model")
     hints = manager.store.hints_of("ada", bench.problem.id)
     assert [(level, text, source) for level, text, source, _ in hints] == [
         (1, "Undo the $-3$ first.", "file"),
@@ -186,7 +215,7 @@ def test_hints_come_from_the_file_in_order_then_from_the_model(
     ]
     assert bench.status().hints == 3
     sent = fake_server.chat_requests[-1]["body"]
-    assert sent["model"] == MODEL
+    assert sent["model"] == MODEL and sent["thinking"] == {"type": "enabled"}  # the model /model chose
     assert sent["messages"] == [
         {"role": "system", "content": HINT_PROMPT},
         {
