@@ -292,6 +292,10 @@ def test_a_problem_without_a_solution_needs_a_model_to_write_one(
 ) -> None:
     bench = bench_on(manager, tmp_path, "p3")
     checker = Checker.for_student(None, "ada")
+    for model_client in (None, client):  # the rule first: no model is asked for a solution still shut
+        with pytest.raises(rules.SolutionShutError):
+            bench.solution(model_client, MODEL, None)
+    assert fake_server.chat_requests == []
     bench.answer(checker, "x = 1")
     bench.answer(checker, "x = 4")
     with pytest.raises(
@@ -301,8 +305,9 @@ def test_a_problem_without_a_solution_needs_a_model_to_write_one(
     assert bench.status().status == "working"  # nothing opened
     fake_server.reply(Reply(content="\n"))
     with pytest.raises(APIError, match="^The model wrote no solution; try /solution again.$"):
-        bench.solution(client, MODEL, None)
+        bench.solution(client, MODEL, False)
     assert bench.guarded()
+    assert fake_server.chat_requests[-1]["body"]["thinking"] == {"type": "disabled"}  # the model /model chose
     assert fake_server.chat_requests[-1]["body"]["messages"] == [
         {"role": "system", "content": SOLUTION_PROMPT},
         {"role": "user", "content": "Problem:\nSolve $x^2 - 5x + 6 = 0$.\n\nTeacher's key: x = 2 or x = 3"},
