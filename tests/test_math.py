@@ -268,6 +268,7 @@ def test_a_closing_dollar_at_the_end_of_a_growing_stream_waits_for_the_next_char
         ("\\(a$\\) b$ c", [(0, 6, "a$", False)]),
         ("$$a$$$b$", [(0, 5, "a", True), (5, 8, "b", False)]),
         ("$$a$$\\(b\\)", [(0, 5, "a", True), (5, 10, "b", False)]),
+        ("$a$\\(b\\)", [(0, 3, "a", False), (3, 8, "b", False)]),
         ("$x$\n```\ny\n```\n", [(0, 3, "x", False)]),  # a formula at the very start, a fence after it
         # Inline code: a run of backticks is closed only by a run of the same length.
         ("`$x$` and $y$", [(10, 13, "y", False)]),
