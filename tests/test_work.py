@@ -139,6 +139,14 @@ def test_opening_a_problem_starts_a_session_the_status_row_names(manager, tmp_pa
     assert bench.statuses()[bench.problems[2].id].session_id == first  # each problem keeps its own
 
 
+def test_a_problem_not_yet_opened_is_new_and_guarded(manager, tmp_path: Path) -> None:
+    imported(manager.store, tmp_path)
+    record, _ = rules.find_problem(manager.store, "ada", "linear", None)
+    bench = Workbench(manager, "ada", record, "Base", use_profile=False)
+    assert bench.problem.key == "p1" and bench.session_id == ""
+    assert bench.status() == Status() and bench.guarded() and bench.position() == 1
+
+
 def test_next_goes_round_the_set_to_a_problem_still_open(manager, tmp_path: Path) -> None:
     bench = bench_on(manager, tmp_path, "p2")
     assert bench.next_problem().key == "p3"
