@@ -367,6 +367,10 @@ def test_a_whole_text_states_the_answer_or_not(manager, tmp_path: Path) -> None:
     bench = bench_on(manager, tmp_path)
     assert states_answer(bench.problem, "So $x = 1.75$")  # checked at the end, without a line end
     assert not states_answer(bench.problem, "What is $4x$?")
+    choice = bench_on(manager, tmp_path, "p2").problem
+    assert states_answer(choice, "The answer is (B).\n") and not states_answer(choice, "Is 4 prime?\n")
+    text = bench_on(manager, tmp_path, "t1", TEXT_SET, name="plants").problem
+    assert states_answer(text, "It is called Photosynthesis.") and not states_answer(text, "Think of light.")
     tolerant = ProblemRecord(1, 1, "", "q", 0, "About how much?", "100", "math", (), (), None, 0.01)
     assert states_answer(tolerant, "So $x = 100.5$.\n") and not states_answer(tolerant, "Try $x = 102$.\n")
 
