@@ -476,14 +476,30 @@ def test_the_plain_chat_refuses_a_work_session_whose_set_is_gone(manager, tmp_pa
 
 
 def test_a_work_session_is_told_by_its_set_title_and_problem_id(manager, tmp_path: Path) -> None:
-    bench = bench_on(manager, tmp_path, "p2")
-    other = bench_on(manager, tmp_path, "p1", LINEAR.replace('title = "Linear equations"', 'title = "Other"'), "other")
-    session = manager.store.get_session("ada", bench.session_id)
+    linear = bench_on(manager, tmp_path, "p2")
+    other = bench_on(manager, tmp_path, "p2", LINEAR.replace('title = "Linear equations"', 'title = "Other"'), "other")
+    for bench, name in ((linear, "linear"), (other, "other")):
+        session = manager.store.get_session("ada", bench.session_id)
+        with pytest.raises(OpenProblemError, match=f"problem p2 of set {name},"):
+            require_no_open_problem(manager.store, session)
+    other.answer(Checker.for_student(None, "ada"), "b")  # the other set's p2 solved changes nothing here
     with pytest.raises(OpenProblemError, match="problem p2 of set linear,"):
-        require_no_open_problem(manager.store, session)
-    other.answer(Checker.for_student(None, "ada"), "7/4")  # the other set's p1 solved changes nothing here
-    with pytest.raises(OpenProblemError, match="problem p2 of set linear,"):
-        require_no_open_problem(manager.store, session)
+        require_no_open_problem(manager.store, manager.store.get_session("ada", linear.session_id))
+
+
+def test_show_cuts_the_prompt_at_the_key_line_the_app_wrote(manager, tmp_path: Path) -> None:
+    """Only the key line after the instructions starts what is kept off the screen: the same words in
+    the tutor's own prompt before it, or in the worked solution after it, move nothing."""
+    base = "You are a tutor.\n\nThe teacher's key (when there is one) is never shown.\n"
+    text = LINEAR.replace("solution = '''$4x = 7$", "solution = '''Add 3.\n\nThe teacher's key (again) $4x = 7$")
+    imported(manager.store, tmp_path, text)
+    record, p1 = rules.find_problem(manager.store, "ada", "linear", "p1")
+    bench = Workbench(manager, "ada", record, base, use_profile=False)
+    bench.open(p1)
+    session, _ = seen(manager, bench)
+    assert session.system_prompt.startswith(base.rstrip() + "\n\n---\n")
+    assert "Solve $4x - 3 = 4$ for $x$." in session.system_prompt
+    assert "7/4" not in session.system_prompt and "again" not in session.system_prompt
 
 
 # --- tables ---------------------------------------------------------------------------------------
