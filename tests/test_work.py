@@ -487,6 +487,19 @@ def test_a_work_session_is_told_by_its_set_title_and_problem_id(manager, tmp_pat
         require_no_open_problem(manager.store, manager.store.get_session("ada", linear.session_id))
 
 
+def test_a_work_session_without_its_status_row_is_still_guarded(manager, tmp_path: Path) -> None:
+    """Opening a problem writes the session, then the status row naming it: a process stopped between
+    the two leaves a work session on a problem the student has no status for. It counts as new."""
+    imported(manager.store, tmp_path)
+    record, p1 = rules.find_problem(manager.store, "ada", "linear", "p1")
+    session_id = manager.new_session("ada", problem_prompt("Base", record, p1))
+    session = manager.store.get_session("ada", session_id)
+    with pytest.raises(OpenProblemError, match="problem p1 of set linear, not solved yet"):
+        require_no_open_problem(manager.store, session)
+    shown, _ = as_the_student_sees_it(manager.store, session, [])
+    assert "7/4" not in shown.system_prompt and KEPT_OFF_SCREEN in shown.system_prompt
+
+
 def test_show_cuts_the_prompt_at_the_key_line_the_app_wrote(manager, tmp_path: Path) -> None:
     """Only the key line after the instructions starts what is kept off the screen: the same words in
     the tutor's own prompt before it, or in the worked solution after it, move nothing."""
