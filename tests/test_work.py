@@ -147,6 +147,16 @@ def test_a_problem_not_yet_opened_is_new_and_guarded(manager, tmp_path: Path) ->
     assert bench.status() == Status() and bench.guarded() and bench.position() == 1
 
 
+def test_a_work_session_carries_the_students_profile_when_profiles_are_on(manager, tmp_path: Path) -> None:
+    imported(manager.store, tmp_path)
+    manager.store.save_profile("ada", "Prefers worked examples.")
+    record, p1 = rules.find_problem(manager.store, "ada", "linear", "p1")
+    for use_profile, snapshot in ((True, "Prefers worked examples."), (False, None)):
+        bench = Workbench(manager, "ada", record, "Base", use_profile=use_profile)
+        session_id = bench.open(p1)
+        assert manager.store.get_session("ada", session_id).profile_snapshot == snapshot
+
+
 def test_next_goes_round_the_set_to_a_problem_still_open(manager, tmp_path: Path) -> None:
     bench = bench_on(manager, tmp_path, "p2")
     assert bench.next_problem().key == "p3"
