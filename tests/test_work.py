@@ -6,6 +6,7 @@ The REPL around these is tested through a terminal in tests/test_work_terminal.p
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -523,6 +524,15 @@ def test_show_cuts_the_prompt_at_the_key_line_the_app_wrote(manager, tmp_path: P
     assert session.system_prompt.startswith(base.rstrip() + "\n\n---\n")
     assert "Solve $4x - 3 = 4$ for $x$." in session.system_prompt
     assert "7/4" not in session.system_prompt and "again" not in session.system_prompt
+
+
+def test_show_cuts_the_key_line_even_when_a_solution_quotes_the_instructions(manager, tmp_path: Path) -> None:
+    imported(manager.store, tmp_path)
+    record, p1 = rules.find_problem(manager.store, "ada", "linear", "p1")
+    quoting = replace(p1, solution=f"The tutor is told:\n{WORK_INSTRUCTIONS}\nSo $x = 7/4$.")
+    session_id = manager.new_session("ada", problem_prompt("Base", record, quoting))
+    shown, _ = as_the_student_sees_it(manager.store, manager.store.get_session("ada", session_id), [])
+    assert "7/4" not in shown.system_prompt and shown.system_prompt.endswith(f"\n\n{KEPT_OFF_SCREEN}\n")
 
 
 # --- tables ---------------------------------------------------------------------------------------
