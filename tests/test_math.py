@@ -14,7 +14,7 @@ import pytest
 from rich.console import Console
 
 from tutor_cli.views.answer import LiveAnswerView, MarkdownBlocks, answer_renderables
-from tutor_cli.views.mathtext import find_math, opens_display, pending_start, to_line, to_unicode
+from tutor_cli.views.mathtext import code_regions, find_math, opens_display, pending_start, to_line, to_unicode
 
 # Formulas in the style DeepSeek writes. display_only: drawn on several lines only (no one-line form).
 CORPUS: list[tuple[str, bool]] = [
@@ -187,6 +187,10 @@ def _found(text: str, final: bool = True) -> list[str]:
         "Escaped \\$5 and \\$x\\$ are dollars.",
         "A price $ 5 and 6 $ with spaces.",
         "It costs $5 and `$HOME` is set.",
+        "Greek \\Xi costs $5, and then a stray \\].",  # only `\(` and `\[` open a formula
+        "a $x\n~~~\ny$\n~~~\n\nmore",  # no formula runs into a code block, even one a blank line ends
+        "$a\n\nb$ and `c`",  # nor across a blank line, whatever follows it
+        "a\nb\nc\nd\ne\n```\n$x$\n```\n",  # a fence below other lines is still code
     ],
 )
 def test_not_math(text: str) -> None:
@@ -257,6 +261,15 @@ def test_a_closing_dollar_at_the_end_of_a_growing_stream_waits_for_the_next_char
         ("$$ $$", []),
         ("$$ $$x$$", [(3, 8, "x", True)]),
         ("\\( \\) $y$", [(6, 9, "y", False)]),
+        ("\\(\\) x \\)", []),  # a formula closes at its first closer: this one is empty
+        ("$$$$ x $$", [(2, 9, " x ", True)]),  # as with "$$$[$": the empty one is none, its closer may open
+        # A backslash escapes one character only; a formula's text is never read again.
+        ("\\$$x$", [(2, 5, "x", False)]),
+        ("\\(a$\\) b$ c", [(0, 6, "a$", False)]),
+        ("$$a$$$b$", [(0, 5, "a", True), (5, 8, "b", False)]),
+        ("$$a$$\\(b\\)", [(0, 5, "a", True), (5, 10, "b", False)]),
+        ("$a$\\(b\\)", [(0, 3, "a", False), (3, 8, "b", False)]),
+        ("$x$\n```\ny\n```\n", [(0, 3, "x", False)]),  # a formula at the very start, a fence after it
         # Inline code: a run of backticks is closed only by a run of the same length.
         ("`$x$` and $y$", [(10, 13, "y", False)]),
         ("``a ` $x$ `` $y$", [(13, 16, "y", False)]),
@@ -270,6 +283,7 @@ def test_a_closing_dollar_at_the_end_of_a_growing_stream_waits_for_the_next_char
         ("$$a `$$` b$$", []),
         ("\\(a `\\)` b\\)", []),
         ("$a\n\nb$ $c$", [(7, 10, "c", False)]),
+        ("Run $`date` and $x$ with `bc`.", [(16, 19, "x", False)]),  # a `$` before code opens nothing
         # Nor by the tail of a longer run: "```" does not close "`" (CommonMark).
         ("`a ``` $x$ ` $y$", [(13, 16, "y", False)]),
         # A backtick fence's info string holds no backtick: such a line opens no code block.
@@ -311,6 +325,16 @@ def test_formulas_are_found_exactly_where_pandoc_finds_them(text: str, spans: li
         ("$x$ and `$y", None),
         ("```\n$x\n", None),
         ("$x\n\nmore", None),
+        ("$x\n \nmore", None),  # a blank line may hold spaces or tabs
+        ("$x\n\t\nmore", None),
+        ("Cost $a\n\nSo $\\frac", 12),  # what opens after the blank line is held
+        ("Type `$HOME`, then $\\frac{1", 19),  # inline code, then a formula
+        ("First line.\nRun `ls`, then $\\frac{1", 27),
+        ("Use `$HOME` here\nand more", None),
+        ("So $\\frac{1}{2} or `x`", 3),  # a backtick after the formula is no inline code around it
+        ("`a`$\\frac{1", 3),  # the code span ends right before it
+        ("\\``a` $\\frac{1", 6),  # an escaped backtick, then a closed code span
+        ("a \\` b `$HOME", None),  # an escaped backtick, then an open one
     ],
 )
 def test_a_live_view_holds_back_only_what_may_still_become_a_formula(text: str, start: int | None) -> None:
@@ -340,6 +364,10 @@ def test_a_live_view_holds_back_only_what_may_still_become_a_formula(text: str, 
         ("``a` $$ ``", None, None),  # a code span closes only with a run of the same length
         ("`a`` $$ `", None, None),
         ("\\`$$`", None, "$$"),  # an escaped backtick opens no code span
+        ("\\``$$` text", None, None),  # … and the one after it may
+        ("a \\` b `$$` c", None, None),
+        ("`` a `$$` b", None, None),  # an unclosed run is backticks; a code span after it is still one
+        ("$`a`$", None, None),  # no delimiter is made of the text around a code span
         ("\\$$", None, None),
         ("\\\\[", None, None),
         ("a\\", "$$", "$$"),
@@ -349,6 +377,12 @@ def test_a_live_view_holds_back_only_what_may_still_become_a_formula(text: str, 
 )
 def test_display_math_is_tracked_across_lines(line: str, before: str | None, after: str | None) -> None:
     assert opens_display(line, before) == after
+
+
+def test_code_blocks_are_found_where_their_fences_are() -> None:
+    text = "Some text\n```python\nx = 1\n```\nmore\n~~~\nopen to the end"
+    assert code_regions(text) == [(10, 30), (35, len(text))]
+    assert text[10:30] == "```python\nx = 1\n```\n"
 
 
 # --- rendering through the views ------------------------------------------------------------------

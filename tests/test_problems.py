@@ -89,6 +89,8 @@ def test_solution_after_defaults_to_two_and_may_be_never(tmp_path: Path) -> None
 PRINTABLE_ID = ": problem '{}' (line 1): the id must be 1 to 100 printable characters"
 TOLERANCE = ": problem 'a' (line 1): tolerance must be a number of 0 or more (relative: 0.01 is 1%), not {}"
 TOO_LONG = ": problem 'a' (line 1): the {} is longer than 20,000 characters"
+ONE = '[[problem]]\nid = "a"\nstatement = "s"\nanswer = "1"\n'
+NO_PROBLEMS = ": no problems: each problem is a [[problem]] table with id, statement and answer"
 
 
 # The whole sentence after the file's path (the TOML parser's own words: only the line is ours).
@@ -139,6 +141,12 @@ TOO_LONG = ": problem 'a' (line 1): the {} is longer than 20,000 characters"
             " (a problem has answer, hints, id, kind, skills, solution, statement, tolerance)",
         ),
         ('title = "empty"\n', ": no problems: each problem is a [[problem]] table with id, statement and answer"),
+        ('[problem]\nid = "a"\nstatement = "s"\nanswer = "1"\n', NO_PROBLEMS),  # one table, not an array of them
+        ('titel = "x"\n' + ONE, ": unknown key 'titel' (a set has title, solution_after and [[problem]] tables)"),
+        ('title = " "\n' + ONE, ": title must be a non-empty string"),
+        ("title = 5\n" + ONE, ": title must be a non-empty string"),
+        ('title = "x', ": unterminated string (at end of document)"),  # the parser names no line here
+        ('problem = [{id = "a", statement = "s"}]\n', ": problem 'a': no answer"),  # inline: no line either
         ("problem = [1]\n", ": problem number 1: a problem must be a [[problem]] table"),
         (
             '[[problem]]\nid = "a"\nstatement = "s"\nanswer = " "\n',

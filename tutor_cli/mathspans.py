@@ -254,7 +254,8 @@ def opens_display(line: str, open_kind: str | None) -> str | None:
 
 
 def _without_inline_code(line: str) -> str:
-    """The line with its code spans taken out (each closed by a run of the same length)."""
+    """The line with its code spans taken out (each closed by a run of the same length), each
+    replaced by a space: no delimiter is made of the text on either side of one (`$` `a` `$` is no `$$`)."""
     kept, position, i = [], 0, 0
     while (tick := line.find("`", i)) >= 0:
         if _escaped(line, tick):
@@ -267,4 +268,4 @@ def _without_inline_code(line: str) -> str:
         kept.append(line[position:tick])
         position = i = end
     kept.append(line[position:])
-    return "".join(kept)
+    return " ".join(kept)
