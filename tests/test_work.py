@@ -459,12 +459,17 @@ def test_show_keeps_the_key_off_when_the_set_is_gone(manager, tmp_path: Path) ->
 # --- the plain chat and `ask` on a work session --------------------------------------------------
 
 
+def refusal(manager, session_id: str) -> str:
+    """The sentence with which the plain chat refuses to go on with this session."""
+    with pytest.raises(OpenProblemError) as refused:
+        require_no_open_problem(manager.store, manager.store.get_session("ada", session_id))
+    return str(refused.value)
+
+
 def test_the_plain_chat_refuses_a_work_session_until_it_is_solved(manager, tmp_path: Path) -> None:
     bench = bench_on(manager, tmp_path)
     session = manager.store.get_session("ada", bench.session_id)
-    with pytest.raises(OpenProblemError) as refused:
-        require_no_open_problem(manager.store, session)
-    assert str(refused.value) == (
+    assert refusal(manager, bench.session_id) == (
         f"Session {bench.session_id} is work on problem p1 of set linear, not solved yet; continue it with"
         " `tutor work linear --problem p1`, which keeps the answer unsaid (or start a new chat)."
     )
@@ -477,10 +482,7 @@ def test_the_plain_chat_refuses_a_work_session_until_it_is_solved(manager, tmp_p
 def test_the_plain_chat_refuses_a_work_session_whose_set_is_gone(manager, tmp_path: Path) -> None:
     bench = bench_on(manager, tmp_path)
     manager.store.delete_problem_set("ada", "linear")
-    session = manager.store.get_session("ada", bench.session_id)
-    with pytest.raises(OpenProblemError) as refused:
-        require_no_open_problem(manager.store, session)
-    assert str(refused.value) == (
+    assert refusal(manager, bench.session_id) == (
         f"Session {bench.session_id} is work on a problem whose set has changed; `tutor work` opens"
         " the set's problems again (or start a new chat)."
     )
