@@ -84,7 +84,14 @@ def test_the_activity_chart_has_a_bar_a_day_for_eight_weeks_in_proportion() -> N
     assert tallest > height / 2 and drawn[-1][1] <= peak_y <= drawn[-1][1] + 5
     assert zero_y == pytest.approx(axis, abs=0.2)
     zero_x = float(re.search(r'<text x="([\d.]+)" y="[\d.]+" text-anchor="end">0</text>', svg).group(1))
-    assert zero_x < drawn[0][0]  # the scale stands left of the first bar
+    peak_x = float(re.search(r'<text x="([\d.]+)" y="[\d.]+" text-anchor="end">1,200</text>', svg).group(1))
+    assert zero_x < drawn[0][0] and peak_x < drawn[0][0]  # the scale stands left of the first bar
+    # The axis is level with the bars' feet, inside the picture, and every bar stands on it.
+    x1, y1, x2, y2 = (
+        float(n) for n in re.search(r'<line x1="([\d.]+)" y1="([\d.]+)" x2="([\d.]+)" y2="([\d.]+)"', svg).groups()
+    )
+    assert y1 == y2 == pytest.approx(axis, abs=0.1) and 0 <= x1 < x2 <= width
+    assert all(x1 <= x and x + w <= x2 for x, _, w, _, _ in drawn)
     weekly = re.findall(r'<text x="([\d.]+)" y="([\d.]+)">(\d\d-\d\d)</text>', svg)
     assert [label for _, _, label in weekly] == ["10-01", "10-08", "10-15", "10-22", "10-29", "11-05", "11-12", "11-19"]
     assert all(axis < float(y) <= height for _, y, _ in weekly)  # under the axis, inside the picture
