@@ -242,7 +242,15 @@ def test_markdown_links_math_and_the_plain_path() -> None:
     assert _mathml("\\frac{1}{2}", True).startswith('<math xmlns="http://www.w3.org/1998/Math/MathML"')
     assert "$5 and $10" in str(markdown_html("It costs $5 and $10 today, see $HOME."))
     reference = MarkdownIt("commonmark", {"html": False})
-    for text in ("How do I factor this quadratic?", 'He said "hello" (twice)', "1) not plain", "a\tb c"):
+    texts = (
+        "How do I factor this quadratic?",
+        'He said "hello" (twice)',
+        "1) not plain",
+        "a\tb c",
+        "  two spaces",
+        "end ",
+    )
+    for text in texts:
         assert html.unescape(str(markdown_html(text))) == html.unescape(reference.render(text)), text
 
 

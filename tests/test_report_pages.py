@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
@@ -64,6 +65,10 @@ def test_the_activity_chart_has_a_bar_a_day_for_eight_weeks_in_proportion() -> N
     chart = activity_chart(per_day, last)
     assert (chart.first, chart.last, chart.total) == ("2026-10-01", "2026-11-25", 2101)  # the 57th day back is out
     svg = str(chart.svg)
+    # One well-formed SVG element whose only text is in its <text> and <title> elements.
+    root = ElementTree.fromstring(svg)
+    assert root.tag == "{http://www.w3.org/2000/svg}svg" and not (root.text or "").strip()
+    assert all(not (element.tail or "").strip() for element in root.iter() if element is not root)
     width, height = (float(n) for n in re.search(r'viewBox="0 0 ([\d.]+) ([\d.]+)"', svg).groups())
     drawn = bars(svg)
     assert len(drawn) == CHART_DAYS == 56
