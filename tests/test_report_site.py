@@ -168,3 +168,17 @@ def test_the_pages_are_utf_8_whatever_the_machines_locale(run_tutor, home) -> No
     transcript = page(home / "report", "sessions/*/*.html")
     assert "Qu’est-ce qu’un déterminant ? ∫ x dx" in transcript and '<meta charset="utf-8">' in transcript
     assert "pre code" in (home / "report" / "style.css").read_text(encoding="utf-8")
+
+
+def test_a_report_is_written_again_into_the_same_folder(home, monkeypatch) -> None:
+    monkeypatch.setenv("TUTOR_NOW", "2026-11-25T09:00:00Z")
+    with SessionManager(home / "tutor.db") as manager:
+        manager.store.create_session("ada", "s", "You are a tutor.")
+        manager.store.add_message("ada", "s", "user", "Week one")
+        first = write_site(manager.store, PRICES, home / "weekly")
+        monkeypatch.setenv("TUTOR_NOW", "2026-12-02T09:00:00Z")
+        manager.store.add_message("ada", "s", "user", "Week two")
+        again = write_site(manager.store, PRICES, home / "weekly")
+    assert first == again
+    assert "Week two" in page(home / "weekly", "sessions/*/*.html")
+    assert "Written by tutor on 2026-12-02 09:00 (UTC)." in page(home / "weekly", "index.html")
