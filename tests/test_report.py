@@ -122,7 +122,7 @@ def test_the_report_opens_in_chromium_without_errors_links_resolve_and_nothing_r
     out = class_store / "report"
     result = run_tutor("class", "report", "--html", str(out))
     assert result.returncode == 0, result.stderr
-    assert "Wrote 5 pages" in result.stdout
+    assert result.stdout == f"Wrote 5 pages to {out}; open {out / 'index.html'}\n"
     pages = sorted(out.rglob("*.html"))
     assert len(pages) == 5
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -242,7 +242,15 @@ def test_markdown_links_math_and_the_plain_path() -> None:
     assert _mathml("\\frac{1}{2}", True).startswith('<math xmlns="http://www.w3.org/1998/Math/MathML"')
     assert "$5 and $10" in str(markdown_html("It costs $5 and $10 today, see $HOME."))
     reference = MarkdownIt("commonmark", {"html": False})
-    for text in ("How do I factor this quadratic?", 'He said "hello" (twice)', "1) not plain", "a\tb c"):
+    texts = (
+        "How do I factor this quadratic?",
+        'He said "hello" (twice)',
+        "1) not plain",
+        "a\tb c",
+        "  two spaces",
+        "end ",
+    )
+    for text in texts:
         assert html.unescape(str(markdown_html(text))) == html.unescape(reference.render(text)), text
 
 
@@ -282,6 +290,22 @@ def test_every_id_gets_a_file_name_of_its_own() -> None:
     names = [_slug(text) for text in ids]
     assert len(set(names)) == len(ids) and len({name.lower() for name in names}) == len(ids)
     assert all(re.fullmatch(r"[A-Za-z0-9_-]+", name) for name in names)
+
+
+def test_a_file_name_reads_as_its_id_then_a_short_hash() -> None:
+    """Runs of other characters become one `-`, none at either end; at most 40 readable characters;
+    an id with nothing readable is `id`; then ten hex digits of the id's hash."""
+    from tutor_cli.views.report import _slug
+
+    def readable(text: str) -> str:
+        name = _slug(text)
+        assert re.fullmatch(r".+-[0-9a-f]{10}", name), name
+        return name[:-11]
+
+    assert readable("Xavier's  week 3: (draft)!") == "Xavier-s-week-3-draft"
+    assert readable("!Ada_Lovelace-1!") == "Ada_Lovelace-1"
+    assert readable("é") == readable("日本語") == "id"
+    assert readable("a" * 45) == "a" * 40
 
 
 def test_a_teacher_writes_the_class_report_and_a_student_cannot(run_tutor, school, tmp_path: Path) -> None:  # noqa: F811

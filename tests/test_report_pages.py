@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
@@ -64,6 +65,10 @@ def test_the_activity_chart_has_a_bar_a_day_for_eight_weeks_in_proportion() -> N
     chart = activity_chart(per_day, last)
     assert (chart.first, chart.last, chart.total) == ("2026-10-01", "2026-11-25", 2101)  # the 57th day back is out
     svg = str(chart.svg)
+    # One well-formed SVG element whose only text is in its <text> and <title> elements.
+    root = ElementTree.fromstring(svg)
+    assert root.tag == "{http://www.w3.org/2000/svg}svg" and not (root.text or "").strip()
+    assert all(not (element.tail or "").strip() for element in root.iter() if element is not root)
     width, height = (float(n) for n in re.search(r'viewBox="0 0 ([\d.]+) ([\d.]+)"', svg).groups())
     drawn = bars(svg)
     assert len(drawn) == CHART_DAYS == 56
@@ -84,7 +89,14 @@ def test_the_activity_chart_has_a_bar_a_day_for_eight_weeks_in_proportion() -> N
     assert tallest > height / 2 and drawn[-1][1] <= peak_y <= drawn[-1][1] + 5
     assert zero_y == pytest.approx(axis, abs=0.2)
     zero_x = float(re.search(r'<text x="([\d.]+)" y="[\d.]+" text-anchor="end">0</text>', svg).group(1))
-    assert zero_x < drawn[0][0]  # the scale stands left of the first bar
+    peak_x = float(re.search(r'<text x="([\d.]+)" y="[\d.]+" text-anchor="end">1,200</text>', svg).group(1))
+    assert zero_x < drawn[0][0] and peak_x < drawn[0][0]  # the scale stands left of the first bar
+    # The axis is level with the bars' feet, inside the picture, and every bar stands on it.
+    x1, y1, x2, y2 = (
+        float(n) for n in re.search(r'<line x1="([\d.]+)" y1="([\d.]+)" x2="([\d.]+)" y2="([\d.]+)"', svg).groups()
+    )
+    assert y1 == y2 == pytest.approx(axis, abs=0.1) and 0 <= x1 < x2 <= width
+    assert all(x1 <= x and x + w <= x2 for x, _, w, _, _ in drawn)
     weekly = re.findall(r'<text x="([\d.]+)" y="([\d.]+)">(\d\d-\d\d)</text>', svg)
     assert [label for _, _, label in weekly] == ["10-01", "10-08", "10-15", "10-22", "10-29", "11-05", "11-12", "11-19"]
     assert all(axis < float(y) <= height for _, y, _ in weekly)  # under the axis, inside the picture

@@ -102,9 +102,9 @@ def _highlight(code: str, language: str, attrs: Any) -> str:
     from pygments.util import ClassNotFound
 
     try:
-        lexer = get_lexer_by_name(language or "text")
+        lexer = get_lexer_by_name(language)
     except ClassNotFound:
-        return ""  # markdown-it escapes it as plain code
+        return ""  # no language, or one pygments does not know: markdown-it escapes it as plain code
     return highlight(code, lexer, HtmlFormatter(nowrap=True))
 
 
@@ -412,7 +412,7 @@ class Site:
         self.folder = folder
         self.pages = 0
         self.env = Environment(loader=DictLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined)
-        self.env.globals.update(when=_when, money=_money, markdown=markdown_html, csp=CSP)
+        self.env.globals.update(when=_when, money=_money, csp=CSP)
         self.env.globals["generated"] = _when(now())
         self.env.globals["report_title"] = report_title(student_id)
 
@@ -501,20 +501,19 @@ def write_site(
     shares = [rows[index::workers] for index in range(workers)]
     # spawn, not fork: a forked child would share (and on exit close) the parent's connection.
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        same = ([location] * workers, [prices] * workers, [folder] * workers, shares, [student_id] * workers)
+        # Only a whole-class report has more than one student, so the workers' pages are the class's.
+        same = ([location] * workers, [prices] * workers, [folder] * workers, shares)
         pages = sum(pool.map(_write_students, *same))
     return Written(folder / "index.html", site.pages + pages)
 
 
-def _write_students(
-    location: str, prices: PriceTable, folder: Path, rows: list[desk.StudentRow], student_id: str | None
-) -> int:
+def _write_students(location: str, prices: PriceTable, folder: Path, rows: list[desk.StudentRow]) -> int:
     """A worker process: the pages of these students, through a connection of its own."""
     from tutor_cli.store import open_store
 
     store = open_store(location)
     try:
-        site = Site(store, prices, folder, student_id)
+        site = Site(store, prices, folder)
         for row in rows:
             site.student(row)
         return site.pages
