@@ -69,6 +69,10 @@ def test_pdf_passages_keep_their_page_numbers() -> None:
     assert [p.label for p in course.passages_of(document)] == ["notes.pdf p. 1", "notes.pdf p. 3"]
 
 
+def labels_of(text: str, name: str) -> list[str]:
+    return [p.label for p in course.passages_of(parse_document(name, text.encode()))]
+
+
 def test_plain_text_is_cut_at_its_headings_or_labelled_by_line() -> None:
     text = (
         "Intro line.\n\n"
@@ -76,8 +80,7 @@ def test_plain_text_is_cut_at_its_headings_or_labelled_by_line() -> None:
         "INSTALLING\n\nRun the installer.\n\n"
         "Setup\n-----\nConfigure it.\n"
     )
-    passages = course.passages_of(parse_document("guide.txt", text.encode()))
-    assert [p.label for p in passages] == [
+    assert labels_of(text, "guide.txt") == [
         "guide.txt l. 1",
         "guide.txt § Getting started",
         "guide.txt § Getting started / INSTALLING",
@@ -519,10 +522,6 @@ def test_the_note_before_the_passages_cites_the_first_label_as_its_example() -> 
 
 
 # --- labels, long lines, and what a search returns -------------------------------------------
-
-
-def labels_of(text: str, name: str) -> list[str]:
-    return [p.label for p in course.passages_of(parse_document(name, text.encode()))]
 
 
 def test_labels_name_the_file_alone_before_the_first_heading_and_carry_no_control_characters() -> None:
