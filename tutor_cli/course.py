@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -480,13 +481,11 @@ def cited(answer: str, labels: Sequence[str]) -> list[str]:
     """
     inside = re.findall(r"\[([^\[\]\n]{1,300})\]", answer)
     cites = set(inside) | {part.strip() for text in inside for part in re.split(r";\s*", text)}
-    files: dict[str, int] = {}
-    for label in labels:
-        files[_file_of(label)] = files.get(_file_of(label), 0) + 1
+    files = [_file_of(label) for label in labels]
+    sent_from = Counter(files)
     found: list[str] = []
-    for label in labels:
-        file = _file_of(label)
-        hit = label in cites or (file in cites and files[file] == 1)
+    for label, file in zip(labels, files, strict=True):
+        hit = label in cites or (file in cites and sent_from[file] == 1)
         if hit and label not in found:
             found.append(label)
     return found
